@@ -1,0 +1,121 @@
+"""The message types every layer shares. Nothing here knows about a platform.
+
+Channel adapters turn platform updates into :class:`InboundMessage` and render
+:class:`OutboundMessage`; handlers only ever see these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class MessageKind(StrEnum):
+    """What an inbound message is, independent of the platform."""
+
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    EVENT = "event"
+    MEDIA = "media"
+
+
+class Purpose(StrEnum):
+    """Why a message is sent; decides which sending rules apply.
+
+    ``reply`` answers a customer who just wrote; ``transactional`` is about an
+    order or ticket the customer has (never blocked by a marketing opt-out);
+    ``marketing`` honours opt-out, quiet hours and caps.
+    """
+
+    REPLY = "reply"
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRef:
+    """A person on one channel: ``(channel, external_id)``, never a display name."""
+
+    channel: str
+    external_id: str
+
+    def __post_init__(self) -> None:
+        if not self.channel or ":" in self.channel or not self.external_id:
+            raise ValueError(f"invalid contact reference {self.channel!r}:{self.external_id!r}")
+
+    @property
+    def id(self) -> str:
+        """The stable string form, ``channel:external_id``."""
+        return f"{self.channel}:{self.external_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> ContactRef:
+        """Parse ``channel:external_id``; raises ``ValueError`` on anything else."""
+        channel, sep, external_id = text.strip().partition(":")
+        if not sep:
+            raise ValueError(f"expected channel:id, got {text!r}")
+        return cls(channel, external_id)
+
+    def __str__(self) -> str:
+        return self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the customer. ``payload`` comes back when it is pressed."""
+
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message or event from a customer or owner, as every handler sees it.
+
+    ``id`` is unique per channel (Telegram update id, WeChat MsgId, ...) and is
+    what the dispatcher dedupes on. ``chat_id`` is where a reply goes; it differs
+    from the contact's id in group chats. ``payload`` carries a button's payload
+    or a command's argument text. ``raw`` is the platform payload, for debugging only.
+    """
+
+    id: str
+    contact: ContactRef
+    chat_id: str
+    kind: MessageKind
+    received_at: datetime
+    text: str = ""
+    command: str | None = None
+    payload: str | None = None
+    event: str | None = None
+    event_key: str | None = None
+    language_hint: str | None = None
+    display_name: str | None = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A message to send. The channel renders ``buttons`` natively or as numbered text.
+
+    ``idempotency_key`` lets a sender drop a second send of the same message
+    (a retry after a crash, a duplicate follow-up).
+    """
+
+    recipient: ContactRef
+    text: str
+    purpose: Purpose = Purpose.REPLY
+    buttons: tuple[Button, ...] = ()
+    chat_id: str | None = None
+    idempotency_key: str | None = None
+
+    @property
+    def target_chat(self) -> str:
+        """The chat to deliver to: ``chat_id`` when set, else the recipient's own chat."""
+        return self.chat_id or self.recipient.external_id
