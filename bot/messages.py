@@ -100,6 +100,16 @@ class InboundMessage:
             raise ValueError("received_at must be timezone-aware")
 
 
+def parse_command(text: str) -> tuple[str, str] | None:
+    """Split ``/name@bot args`` into ``("name", "args")``; None if ``text`` is no command."""
+    stripped = text.strip()
+    if not stripped.startswith("/") or len(stripped) < 2:
+        return None
+    head, _, args = stripped[1:].partition(" ")
+    name = head.partition("@")[0].lower()
+    return (name, args.strip()) if name else None
+
+
 @dataclass(frozen=True, slots=True)
 class OutboundMessage:
     """A message to send. The channel renders ``buttons`` natively or as numbered text.

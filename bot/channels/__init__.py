@@ -1,0 +1,1 @@
+"""Channel adapters: one module per platform. Platform types stop here."""

@@ -1,0 +1,32 @@
+"""What every channel adapter provides to the app."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from starlette.routing import BaseRoute
+
+from bot.messages import OutboundMessage
+
+
+class DeliveryError(RuntimeError):
+    """A message could not be delivered; the text says why."""
+
+
+class Channel(Protocol):
+    """A platform adapter: receives (by polling or web routes) and sends."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Begin receiving (start polling, register webhooks)."""
+
+    async def stop(self) -> None:
+        """Stop receiving and wait for in-flight work."""
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Deliver one message, or raise :class:`DeliveryError`."""
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """HTTP routes this channel serves on the app (webhooks)."""

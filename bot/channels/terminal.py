@@ -1,0 +1,153 @@
+"""The terminal channel: chat with the bot as a customer or as the owner.
+
+Contacts are ``console:<name>``; the owner is ``console:owner``. Messages to a
+terminal contact (an owner's answer, a follow-up) wait in its mailbox in Redis
+and are shown when that contact is in the chat, or next opens it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+
+from redis.asyncio import Redis
+from starlette.routing import BaseRoute
+
+from bot.dispatcher import DispatchResult
+from bot.messages import (
+    Button,
+    ContactRef,
+    InboundMessage,
+    MessageKind,
+    OutboundMessage,
+    parse_command,
+)
+from bot.roles import CONSOLE_OWNER
+from storage import mailbox
+
+CHANNEL = "console"
+MAILBOX_POLL_S = 1.0
+_NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{1,40}$")
+
+
+def customer_ref(name: str) -> ContactRef:
+    """The terminal contact for ``--as NAME``; ``owner`` is reserved for ``--owner``."""
+    if not _NAME.match(name) or name == CONSOLE_OWNER.external_id:
+        raise ValueError(f"--as takes a simple name (letters, digits, _.-), not {name!r}")
+    return ContactRef(CHANNEL, name)
+
+
+class ConsoleChannel:
+    """Sends to terminal contacts by putting messages in their mailbox."""
+
+    name = CHANNEL
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def start(self) -> None:
+        """Nothing to start: the chat process reads stdin itself."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Leave the message in the recipient's mailbox."""
+        await mailbox.push(self._redis, message.recipient.id, _to_mail(message))
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """The terminal serves no HTTP routes."""
+        return ()
+
+
+def _to_mail(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "text": message.text,
+        "buttons": [[b.label, b.payload] for b in message.buttons],
+    }
+
+
+@dataclass
+class ChatSession:
+    """One person typing in a terminal; turns lines into inbound messages."""
+
+    contact: ContactRef
+    receive: Callable[[InboundMessage], Awaitable[DispatchResult]]
+    redis: Redis
+    out: TextIO
+    clock: Callable[[], datetime]
+    buttons: tuple[Button, ...] = field(default=())
+
+    async def say(self, line: str) -> None:
+        """Send one typed line to the bot and print what comes back."""
+        text = line.strip()
+        if not text:
+            return
+        result = await self.receive(self._inbound(text))
+        for reply in result.replies:
+            self._print(reply.text, reply.buttons)
+        await self.show_mailbox()
+
+    async def show_mailbox(self) -> None:
+        """Print whatever waited for this contact."""
+        for mail in await mailbox.drain(self.redis, self.contact.id):
+            buttons = tuple(Button(label, payload) for label, payload in mail["buttons"])
+            self._print(mail["text"], buttons)
+
+    def _inbound(self, text: str) -> InboundMessage:
+        common: dict[str, Any] = {
+            "id": uuid.uuid4().hex,
+            "contact": self.contact,
+            "chat_id": self.contact.external_id,
+            "received_at": self.clock(),
+            "text": text,
+        }
+        if text.isdigit() and 1 <= int(text) <= len(self.buttons):
+            pressed = self.buttons[int(text) - 1]
+            return InboundMessage(
+                kind=MessageKind.BUTTON,
+                payload=pressed.payload,
+                **(common | {"text": pressed.label}),
+            )
+        command = parse_command(text)
+        if command is not None:
+            name, args = command
+            return InboundMessage(kind=MessageKind.COMMAND, command=name, payload=args, **common)
+        return InboundMessage(kind=MessageKind.TEXT, **common)
+
+    def _print(self, text: str, buttons: tuple[Button, ...]) -> None:
+        print(text, file=self.out)
+        for number, button in enumerate(buttons, start=1):
+            print(f"  [{number}] {button.label}", file=self.out)
+        if buttons:
+            self.buttons = buttons
+        self.out.flush()
+
+
+async def run_chat(session: ChatSession, stdin: TextIO, *, interactive: bool) -> None:
+    """Read lines until EOF; while interactive, also show mail as it arrives."""
+    await session.show_mailbox()
+    poller = asyncio.create_task(_poll_mailbox(session)) if interactive else None
+    try:
+        while True:
+            if interactive:
+                print("> ", end="", file=session.out, flush=True)
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            await session.say(line)
+    finally:
+        if poller is not None:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+
+
+async def _poll_mailbox(session: ChatSession) -> None:
+    while True:
+        await asyncio.sleep(MAILBOX_POLL_S)
+        await session.show_mailbox()

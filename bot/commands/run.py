@@ -1,0 +1,59 @@
+"""``python -m bot run``: the service (web app, channels, scheduler)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import uvicorn
+
+from bot.app import open_runtime
+from bot.web import build_web_app
+from config.settings import Settings
+from schedules.scheduler import build_scheduler
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` command."""
+    parser = subparsers.add_parser("run", help="run the bot service (HTTP, channels, scheduler)")
+    parser.set_defaults(func=lambda args, settings: asyncio.run(serve(settings)))
+
+
+async def serve(settings: Settings) -> int:
+    """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
+    async with open_runtime(settings) as runtime:
+        scheduler = build_scheduler(settings.tz)
+        scheduler.start()
+        for channel in runtime.channels.values():
+            await channel.start()
+        server = uvicorn.Server(
+            uvicorn.Config(
+                build_web_app(runtime),
+                host=settings.http_host,
+                port=settings.http_port,
+                lifespan="off",
+                log_level=settings.log_level.lower(),
+            )
+        )
+        print(banner(settings), file=sys.stderr, flush=True)
+        try:
+            await server.serve()
+        finally:
+            for channel in runtime.channels.values():
+                await channel.stop()
+            scheduler.shutdown(wait=False)
+    return 0
+
+
+def banner(settings: Settings) -> str:
+    """How to reach the running bot."""
+    redis = settings.redis_url or f"embedded, data in {settings.data_dir}"
+    return (
+        f"Shopbot is running: http://{settings.http_host}:{settings.http_port}/healthz "
+        f"(Redis: {redis}).\n"
+        "Chat with it in another terminal:\n"
+        "  .venv/bin/python -m bot chat            # as a customer (--as NAME for another)\n"
+        "  .venv/bin/python -m bot chat --owner    # as the shop owner\n"
+        "Press Ctrl-C to stop."
+    )

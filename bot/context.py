@@ -1,0 +1,95 @@
+"""What a handler gets besides the message: the contact, language, services and an outbox.
+
+Handlers may import this module and :mod:`bot.messages`; nothing else from ``bot``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.messages import Button, ContactRef, InboundMessage, OutboundMessage, Purpose
+from config.i18n import Templates
+from config.settings import Settings
+from storage.contacts import Contact
+
+
+@dataclass
+class Outbox:
+    """The messages one dispatch produces, in order; the channel sends them."""
+
+    messages: list[OutboundMessage] = field(default_factory=list)
+
+    def add(self, message: OutboundMessage) -> None:
+        """Queue a message."""
+        self.messages.append(message)
+
+    def clear(self) -> None:
+        """Drop everything queued (the error boundary does, before apologising)."""
+        self.messages.clear()
+
+
+@dataclass
+class Context:
+    """Per-message state and services handed to observers and responders."""
+
+    message: InboundMessage
+    contact: Contact
+    language: str
+    is_owner: bool
+    now: datetime
+    redis: Redis
+    settings: Settings
+    templates: Templates
+    owners: tuple[ContactRef, ...]
+    outbox: Outbox = field(default_factory=Outbox)
+
+    @property
+    def ref(self) -> ContactRef:
+        """The sender."""
+        return self.message.contact
+
+    def render(self, key: str, **fields: Any) -> str:
+        """A template in the sender's language; ``shop_name`` is always available."""
+        return self.templates.render(
+            key, self.language, shop_name=self.settings.shop_name, **fields
+        )
+
+    def reply(
+        self,
+        text: str,
+        *,
+        buttons: tuple[Button, ...] = (),
+        purpose: Purpose = Purpose.REPLY,
+    ) -> None:
+        """Answer the sender in the chat the message came from."""
+        self.outbox.add(
+            OutboundMessage(
+                recipient=self.ref,
+                text=text,
+                purpose=purpose,
+                buttons=buttons,
+                chat_id=self.message.chat_id,
+            )
+        )
+
+    def send(self, recipient: ContactRef, text: str, *, purpose: Purpose, **extra: Any) -> None:
+        """Send to someone other than the sender (a customer from an owner, say)."""
+        self.outbox.add(OutboundMessage(recipient=recipient, text=text, purpose=purpose, **extra))
+
+    def notify_owners(self, text: str) -> None:
+        """Tell every owner, each on their own channel."""
+        for owner in self.owners:
+            if owner != self.ref:
+                self.send(owner, text, purpose=Purpose.TRANSACTIONAL)
+
+
+Observer = Callable[[InboundMessage, Context], Awaitable[None]]
+"""Runs for every message (tagging, counters); its return value is ignored."""
+
+Responder = Callable[[InboundMessage, Context], Awaitable[bool]]
+"""Returns True when it claimed the message; the first one that does wins."""

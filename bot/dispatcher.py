@@ -1,0 +1,145 @@
+"""The one path every inbound message takes, whatever its channel.
+
+dedupe -> touch the contact -> observers -> the first responder that claims it,
+inside one error boundary; the replies come back in a :class:`DispatchResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.context import Context, Observer, Outbox, Responder
+from bot.messages import InboundMessage, OutboundMessage
+from bot.roles import Roles
+from config.i18n import Templates, detect_language, normalize_language
+from config.settings import Settings
+from storage import contacts, dedupe
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+StorageUnavailable = (RedisConnectionError, RedisTimeoutError)
+"""Raised out of :meth:`Dispatcher.dispatch` when Redis cannot be reached: the
+message was not handled, and the channel should let the platform redeliver it."""
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchResult:
+    """What one dispatch produced. ``duplicate`` means the message was already handled."""
+
+    message: InboundMessage
+    outbound: tuple[OutboundMessage, ...] = ()
+    duplicate: bool = False
+
+    @property
+    def replies(self) -> tuple[OutboundMessage, ...]:
+        """Messages back to the chat the message came from."""
+        return tuple(m for m in self.outbound if self._is_reply(m))
+
+    @property
+    def others(self) -> tuple[OutboundMessage, ...]:
+        """Messages to anyone else (owner notifications, relayed answers)."""
+        return tuple(m for m in self.outbound if not self._is_reply(m))
+
+    def _is_reply(self, outbound: OutboundMessage) -> bool:
+        return (
+            outbound.recipient == self.message.contact
+            and outbound.target_chat == self.message.chat_id
+        )
+
+
+class Dispatcher:
+    """Routes an :class:`InboundMessage` through observers and responders."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        settings: Settings,
+        templates: Templates,
+        roles: Roles,
+        observers: Sequence[Observer],
+        responders: Sequence[Responder],
+        clock: Clock = utc_now,
+    ) -> None:
+        self.redis = redis
+        self.settings = settings
+        self.templates = templates
+        self.roles = roles
+        self.observers = tuple(observers)
+        self.responders = tuple(responders)
+        self.clock = clock
+
+    async def dispatch(self, message: InboundMessage) -> DispatchResult:
+        """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
+
+        Handler errors are caught here: they are logged and the customer gets an
+        apology. Redis being unreachable is not: the claim is released (when
+        possible) and the error propagates, so nothing is silently lost.
+        """
+        channel = message.contact.channel
+        if not await dedupe.claim(self.redis, channel, message.id, self.settings.dedupe_ttl_s):
+            log.info("duplicate %s message %s ignored", channel, message.id)
+            return DispatchResult(message, duplicate=True)
+        try:
+            outbox = await self._handle(message)
+        except StorageUnavailable:
+            with suppress(*StorageUnavailable):
+                await dedupe.release(self.redis, channel, message.id)
+            raise
+        return DispatchResult(message, tuple(outbox.messages))
+
+    async def _handle(self, message: InboundMessage) -> Outbox:
+        detected = detect_language(message.text) or normalize_language(message.language_hint)
+        contact = await contacts.touch(
+            self.redis,
+            message.contact.id,
+            message.received_at,
+            display_name=message.display_name,
+            language=detected,
+        )
+        ctx = Context(
+            message=message,
+            contact=contact,
+            language=detected or contact.language or self.settings.language,
+            is_owner=await self.roles.is_owner(message.contact),
+            now=self.clock(),
+            redis=self.redis,
+            settings=self.settings,
+            templates=self.templates,
+            owners=self.roles.owners,
+        )
+        try:
+            await self._run_handlers(message, ctx)
+        except StorageUnavailable:
+            raise
+        except Exception:
+            log.exception("handler failed on %s message %s", message.contact.channel, message.id)
+            ctx.outbox.clear()
+            ctx.reply(ctx.render("apology"))
+        return ctx.outbox
+
+    async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
+        for observe in self.observers:
+            await observe(message, ctx)
+        for respond in self.responders:
+            if await respond(message, ctx):
+                log.debug("%s claimed message %s", _name(respond), message.id)
+                return
+
+
+def _name(handler: object) -> str:
+    return getattr(handler, "__name__", type(handler).__name__)

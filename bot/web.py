@@ -1,0 +1,39 @@
+"""The HTTP app: health check plus the routes channels contribute (webhooks)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from bot.app import Runtime
+
+HEALTH_TIMEOUT_S = 1.0
+
+
+def health_route(redis: Redis) -> Route:
+    """``GET /healthz``: 200 when Redis answers, 503 when it does not."""
+
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(redis.ping(), timeout=HEALTH_TIMEOUT_S)
+        except (RedisError, OSError, TimeoutError) as exc:
+            return JSONResponse(
+                {"status": "unavailable", "redis": str(exc) or type(exc).__name__}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "redis": "ok"})
+
+    return Route("/healthz", healthz, methods=["GET"])
+
+
+def build_web_app(runtime: Runtime) -> Starlette:
+    """The Starlette app serving the health check and every channel's routes."""
+    routes: list[BaseRoute] = [health_route(runtime.redis)]
+    for channel in runtime.channels.values():
+        routes.extend(channel.routes())
+    return Starlette(routes=routes)

@@ -1,0 +1,121 @@
+"""Settings: environment variables prefixed ``SHOPBOT_``, plus an optional YAML file.
+
+The YAML file is named by ``SHOPBOT_CONFIG``; its keys are the setting names
+without the prefix, in lower case (``redis_url: redis://...``). Environment
+variables win over the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SHOPBOT_"
+LANGUAGES = ("zh-CN", "en")
+_OWNER_RE = re.compile(r"^[a-z][a-z0-9_]*:[^\s:,][^\s,]*$")
+
+
+class Settings(BaseSettings):
+    """Every setting of the bot. See the README's settings table."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    redis_url: str | None = Field(default=None, description="Redis URL; unset = embedded server")
+    data_dir: Path = Field(default=Path("./data"), description="Embedded Redis data, exports")
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=1, le=65535)
+    owners: Annotated[tuple[str, ...], NoDecode] = ()
+    language: str = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    shop_name: str = "Shopbot"
+    dedupe_ttl_s: int = Field(default=86_400, ge=60)
+    log_level: str = "INFO"
+
+    @field_validator("owners", mode="before")
+    @classmethod
+    def _split_owners(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("owners")
+    @classmethod
+    def _check_owners(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for owner in value:
+            if not _OWNER_RE.match(owner):
+                raise ValueError(f"{owner!r} is not channel:id (e.g. telegram:12345)")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The shop's time zone."""
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources = [init_settings, env_settings]
+        config_file = os.environ.get(f"{ENV_PREFIX}CONFIG")
+        if config_file:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=config_file))
+        return tuple(sources)
+
+
+class SettingsError(Exception):
+    """A setting has a bad value; the message is one line naming it."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, turning validation errors into one readable line."""
+    config_file = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"{ENV_PREFIX}CONFIG: no such file {config_file!r}")
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per bad setting, each naming the environment variable."""
+    lines = []
+    for error in exc.errors():
+        name = ENV_PREFIX + "_".join(str(part) for part in error["loc"][:1]).upper()
+        got = error.get("input")
+        message = error["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}: {message} (got {got!r})")
+    return "; ".join(lines)

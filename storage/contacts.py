@@ -1,0 +1,206 @@
+"""Contacts: one profile per ``channel:external_id``, with tags and notes.
+
+A contact is created by its first message (:func:`touch`) and gets a short id
+(``C12``) that owners can type. Tags live in a hash per contact (tag -> source
+and time) plus a reverse index per tag, so segments can intersect them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from redis.asyncio import Redis
+
+from storage import keys
+from storage.timestamps import from_epoch, to_epoch
+
+# Profile fields other modules may set with :func:`update`.
+WRITABLE_FIELDS = frozenset({"display_name", "language", "source"})
+
+
+class TagSource(StrEnum):
+    """Who put a tag on a contact."""
+
+    AUTO = "auto"
+    OWNER = "owner"
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """A contact's profile as stored."""
+
+    id: str
+    short_id: str
+    display_name: str | None
+    language: str | None
+    source: str | None
+    first_seen: datetime
+    last_seen: datetime
+    message_count: int
+
+    @property
+    def channel(self) -> str:
+        """The channel part of the id."""
+        return self.id.partition(":")[0]
+
+    @property
+    def external_id(self) -> str:
+        """The platform's id of the person."""
+        return self.id.partition(":")[2]
+
+
+@dataclass(frozen=True, slots=True)
+class TagInfo:
+    """When and by whom a tag was applied."""
+
+    source: TagSource
+    applied_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A free-text note an owner left on a contact."""
+
+    author: str
+    text: str
+    written_at: datetime
+
+
+async def touch(
+    redis: Redis,
+    contact_id: str,
+    now: datetime,
+    *,
+    display_name: str | None = None,
+    language: str | None = None,
+) -> Contact:
+    """Record an inbound message: create the contact if new, bump last seen and the count."""
+    profile = keys.contact(contact_id)
+    epoch = to_epoch(now)
+    updates: dict[str, str | float] = {"last_seen": epoch}
+    if display_name:
+        updates["display_name"] = display_name
+    if language:
+        updates["language"] = language
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hsetnx(profile, "first_seen", epoch)
+        pipe.hset(profile, mapping=updates)
+        pipe.hincrby(profile, "message_count", 1)
+        pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
+        pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
+        pipe.hgetall(profile)
+        created, *_, fields = await pipe.execute()
+    if created or "short_id" not in fields:
+        fields["short_id"] = await _assign_short_id(redis, contact_id)
+    return _contact_from(contact_id, fields)
+
+
+async def _assign_short_id(redis: Redis, contact_id: str) -> str:
+    short_id = f"C{await redis.incr(keys.contact_sequence())}"
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hsetnx(keys.contact(contact_id), "short_id", short_id)
+        pipe.hget(keys.contact(contact_id), "short_id")
+        _, stored = await pipe.execute()
+    await redis.hset(keys.short_ids(), stored, contact_id)
+    return stored
+
+
+async def get(redis: Redis, contact_id: str) -> Contact | None:
+    """The contact, or None if it never wrote."""
+    fields = await redis.hgetall(keys.contact(contact_id))
+    return _contact_from(contact_id, fields) if fields else None
+
+
+async def resolve_short_id(redis: Redis, short_id: str) -> str | None:
+    """The contact id behind a short id such as ``C12`` (case-insensitive)."""
+    return await redis.hget(keys.short_ids(), short_id.upper())
+
+
+async def update(redis: Redis, contact_id: str, fields: Mapping[str, str]) -> None:
+    """Set profile fields named in :data:`WRITABLE_FIELDS`."""
+    unknown = set(fields) - WRITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"not writable contact fields: {sorted(unknown)}")
+    await redis.hset(keys.contact(contact_id), mapping=dict(fields))
+
+
+def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
+    return Contact(
+        id=contact_id,
+        short_id=fields.get("short_id", ""),
+        display_name=fields.get("display_name"),
+        language=fields.get("language"),
+        source=fields.get("source"),
+        first_seen=from_epoch(fields["first_seen"]),
+        last_seen=from_epoch(fields["last_seen"]),
+        message_count=int(fields.get("message_count", 0)),
+    )
+
+
+async def add_tags(
+    redis: Redis, contact_id: str, tags: Iterable[str], source: TagSource, now: datetime
+) -> list[str]:
+    """Apply tags; returns those that were new. An existing tag keeps its first source."""
+    wanted = [tag.strip() for tag in tags if tag.strip()]
+    meta = json.dumps({"source": source.value, "at": to_epoch(now)})
+    async with redis.pipeline(transaction=False) as pipe:
+        for tag in wanted:
+            pipe.hsetnx(keys.contact_tags(contact_id), tag, meta)
+            pipe.sadd(keys.tag_members(tag), contact_id)
+            pipe.sadd(keys.all_tags(), tag)
+        results = await pipe.execute()
+    return [tag for tag, created in zip(wanted, results[::3], strict=True) if created]
+
+
+async def remove_tags(redis: Redis, contact_id: str, tags: Iterable[str]) -> list[str]:
+    """Remove tags; returns those the contact had."""
+    wanted = [tag.strip() for tag in tags if tag.strip()]
+    async with redis.pipeline(transaction=False) as pipe:
+        for tag in wanted:
+            pipe.hdel(keys.contact_tags(contact_id), tag)
+            pipe.srem(keys.tag_members(tag), contact_id)
+        results = await pipe.execute()
+    return [tag for tag, removed in zip(wanted, results[::2], strict=True) if removed]
+
+
+async def tags_of(redis: Redis, contact_id: str) -> dict[str, TagInfo]:
+    """The contact's tags with their source and time."""
+    raw = await redis.hgetall(keys.contact_tags(contact_id))
+    infos = {tag: json.loads(meta) for tag, meta in raw.items()}
+    return {
+        tag: TagInfo(TagSource(meta["source"]), from_epoch(meta["at"]))
+        for tag, meta in sorted(infos.items())
+    }
+
+
+async def contacts_with_tag(redis: Redis, tag: str) -> set[str]:
+    """Ids of every contact carrying ``tag``."""
+    return set(await redis.smembers(keys.tag_members(tag)))
+
+
+async def tag_counts(redis: Redis) -> dict[str, int]:
+    """Every tag in use with how many contacts carry it (empty tags omitted)."""
+    tags = sorted(await redis.smembers(keys.all_tags()))
+    async with redis.pipeline(transaction=False) as pipe:
+        for tag in tags:
+            pipe.scard(keys.tag_members(tag))
+        counts = await pipe.execute()
+    return {tag: count for tag, count in zip(tags, counts, strict=True) if count}
+
+
+async def add_note(redis: Redis, contact_id: str, author: str, text: str, now: datetime) -> None:
+    """Append a note."""
+    note = {"author": author, "text": text, "at": to_epoch(now)}
+    await redis.rpush(keys.contact_notes(contact_id), json.dumps(note, ensure_ascii=False))
+
+
+async def notes_of(redis: Redis, contact_id: str) -> list[Note]:
+    """The contact's notes, oldest first."""
+    raw = await redis.lrange(keys.contact_notes(contact_id), 0, -1)
+    return [
+        Note(item["author"], item["text"], from_epoch(item["at"])) for item in map(json.loads, raw)
+    ]

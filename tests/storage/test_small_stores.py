@@ -1,0 +1,34 @@
+"""Dedupe claims, mailboxes and the unanswered list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from support import FIXED_NOW
+
+from storage import dedupe, keys, mailbox, unanswered
+from storage.unanswered import UNANSWERED_LIMIT
+
+
+async def test_dedupe_claim_is_first_come_and_expires(redis):
+    assert await dedupe.claim(redis, "wechat", "123", ttl_s=60)
+    assert not await dedupe.claim(redis, "wechat", "123", ttl_s=60)
+    assert 0 < await redis.ttl(keys.seen_message("wechat", "123")) <= 60
+    await dedupe.release(redis, "wechat", "123")
+    assert await dedupe.claim(redis, "wechat", "123", ttl_s=60)
+
+
+async def test_mailbox_drains_in_order_once(redis):
+    await mailbox.push(redis, "console:bob", {"text": "one", "buttons": []})
+    await mailbox.push(redis, "console:bob", {"text": "二", "buttons": [["OK", "ok"]]})
+    assert [m["text"] for m in await mailbox.drain(redis, "console:bob")] == ["one", "二"]
+    assert await mailbox.drain(redis, "console:bob") == []
+
+
+async def test_unanswered_keeps_newest_first_and_is_capped(redis):
+    for minute in range(UNANSWERED_LIMIT + 5):
+        when = FIXED_NOW + timedelta(minutes=minute)
+        await unanswered.record(redis, "console:x", f"q{minute}", when)
+    newest = await unanswered.recent(redis, limit=2)
+    assert [q.text for q in newest] == [f"q{UNANSWERED_LIMIT + 4}", f"q{UNANSWERED_LIMIT + 3}"]
+    assert await redis.llen(keys.unanswered()) == UNANSWERED_LIMIT

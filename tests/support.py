@@ -1,0 +1,58 @@
+"""Helpers for tests (import as ``support``; ``tests/`` is on the path)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from bot.context import Observer, Responder
+from bot.dispatcher import Dispatcher
+from bot.roles import Roles
+from config.i18n import default_templates
+from config.settings import Settings
+from handlers.pipeline import default_pipeline
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+PYTHON = sys.executable
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bot_env(**overrides: str) -> dict[str, str]:
+    """The environment for a ``python -m bot`` subprocess: no inherited SHOPBOT_ settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_")}
+    env.update(overrides)
+    return env
+
+
+def make_dispatcher(
+    redis: Redis,
+    settings: Settings,
+    *,
+    observers: Sequence[Observer] = (),
+    responders: Sequence[Responder] | None = None,
+) -> Dispatcher:
+    """A dispatcher on the default pipeline, or on the given handlers, at FIXED_NOW."""
+    pipeline = default_pipeline()
+    return Dispatcher(
+        redis=redis,
+        settings=settings,
+        templates=default_templates(),
+        roles=Roles(settings),
+        observers=observers or pipeline.observers,
+        responders=pipeline.responders if responders is None else responders,
+        clock=lambda: FIXED_NOW,
+    )
