@@ -25,8 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and the chat ends at EOF.",
     )
     who = parser.add_mutually_exclusive_group()
-    who.add_argument("--as", dest="name", default=DEFAULT_CUSTOMER,
-                     help="which customer you are (contact console:NAME); default: customer")  # fmt: skip
+    who.add_argument(
+        "--as",
+        dest="name",
+        default=DEFAULT_CUSTOMER,
+        help="which customer you are (contact console:NAME); default: customer",
+    )
     who.add_argument("--owner", action="store_true", help="chat as the shop owner (console:owner)")
     parser.set_defaults(func=_run, quiet_logs=True)
 
