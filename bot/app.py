@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -19,8 +18,6 @@ from config.i18n import Templates, default_templates
 from config.settings import Settings
 from handlers.pipeline import default_pipeline
 from storage.redis import open_redis
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -49,10 +46,16 @@ class Runtime:
         return result
 
 
-def build_channels(settings: Settings, redis: Redis) -> list[Channel]:
-    """The channels the settings enable; the terminal's mailbox is always there."""
-    del settings  # Platform channels read their own settings as they arrive.
-    return [ConsoleChannel(redis)]
+ChannelFactory = Callable[["Runtime"], Channel | None]
+"""Builds a channel from the runtime when the settings enable it, else returns None."""
+
+
+def console_channel(runtime: Runtime) -> Channel:
+    """The terminal's mailbox channel, always there."""
+    return ConsoleChannel(runtime.redis)
+
+
+CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel,)
 
 
 @asynccontextmanager
@@ -70,6 +73,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             responders=pipeline.responders,
             clock=clock,
         )
-        channels = build_channels(settings, redis)
-        delivery = Delivery({channel.name: channel for channel in channels})
-        yield Runtime(settings, redis, templates, dispatcher, delivery)
+        runtime = Runtime(settings, redis, templates, dispatcher, Delivery({}))
+        for factory in CHANNEL_FACTORIES:
+            channel = factory(runtime)
+            if channel is not None:
+                runtime.delivery.register(channel)
+        yield runtime

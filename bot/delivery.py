@@ -17,6 +17,10 @@ class Delivery:
     def __init__(self, channels: Mapping[str, Channel]) -> None:
         self.channels = dict(channels)
 
+    def register(self, channel: Channel) -> None:
+        """Add a channel; its name is the ``channel`` part of its contacts' ids."""
+        self.channels[channel.name] = channel
+
     async def deliver(self, messages: Iterable[OutboundMessage]) -> list[OutboundMessage]:
         """Send every message; returns those that could not be delivered."""
         failed = []

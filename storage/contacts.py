@@ -19,7 +19,7 @@ from storage import keys
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
-WRITABLE_FIELDS = frozenset({"display_name", "language", "source"})
+WRITABLE_FIELDS = frozenset({"display_name", "language", "source", "phone", "address"})
 
 
 class TagSource(StrEnum):
@@ -41,6 +41,10 @@ class Contact:
     first_seen: datetime
     last_seen: datetime
     message_count: int
+    phone: str | None = None
+    address: str | None = None
+    unreachable: str | None = None
+    """Why the contact's channel can no longer reach them (blocked the bot, unfollowed)."""
 
     @property
     def channel(self) -> str:
@@ -128,6 +132,16 @@ async def update(redis: Redis, contact_id: str, fields: Mapping[str, str]) -> No
     await redis.hset(keys.contact(contact_id), mapping=dict(fields))
 
 
+async def mark_unreachable(redis: Redis, contact_id: str, reason: str) -> None:
+    """Record that the contact's channel cannot reach them any more, and why."""
+    await redis.hset(keys.contact(contact_id), "unreachable", reason)
+
+
+async def mark_reachable(redis: Redis, contact_id: str) -> None:
+    """The contact can be reached again (wrote to us, followed again)."""
+    await redis.hdel(keys.contact(contact_id), "unreachable")
+
+
 def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
     return Contact(
         id=contact_id,
@@ -138,6 +152,9 @@ def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
         first_seen=from_epoch(fields["first_seen"]),
         last_seen=from_epoch(fields["last_seen"]),
         message_count=int(fields.get("message_count", 0)),
+        phone=fields.get("phone"),
+        address=fields.get("address"),
+        unreachable=fields.get("unreachable"),
     )
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -27,7 +30,7 @@ async def serve(settings: Settings) -> int:
         scheduler.start()
         for channel in runtime.channels.values():
             await channel.start()
-        server = uvicorn.Server(
+        server = _Server(
             uvicorn.Config(
                 build_web_app(runtime),
                 host=settings.http_host,
@@ -44,6 +47,28 @@ async def serve(settings: Settings) -> int:
                 await channel.stop()
             scheduler.shutdown(wait=False)
     return 0
+
+
+class _Server(uvicorn.Server):
+    """Uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards.
+
+    Uvicorn re-raises a captured signal once it has shut down, which would
+    interrupt our own cleanup (channels, scheduler, the embedded Redis).
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._request_exit)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _request_exit(self) -> None:
+        self.should_exit = True
 
 
 def banner(settings: Settings) -> str:

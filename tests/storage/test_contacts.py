@@ -91,3 +91,13 @@ async def test_every_key_is_under_the_prefix(redis):
 def test_contact_scoped_keys_share_a_hash_tag():
     scoped = [keys.contact("wechat:o1"), keys.contact_tags("wechat:o1"), keys.mailbox("wechat:o1")]
     assert {key[key.index("{") : key.index("}") + 1] for key in scoped} == {"{wechat:o1}"}
+
+
+async def test_unreachable_is_recorded_and_cleared(redis):
+    await contacts.touch(redis, "telegram:9", FIXED_NOW)
+    await contacts.mark_unreachable(redis, "telegram:9", "blocked the bot")
+    contact = await contacts.get(redis, "telegram:9")
+    assert contact is not None and contact.unreachable == "blocked the bot"
+    await contacts.mark_reachable(redis, "telegram:9")
+    contact = await contacts.get(redis, "telegram:9")
+    assert contact is not None and contact.unreachable is None
