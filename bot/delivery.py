@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from bot.channels.base import Channel, DeliveryError
-from bot.messages import OutboundMessage
+from bot.messages import OutboundMessage, SendCheck
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +20,13 @@ class Delivery:
     def register(self, channel: Channel) -> None:
         """Add a channel; its name is the ``channel`` part of its contacts' ids."""
         self.channels[channel.name] = channel
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Ask the recipient's channel whether ``message`` may be sent now."""
+        channel = self.channels.get(message.recipient.channel)
+        if channel is None:
+            return SendCheck(False, f"no {message.recipient.channel} channel configured")
+        return await channel.check(message)
 
     async def deliver(self, messages: Iterable[OutboundMessage]) -> list[OutboundMessage]:
         """Send every message; returns those that could not be delivered."""

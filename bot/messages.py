@@ -100,6 +100,19 @@ class InboundMessage:
             raise ValueError("received_at must be timezone-aware")
 
 
+@dataclass(frozen=True, slots=True)
+class SendCheck:
+    """Whether a channel may send a message now, and why not (or how: ``via``).
+
+    ``via`` names the route a channel would take (e.g. WeChat's ``custom`` message
+    inside the 48-hour window, or ``template`` outside it).
+    """
+
+    allowed: bool
+    reason: str = ""
+    via: str = ""
+
+
 def parse_command(text: str) -> tuple[str, str] | None:
     """Split ``/name@bot args`` into ``("name", "args")``; None if ``text`` is no command."""
     stripped = text.strip()

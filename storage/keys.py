@@ -35,6 +35,16 @@ def mailbox(contact_id: str) -> str:
     return f"{_contact_scope(contact_id)}:mailbox"
 
 
+def contact_optouts(contact_id: str) -> str:
+    """Hash: opt-out category -> JSON ``{"channel", "at"}``."""
+    return f"{_contact_scope(contact_id)}:optouts"
+
+
+def optout_members(category: str) -> str:
+    """Set of contact ids opted out of ``category``."""
+    return f"{PREFIX}:optout:{category}"
+
+
 def tag_members(tag: str) -> str:
     """Set of contact ids carrying ``tag`` (the reverse index)."""
     return f"{PREFIX}:tag:{tag}"

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from bot.messages import OutboundMessage
+from bot.messages import OutboundMessage, SendCheck
 
 
 class DeliveryError(RuntimeError):
@@ -24,6 +24,9 @@ class Channel(Protocol):
 
     async def stop(self) -> None:
         """Stop receiving and wait for in-flight work."""
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Whether ``message`` may be sent now under the platform's rules (no side effects)."""
 
     async def send(self, message: OutboundMessage) -> None:
         """Deliver one message, or raise :class:`DeliveryError`."""

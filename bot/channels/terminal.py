@@ -25,6 +25,7 @@ from bot.messages import (
     InboundMessage,
     MessageKind,
     OutboundMessage,
+    SendCheck,
     parse_command,
 )
 from bot.roles import CONSOLE_OWNER
@@ -55,6 +56,10 @@ class ConsoleChannel:
 
     async def stop(self) -> None:
         """Nothing to stop."""
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """A mailbox always accepts mail."""
+        return SendCheck(allowed=True, via="mailbox")
 
     async def send(self, message: OutboundMessage) -> None:
         """Leave the message in the recipient's mailbox."""
