@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 
-from bot.channels.base import Channel, DeliveryError
-from bot.messages import OutboundMessage, SendCheck
+from bot.channels.base import Channel
+from bot.messages import DeliveryError, OutboundMessage, SendCheck
 
 log = logging.getLogger(__name__)
 
@@ -36,15 +36,17 @@ class Delivery:
                 failed.append(message)
         return failed
 
-    async def deliver_one(self, message: OutboundMessage) -> bool:
-        """Send one message; False (and a log line) when it could not be delivered."""
+    async def send(self, message: OutboundMessage) -> None:
+        """Send one message through its recipient's channel, or raise :class:`DeliveryError`."""
         channel = self.channels.get(message.recipient.channel)
         if channel is None:
-            log.warning("no %s channel configured; message to %s dropped",
-                        message.recipient.channel, message.recipient)  # fmt: skip
-            return False
+            raise DeliveryError(f"no {message.recipient.channel} channel configured")
+        await channel.send(message)
+
+    async def deliver_one(self, message: OutboundMessage) -> bool:
+        """Send one message; False (and a log line) when it could not be delivered."""
         try:
-            await channel.send(message)
+            await self.send(message)
         except DeliveryError as exc:
             log.warning("could not deliver to %s: %s", message.recipient, exc)
             return False

@@ -113,6 +113,10 @@ class SendCheck:
     via: str = ""
 
 
+class DeliveryError(RuntimeError):
+    """A message could not be delivered; the text says why."""
+
+
 def parse_command(text: str) -> tuple[str, str] | None:
     """Split ``/name@bot args`` into ``("name", "args")``; None if ``text`` is no command."""
     stripped = text.strip()

@@ -7,11 +7,9 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from bot.messages import OutboundMessage, SendCheck
+from bot.messages import DeliveryError, OutboundMessage, SendCheck
 
-
-class DeliveryError(RuntimeError):
-    """A message could not be delivered; the text says why."""
+__all__ = ["Channel", "DeliveryError"]
 
 
 class Channel(Protocol):
