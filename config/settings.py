@@ -40,6 +40,28 @@ class Settings(BaseSettings):
     language: str = "zh-CN"
     timezone: str = "Asia/Shanghai"
     shop_name: str = "Shopbot"
+    # --- customer service ---
+    order_number_pattern: str = Field(
+        default=r"(?<![A-Za-z0-9])[A-Za-z]{0,4}\d{8,20}(?!\d)|(?<!\d)\d{8,20}(?!\d)",
+        description="Regex of an order number in a customer's message (first match wins)",
+    )
+    pending_question_ttl_s: int = Field(default=1800, ge=30)
+    handoff_idle_s: int = Field(default=1800, ge=60)
+    frequent_writer_messages: int = Field(default=5, ge=2)
+    frequent_writer_days: int = Field(default=7, ge=1)
+    complaint_follow_up_hours: int = Field(default=24, ge=1)
+
+    @field_validator("order_number_pattern")
+    @classmethod
+    def _check_order_number_pattern(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        if compiled.search(""):
+            raise ValueError("the pattern must not match an empty text")
+        return value
+
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 

@@ -1,8 +1,7 @@
 """The handlers in the order the dispatcher runs them.
 
 Responders: opt-out -> owner commands -> human handoff -> order questions ->
-FAQ -> fallback; the greeting sits before the FAQ. Observers run first, for
-every message.
+greeting -> FAQ -> fallback. Observers run first, for every message: tagging.
 """
 
 from __future__ import annotations
@@ -12,6 +11,10 @@ from dataclasses import dataclass
 from bot.context import Observer, Responder
 from handlers.fallback import fallback
 from handlers.greeting import greet
+from handlers.handoff import handoff
+from handlers.optout import optout
+from handlers.order_questions import OrderQuestions
+from handlers.tagging import tag_contact
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,4 +27,15 @@ class Pipeline:
 
 def default_pipeline() -> Pipeline:
     """The customer-service pipeline every channel shares."""
-    return Pipeline(observers=(), responders=(greet, fallback))
+    return Pipeline(
+        observers=(tag_contact,),
+        responders=(
+            optout,
+            # owner commands (owner console) go here: before handoff, so owners are never relayed
+            handoff,
+            OrderQuestions(),  # order_status=... once storage/orders.py exists
+            greet,
+            # FAQ responder goes here: after the greeting, before the fallback
+            fallback,
+        ),
+    )

@@ -83,3 +83,53 @@ def seen_message(channel: str, message_id: str) -> str:
 def unanswered() -> str:
     """List of JSON questions the bot could not answer, newest last."""
     return f"{PREFIX}:unanswered"
+
+
+# --- customer service ---
+
+
+def pending_order_question(contact_id: str) -> str:
+    """String with a TTL: JSON of an order question waiting for its order number."""
+    return f"{_contact_scope(contact_id)}:pending_order_question"
+
+
+def contact_activity(contact_id: str) -> str:
+    """Sorted set: the contact's recent message ids scored by epoch (frequent-writer window)."""
+    return f"{_contact_scope(contact_id)}:activity"
+
+
+def contact_tickets(contact_id: str) -> str:
+    """Sorted set: the contact's ticket ids scored by creation epoch."""
+    return f"{_contact_scope(contact_id)}:tickets"
+
+
+def contact_handoff(contact_id: str) -> str:
+    """Hash: the contact's handoff to a person (started, last activity, ticket)."""
+    return f"{_contact_scope(contact_id)}:handoff"
+
+
+def handoffs_by_activity() -> str:
+    """Sorted set: contact ids in handoff scored by their last activity epoch."""
+    return f"{PREFIX}:handoff:active"
+
+
+def ticket_sequence() -> str:
+    """Counter behind the ticket ids (``T1001``, ``T1002``, ...)."""
+    return f"{PREFIX}:seq:ticket"
+
+
+# Ticket keys share the ``{tickets}`` hash tag: a status change updates the hash and
+# the status indexes in one script.
+def ticket(ticket_id: str) -> str:
+    """Hash: one ticket's fields."""
+    return f"{PREFIX}:{{tickets}}:{ticket_id}"
+
+
+def tickets_all() -> str:
+    """Sorted set: every ticket id scored by creation epoch."""
+    return f"{PREFIX}:{{tickets}}:all"
+
+
+def tickets_with_status(status: str) -> str:
+    """Sorted set: ticket ids in ``status`` (open, answered, closed) scored by creation epoch."""
+    return f"{PREFIX}:{{tickets}}:status:{status}"

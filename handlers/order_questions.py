@@ -1,0 +1,142 @@
+"""Order questions: where is my order, return, exchange, refund, wrong item, complaint...
+
+A request about the customer's own order opens a ticket (:mod:`storage.tickets`);
+a policy question ("七天无理由退货吗", "how do returns work") is not claimed and
+goes on to the FAQ. See :mod:`handlers.intents` for how the two are told apart.
+
+When the intent needs an order number and the message has none, the question is
+kept (``pending_question_ttl_s``) and the customer is asked for the number; the
+next message with an order number completes it.
+
+The customer gets the ticket id and the shop's next step for that intent; the
+owners get the ticket with the contact's profile line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+
+from bot.context import Context
+from bot.messages import InboundMessage, MessageKind
+from handlers import tagging
+from handlers.intents import (
+    Detection,
+    Intent,
+    IntentRules,
+    default_rules,
+    find_order_number,
+    order_number_regex,
+)
+from handlers.owner_notice import notify_owners, render_for_owners
+from storage import pending_questions, tickets
+
+OrderStatusLookup = Callable[[Redis, str, str, str], Awaitable[str | None]]
+"""``(redis, contact_id, order_number, language) -> text``: the order's status, in the
+customer's language (e.g. "已发货，顺丰 SF123..."), or None when the order is unknown or
+not this contact's. The hook for "if the order is known, answer its status directly"."""
+
+
+class OrderQuestions:
+    """The order-question responder.
+
+    ``order_status``: once orders are stored (``storage/orders.py``), pass a lookup
+    here in :func:`handlers.pipeline.default_pipeline`; a where-is-my-order request
+    for a known order is then answered with its status instead of opening a ticket.
+    """
+
+    def __init__(
+        self, rules: IntentRules | None = None, order_status: OrderStatusLookup | None = None
+    ) -> None:
+        self.rules = rules or default_rules()
+        self.order_status = order_status
+
+    async def __call__(self, message: InboundMessage, ctx: Context) -> bool:
+        """Claim order requests (and answers to "what is your order number?")."""
+        if message.kind is not MessageKind.TEXT:
+            return False
+        numbers = order_number_regex(ctx.settings.order_number_pattern)
+        detection = self.rules.classify(message.text, numbers)
+        if detection is None:
+            return await self._complete_pending(message, ctx)
+        if not detection.is_request:
+            return False  # A policy question: the FAQ answers it.
+        return await self._handle_request(message, ctx, detection)
+
+    async def _handle_request(
+        self, message: InboundMessage, ctx: Context, detection: Detection
+    ) -> bool:
+        intent, number = detection.intent, detection.order_number
+        if number is None and intent.needs_order:
+            await pending_questions.remember(
+                ctx.redis,
+                ctx.ref.id,
+                intent.name,
+                message.text,
+                ctx.now,
+                ctx.settings.pending_question_ttl_s,
+            )
+            ctx.reply(ctx.render("order_ask_number", intent_label=_label(ctx, intent.name)))
+            return True
+        await pending_questions.forget(ctx.redis, ctx.ref.id)
+        await self._resolve(ctx, intent, message.text, number)
+        return True
+
+    async def _complete_pending(self, message: InboundMessage, ctx: Context) -> bool:
+        numbers = order_number_regex(ctx.settings.order_number_pattern)
+        number = find_order_number(message.text, numbers)
+        if number is None:
+            return False
+        pending = await pending_questions.take(ctx.redis, ctx.ref.id)
+        intent = self.rules.by_name(pending.intent) if pending else None
+        if pending is None or intent is None:
+            return False
+        await self._resolve(ctx, intent, f"{pending.text}\n{message.text}", number)
+        return True
+
+    async def _resolve(self, ctx: Context, intent: Intent, text: str, number: str | None) -> None:
+        if intent.name == "where_is_order" and number and self.order_status:
+            status = await self.order_status(ctx.redis, ctx.ref.id, number, ctx.language)
+            if status:
+                ctx.reply(status)
+                return
+        await open_ticket(ctx, intent, text, number)
+
+
+async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | None) -> None:
+    """Store the ticket, tag the contact, tell the customer the next step and the owners."""
+    ticket = await tickets.create(
+        ctx.redis,
+        contact_id=ctx.ref.id,
+        intent=intent.name,
+        text=text,
+        language=ctx.language,
+        now=ctx.now,
+        order_number=number,
+    )
+    await tagging.apply_auto_tags(ctx, intent.tags)
+    next_step = ctx.render(
+        f"order_next.{intent.name}", follow_up_hours=ctx.settings.complaint_follow_up_hours
+    )
+    ctx.reply(
+        ctx.render(
+            "ticket_opened" if number else "ticket_opened_no_order",
+            intent_label=_label(ctx, intent.name),
+            ticket_id=ticket.id,
+            order_number=number,
+            next_step=next_step,
+        )
+    )
+    await notify_owners(
+        ctx,
+        "owner_ticket_opened",
+        ticket_id=ticket.id,
+        intent_label=render_for_owners(ctx, f"order_intent.{intent.name}"),
+        order_number=number or render_for_owners(ctx, "no_order_number"),
+        text=text,
+    )
+
+
+def _label(ctx: Context, intent_name: str) -> str:
+    return ctx.render(f"order_intent.{intent_name}")
