@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from bot.app import open_runtime
+from bot.handoff_job import schedule_handoff_expiry
 from bot.web import build_web_app
 from config.settings import Settings
 from schedules.scheduler import build_scheduler
@@ -27,6 +28,7 @@ async def serve(settings: Settings) -> int:
     """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
     async with open_runtime(settings) as runtime:
         scheduler = build_scheduler(settings.tz)
+        schedule_handoff_expiry(scheduler, runtime)
         scheduler.start()
         for channel in runtime.channels.values():
             await channel.start()

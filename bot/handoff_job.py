@@ -1,0 +1,41 @@
+"""The ``handoff:expire`` scheduler job: ends idle handoffs and tells the people involved."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from apscheduler.job import Job
+from apscheduler.schedulers.base import BaseScheduler
+
+from bot.app import Runtime
+from bot.dispatcher import Clock, utc_now
+from handlers.handoff import SWEEP_INTERVAL_S, expire_idle
+
+JOB_ID = "handoff:expire"
+
+
+async def expire_handoffs(runtime: Runtime, clock: Clock = utc_now) -> int:
+    """End handoffs idle for ``handoff_idle_s``; deliver the notices; returns how many sent."""
+    settings = runtime.settings
+    messages = await expire_idle(
+        runtime.redis,
+        clock(),
+        timedelta(seconds=settings.handoff_idle_s),
+        templates=runtime.templates,
+        owners=runtime.dispatcher.roles.owners,
+        default_language=settings.language,
+    )
+    failed = await runtime.delivery.deliver(messages)
+    return len(messages) - len(failed)
+
+
+def schedule_handoff_expiry(scheduler: BaseScheduler, runtime: Runtime) -> Job:
+    """Run :func:`expire_handoffs` every :data:`SWEEP_INTERVAL_S` seconds."""
+    return scheduler.add_job(
+        expire_handoffs,
+        "interval",
+        seconds=SWEEP_INTERVAL_S,
+        id=JOB_ID,
+        args=[runtime],
+        replace_existing=True,
+    )
