@@ -28,6 +28,7 @@ A status change is one Lua script over the ticket hash and the status indexes
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -40,6 +41,7 @@ from storage.timestamps import from_epoch, to_epoch
 
 TICKET_ID_BASE = 1000
 """The first ticket is ``T1001``: ids stay four digits for a long while."""
+_TICKET_ID = re.compile(r"^T\d+$")
 
 
 class TicketStatus(StrEnum):
@@ -116,7 +118,10 @@ async def create(
 
 async def get(redis: Redis, ticket_id: str) -> Ticket | None:
     """The ticket, or None; ``t1001`` and ``T1001`` are the same."""
-    fields = await redis.hgetall(keys.ticket(ticket_id.strip().upper()))
+    ticket_id = ticket_id.strip().upper()
+    if not _TICKET_ID.match(ticket_id):
+        return None
+    fields = await redis.hgetall(keys.ticket(ticket_id))
     return _ticket_from(fields) if fields else None
 
 
@@ -191,6 +196,8 @@ async def _transition(
     updates: Mapping[str, str | float],
 ) -> Ticket:
     ticket_id = ticket_id.strip().upper()
+    if not _TICKET_ID.match(ticket_id):
+        raise TicketNotFound(ticket_id)
     script = redis.register_script(_TRANSITION)
     status_keys = [keys.tickets_with_status(s.value) for s in TicketStatus]
     pairs = [item for field, value in updates.items() for item in (field, value)]

@@ -36,6 +36,7 @@ async def test_created_ticket_reads_back_with_a_short_id(redis):
     assert created.created_at == FIXED_NOW and created.answered_at is None
     assert (await open_one(redis, number=None)).order_number is None
     assert await tickets.get(redis, "T9999") is None
+    assert await tickets.get(redis, "all") is None  # not a ticket id, never an index key
 
 
 async def test_answer_then_close_records_each_status_time(redis):
