@@ -56,7 +56,7 @@ async def show_contact(call: Call) -> None:
             last_seen=call.when(contact.last_seen),
             messages=contact.message_count,
             source=contact.source or none,
-            language=contact.language or none,
+            lang=contact.language or none,
             tags=", ".join(tags) or none,
             orders=summary.orders,
             spend=call.money(summary.spend),
@@ -133,7 +133,6 @@ async def find(call: Call) -> None:
     except SegmentError as exc:
         raise Refusal("console_bad_segment", error=str(exc)) from None
     match = await segments.find(call.ctx.redis, segment, call.now, FIND_LIMIT)
-    call.target = f"segment:{call.args}"
     found = [await contacts.get(call.ctx.redis, cid) for cid in match.contact_ids]
     lines = [f"{label(c)} · {call.when(c.last_seen)}" for c in found if c is not None]
     call.reply("console_found", count=match.count, shown=len(lines), contacts="\n".join(lines))
