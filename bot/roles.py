@@ -61,3 +61,15 @@ class Roles:
     async def is_owner(self, contact: ContactRef) -> bool:
         """True for an owner (configured, terminal or claimed); staff are not owners."""
         return await self.role_of(contact) is Role.OWNER
+
+    async def offer_claim_code(self) -> str | None:
+        """A fresh one-time claim code when the shop has no owner yet (else None).
+
+        "No owner" means none in ``SHOPBOT_OWNERS`` and none claimed; the
+        terminal owner does not count. Each call replaces the previous code.
+        """
+        if self._configured or self._redis is None:
+            return None
+        if await staff.claimed_owners(self._redis):
+            return None
+        return await staff.new_claim_code(self._redis)

@@ -19,6 +19,8 @@ async def contact_of(call: Call, *, need_more: bool = False) -> tuple[Contact, l
     """The contact the command names (must exist) and the remaining words; sets the target."""
     words = _words(call.args)
     contact_id, rest = await call.services.refs.take(words, call.message, call.ctx)
+    if contact_id is None and words and looks_like_reference(words[0]):
+        raise Refusal("console_no_contact", ref=words[0])
     if contact_id is None or (need_more and not rest):
         raise call.usage()
     contact = await contacts.get(call.ctx.redis, contact_id)
