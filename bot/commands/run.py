@@ -39,10 +39,10 @@ async def serve(settings: Settings) -> int:
                 log_level=settings.log_level.lower(),
             )
         )
-        print(banner(settings), file=sys.stderr, flush=True)
         code = await runtime.dispatcher.roles.offer_claim_code()
         if code:
             print(claim_banner(code), file=sys.stderr, flush=True)
+        print(banner(settings), file=sys.stderr, flush=True)
         try:
             await server.serve()
         finally:
