@@ -163,14 +163,16 @@ def _item(raw: Any, where: str, catalog: Catalog, language: str) -> OrderItem:
     if quantity is None or quantity != int(quantity) or quantity < 1:
         raise OrderError(f"{where}.qty", "must be a whole number of at least 1")
     price = _number(raw.get("price"), f"{where}.price")
-    if price is None and product is None:
+    if price is None and product is not None:
+        price = product.price
+    if price is None:
         raise OrderError(f"{where}.price", f"required: {sku} is not in the catalogue")
     name = _text(raw.get("name"), f"{where}.name")
     return OrderItem(
         sku=sku,
         name=name or (product.name(language) if product else sku),
         quantity=int(quantity),
-        price=round(price if price is not None else product.price, 2),  # type: ignore[union-attr]
+        price=round(price, 2),
     )
 
 
