@@ -94,3 +94,19 @@ async def test_import_with_a_bad_row_then_export(redis, redis_url, tmp_path):
 
     missing = run_bot("import", "contacts", str(tmp_path / "nope.csv"), **env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+async def test_owner_runs_the_shop_from_the_terminal(redis, redis_url):
+    env = {"SHOPBOT_REDIS_URL": redis_url}
+    run_bot("chat", "--as", "amy", stdin="hello\n", **env)
+    owner = run_bot(
+        "chat",
+        "--owner",
+        stdin="/tag console:amy VIP\n/find tag:VIP\n/order add console:amy tea-500g\n"
+        "/order O1 paid\n/contact console:amy\n",
+        **env,
+    )
+    assert owner.returncode == 0, owner.stderr
+    assert "1 contacts match" in owner.stdout
+    assert "Paid orders: 1 · lifetime spend ¥109.00" in owner.stdout
+    assert "O1 paid ¥109.00 Longjing green tea 500g x1" in owner.stdout
