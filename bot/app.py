@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -16,6 +16,7 @@ from bot.messages import InboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, default_templates
 from config.settings import Settings
+from handlers.orders import OrderEvents
 from handlers.pipeline import default_pipeline
 from storage.redis import open_redis
 
@@ -29,6 +30,8 @@ class Runtime:
     templates: Templates
     dispatcher: Dispatcher
     delivery: Delivery
+    order_events: OrderEvents = field(default_factory=OrderEvents)
+    """Subscribe here to hear about every order status change (chat, API, import)."""
 
     @property
     def channels(self) -> dict[str, Channel]:
@@ -63,17 +66,18 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
     """Connect to Redis (starting the embedded one if needed) and assemble the bot."""
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         templates = default_templates()
-        pipeline = default_pipeline()
+        order_events = OrderEvents()
+        pipeline = default_pipeline(order_events)
         dispatcher = Dispatcher(
             redis=redis,
             settings=settings,
             templates=templates,
-            roles=Roles(settings),
+            roles=Roles(settings, redis),
             observers=pipeline.observers,
             responders=pipeline.responders,
             clock=clock,
         )
-        runtime = Runtime(settings, redis, templates, dispatcher, Delivery({}))
+        runtime = Runtime(settings, redis, templates, dispatcher, Delivery({}), order_events)
         for factory in CHANNEL_FACTORIES:
             channel = factory(runtime)
             if channel is not None:

@@ -16,6 +16,7 @@ from bot.messages import Button, ContactRef, InboundMessage, OutboundMessage, Pu
 from config.i18n import Templates
 from config.settings import Settings
 from storage.contacts import Contact
+from storage.staff import Role
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Context:
     templates: Templates
     owners: tuple[ContactRef, ...]
     outbox: Outbox = field(default_factory=Outbox)
+    role: Role = Role.CUSTOMER
+    """The sender's role; ``is_owner`` is True for owners and staff (may use the console)."""
 
     @property
     def ref(self) -> ContactRef:

@@ -111,16 +111,18 @@ class Dispatcher:
             display_name=message.display_name,
             language=detected,
         )
+        role = await self.roles.role_of(message.contact)
         ctx = Context(
             message=message,
             contact=contact,
             language=detected or contact.language or self.settings.language,
-            is_owner=await self.roles.is_owner(message.contact),
+            is_owner=role.may_use_console,
             now=self.clock(),
             redis=self.redis,
             settings=self.settings,
             templates=self.templates,
-            owners=self.roles.owners,
+            owners=await self.roles.owners_to_notify(),
+            role=role,
         )
         try:
             await self._run_handlers(message, ctx)

@@ -1,26 +1,75 @@
-"""Who may run the shop: the owners named in settings, and the terminal owner."""
+"""Who may run the shop: configured owners, claimed owners, staff, and the terminal owner."""
 
 from __future__ import annotations
 
+from redis.asyncio import Redis
+
 from bot.messages import ContactRef
 from config.settings import Settings
+from storage import keys, staff
+from storage.staff import Role
 
 CONSOLE_OWNER = ContactRef("console", "owner")
 """``python -m bot chat --owner`` speaks as this contact, an owner by definition."""
 
+__all__ = ["CONSOLE_OWNER", "Role", "Roles"]
+
 
 class Roles:
-    """Answers "is this person an owner?" and lists the owners to notify."""
+    """Answers "what may this person do?" and lists the owners to notify.
 
-    def __init__(self, settings: Settings) -> None:
-        configured = tuple(ContactRef.parse(owner) for owner in settings.owners)
-        self._owners = (*configured, CONSOLE_OWNER)
+    Owners are those in ``SHOPBOT_OWNERS``, the terminal owner, and (with
+    ``redis``) whoever redeemed the claim code. Staff live in Redis too; without
+    ``redis`` there are neither staff nor claimed owners.
+    """
+
+    def __init__(self, settings: Settings, redis: Redis | None = None) -> None:
+        self._configured = tuple(ContactRef.parse(owner) for owner in settings.owners)
+        self._owners = (*self._configured, CONSOLE_OWNER)
+        self._redis = redis
 
     @property
     def owners(self) -> tuple[ContactRef, ...]:
-        """Everyone who receives owner notifications."""
+        """The owners known without Redis: configured ones and the terminal owner."""
         return self._owners
 
+    @property
+    def has_configured_owner(self) -> bool:
+        """True when ``SHOPBOT_OWNERS`` names at least one owner."""
+        return bool(self._configured)
+
+    async def owners_to_notify(self) -> tuple[ContactRef, ...]:
+        """Configured, claimed and terminal owners: everyone who gets owner notifications."""
+        claimed = await staff.claimed_owners(self._redis) if self._redis is not None else []
+        extra = tuple(ContactRef.parse(c) for c in claimed)
+        return (*self._owners, *(ref for ref in extra if ref not in self._owners))
+
+    async def role_of(self, contact: ContactRef) -> Role:
+        """The person's role; claimed owners and staff are looked up in Redis."""
+        if contact in self._owners:
+            return Role.OWNER
+        if self._redis is None:
+            return Role.CUSTOMER
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sismember(keys.claimed_owners(), contact.id)
+            pipe.sismember(keys.staff(), contact.id)
+            is_claimed, is_staff = await pipe.execute()
+        if is_claimed:
+            return Role.OWNER
+        return Role.STAFF if is_staff else Role.CUSTOMER
+
     async def is_owner(self, contact: ContactRef) -> bool:
-        """True for an owner (async: staff and claimed owners will live in Redis)."""
-        return contact in self._owners
+        """True for an owner (configured, terminal or claimed); staff are not owners."""
+        return await self.role_of(contact) is Role.OWNER
+
+    async def offer_claim_code(self) -> str | None:
+        """A fresh one-time claim code when the shop has no owner yet (else None).
+
+        "No owner" means none in ``SHOPBOT_OWNERS`` and none claimed; the
+        terminal owner does not count. Each call replaces the previous code.
+        """
+        if self._configured or self._redis is None:
+            return None
+        if await staff.claimed_owners(self._redis):
+            return None
+        return await staff.new_claim_code(self._redis)

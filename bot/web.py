@@ -1,4 +1,4 @@
-"""The HTTP app: health check plus the routes channels contribute (webhooks)."""
+"""The HTTP app: health check, the order API, and the routes channels contribute (webhooks)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.api import order_api_routes
 from bot.app import Runtime
 
 HEALTH_TIMEOUT_S = 1.0
@@ -34,6 +35,11 @@ def health_route(redis: Redis) -> Route:
 def build_web_app(runtime: Runtime) -> Starlette:
     """The Starlette app serving the health check and every channel's routes."""
     routes: list[BaseRoute] = [health_route(runtime.redis)]
+    routes.extend(
+        order_api_routes(
+            runtime.redis, runtime.settings, runtime.order_events, runtime.dispatcher.clock
+        )
+    )
     for channel in runtime.channels.values():
         routes.extend(channel.routes())
     return Starlette(routes=routes)

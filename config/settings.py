@@ -62,6 +62,9 @@ class Settings(BaseSettings):
             raise ValueError("the pattern must not match an empty text")
         return value
 
+    # --- owner console ---
+    api_key: str | None = Field(default=None, description="Bearer key of POST /api/orders")
+    currency: str = Field(default="¥", description="Currency sign in owner messages")
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 

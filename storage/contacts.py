@@ -14,7 +14,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
+from config.settings import LANGUAGES
 from storage import keys
 from storage.timestamps import from_epoch, to_epoch
 
@@ -96,6 +98,7 @@ async def touch(
         pipe.hincrby(profile, "message_count", 1)
         pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
         pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
+        _index(pipe, contact_id, language)
         pipe.hgetall(profile)
         created, *_, fields = await pipe.execute()
     if created or "short_id" not in fields:
@@ -129,7 +132,41 @@ async def update(redis: Redis, contact_id: str, fields: Mapping[str, str]) -> No
     unknown = set(fields) - WRITABLE_FIELDS
     if unknown:
         raise ValueError(f"not writable contact fields: {sorted(unknown)}")
-    await redis.hset(keys.contact(contact_id), mapping=dict(fields))
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hset(keys.contact(contact_id), mapping=dict(fields))
+        if fields.get("language"):
+            _index(pipe, contact_id, fields["language"])
+        await pipe.execute()
+
+
+async def ensure(redis: Redis, contact_id: str, now: datetime) -> Contact:
+    """The contact, created (first and last seen ``now``, no messages) if it never wrote.
+
+    For contacts that arrive by an order or an import before their first message.
+    """
+    profile = keys.contact(contact_id)
+    epoch = to_epoch(now)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.hsetnx(profile, "first_seen", epoch)
+        pipe.hsetnx(profile, "last_seen", epoch)
+        pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch}, nx=True)
+        pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
+        _index(pipe, contact_id, None)
+        pipe.hgetall(profile)
+        *_, fields = await pipe.execute()
+    if "short_id" not in fields:
+        fields["short_id"] = await _assign_short_id(redis, contact_id)
+    return _contact_from(contact_id, fields)
+
+
+def _index(pipe: Pipeline, contact_id: str, language: str | None) -> None:
+    """Queue the per-channel and per-language set memberships (segment indexes)."""
+    pipe.sadd(keys.contacts_by_channel(contact_id.partition(":")[0]), contact_id)
+    if language:
+        for other in LANGUAGES:
+            if other != language:
+                pipe.srem(keys.contacts_by_language(other), contact_id)
+        pipe.sadd(keys.contacts_by_language(language), contact_id)
 
 
 async def mark_unreachable(redis: Redis, contact_id: str, reason: str) -> None:

@@ -133,3 +133,85 @@ def tickets_all() -> str:
 def tickets_with_status(status: str) -> str:
     """Sorted set: ticket ids in ``status`` (open, answered, closed) scored by creation epoch."""
     return f"{PREFIX}:{{tickets}}:status:{status}"
+
+
+# --- owner console ---
+# Roles keys share the ``{roles}`` hash tag: the claim script touches two of them.
+
+
+def staff() -> str:
+    """Set of contact ids an owner made staff."""
+    return f"{PREFIX}:{{roles}}:staff"
+
+
+def claimed_owners() -> str:
+    """Set of contact ids that became owners with the one-time claim code."""
+    return f"{PREFIX}:{{roles}}:owners"
+
+
+def claim_code() -> str:
+    """String: SHA-256 hex of the pending one-time claim code (absent once used)."""
+    return f"{PREFIX}:{{roles}}:claim_code"
+
+
+def audit_log() -> str:
+    """Stream of owner actions: ``actor``, ``action``, ``target``, ``detail``, ``at``."""
+    return f"{PREFIX}:audit"
+
+
+def contacts_by_channel(channel: str) -> str:
+    """Set of contact ids on ``channel`` (segment atom ``channel:``)."""
+    return f"{PREFIX}:contacts:channel:{channel}"
+
+
+def contacts_by_language(language: str) -> str:
+    """Set of contact ids whose language is ``language`` (segment atom ``lang:``)."""
+    return f"{PREFIX}:contacts:lang:{language}"
+
+
+def segment_scratch(token: str, step: int) -> str:
+    """Temporary key (with a TTL) for one step of a segment evaluation."""
+    return f"{PREFIX}:segment:tmp:{token}:{step}"
+
+
+# --- orders ---
+
+
+def order(order_id: str) -> str:
+    """String: the order as JSON."""
+    return f"{PREFIX}:order:{order_id}"
+
+
+def order_sequence() -> str:
+    """Counter behind order ids made in chat (``O1``, ``O2``, ...)."""
+    return f"{PREFIX}:seq:order"
+
+
+def contact_orders(contact_id: str) -> str:
+    """Sorted set: the contact's order ids scored by when they were placed."""
+    return f"{_contact_scope(contact_id)}:orders"
+
+
+def contact_order_ledger(contact_id: str) -> str:
+    """Hash: order id -> JSON ``{"amount", "at"}`` for the orders that count as bought."""
+    return f"{_contact_scope(contact_id)}:order_ledger"
+
+
+def contacts_by_spend() -> str:
+    """Sorted set: contact id scored by lifetime spend (counted orders only)."""
+    return f"{PREFIX}:contacts:spend"
+
+
+def contacts_by_order_count() -> str:
+    """Sorted set: contact id scored by the number of counted orders."""
+    return f"{PREFIX}:contacts:order_count"
+
+
+def contacts_by_last_order() -> str:
+    """Sorted set: contact id scored by the epoch of their latest counted order."""
+    return f"{PREFIX}:contacts:last_order"
+
+
+def contacts_by_first_order() -> str:
+    """Sorted set: contact id scored by the epoch of their first counted order."""
+    return f"{PREFIX}:contacts:first_order"

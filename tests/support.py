@@ -51,7 +51,7 @@ def make_dispatcher(
         redis=redis,
         settings=settings,
         templates=default_templates(),
-        roles=Roles(settings),
+        roles=Roles(settings, redis),
         observers=observers or pipeline.observers,
         responders=pipeline.responders if responders is None else responders,
         clock=lambda: FIXED_NOW,

@@ -41,6 +41,9 @@ async def serve(settings: Settings) -> int:
                 log_level=settings.log_level.lower(),
             )
         )
+        code = await runtime.dispatcher.roles.offer_claim_code()
+        if code:
+            print(claim_banner(code), file=sys.stderr, flush=True)
         print(banner(settings), file=sys.stderr, flush=True)
         try:
             await server.serve()
@@ -83,4 +86,12 @@ def banner(settings: Settings) -> str:
         "  .venv/bin/python -m bot chat            # as a customer (--as NAME for another)\n"
         "  .venv/bin/python -m bot chat --owner    # as the shop owner\n"
         "Press Ctrl-C to stop."
+    )
+
+
+def claim_banner(code: str) -> str:
+    """How to become the owner of a shop that has none."""
+    return (
+        "No owner is configured (SHOPBOT_OWNERS). To become the owner, send this from your "
+        f"Telegram or WeChat chat with the bot (it works once):\n  /claim {code}"
     )

@@ -83,6 +83,7 @@ async def test_every_key_is_under_the_prefix(redis):
         keys.contacts_by_last_seen(),
         keys.contacts_by_first_seen(),
         keys.contact_sequence(),
+        keys.contacts_by_channel("telegram"),
         keys.short_ids(),
     }
     assert all(key.startswith(f"{keys.PREFIX}:") for key in stored)

@@ -1,0 +1,94 @@
+"""``POST /api/orders``: shop systems push orders in, through the same path as chat and imports.
+
+Enabled only when ``SHOPBOT_API_KEY`` is set; callers send
+``Authorization: Bearer <key>``. Answers 200 with the order's state (``changed``
+false for a repeat), 401 for a missing or wrong key, 422 with ``field`` naming
+what is wrong (bad JSON, a bad value, a forbidden status move).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from redis.asyncio import Redis
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from config.catalog import Catalog, default_catalog
+from config.settings import Settings
+from handlers.orders import Recorded, record_order
+from storage import audit
+from storage.orders import OrderError, OrderListener
+
+API_ACTOR = "api"
+
+
+def order_api_routes(
+    redis: Redis,
+    settings: Settings,
+    listeners: Iterable[OrderListener],
+    clock: Callable[[], datetime],
+    catalog: Catalog | None = None,
+) -> list[BaseRoute]:
+    """The order API's routes; none when no API key is configured."""
+    if not settings.api_key:
+        return []
+    expected = settings.api_key.encode()
+    shop_catalog = catalog or default_catalog()
+
+    async def post_order(request: Request) -> JSONResponse:
+        if not _authorised(request, expected):
+            return JSONResponse(
+                {"error": "missing or wrong API key"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        try:
+            body = await request.json()
+        except ValueError:
+            return _unprocessable("body", "not valid JSON")
+        now = clock()
+        try:
+            recorded = await record_order(
+                redis,
+                body,
+                now=now,
+                catalog=shop_catalog,
+                language=settings.language,
+                tz=settings.tz,
+                source=API_ACTOR,
+                listeners=listeners,
+            )
+        except OrderError as exc:
+            return _unprocessable(exc.field, exc.message)
+        if recorded.changed:
+            detail = f"{recorded.order.id} {recorded.order.status}"
+            await audit.record(redis, API_ACTOR, "order", recorded.order.contact_id, detail, now)
+        return JSONResponse(_summary(recorded))
+
+    return [Route("/api/orders", post_order, methods=["POST"])]
+
+
+def _authorised(request: Request, expected: bytes) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and secrets.compare_digest(token.strip().encode(), expected)
+
+
+def _unprocessable(field: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": message, "field": field}, status_code=422)
+
+
+def _summary(recorded: Recorded) -> dict[str, Any]:
+    order = recorded.order
+    return {
+        "id": order.id,
+        "contact": order.contact_id,
+        "status": order.status.value,
+        "amount": order.amount,
+        "changed": recorded.changed,
+        "event": recorded.event is not None,
+    }

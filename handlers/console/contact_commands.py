@@ -1,0 +1,157 @@
+"""``/contact``, ``/tag``, ``/untag``, ``/tags``, ``/note``, ``/find``."""
+
+from __future__ import annotations
+
+import shlex
+
+from handlers.console.framework import Call, Command, Refusal
+from handlers.console.refs import looks_like_reference
+from storage import contacts, optouts, orders, segments
+from storage.contacts import Contact, TagSource
+from storage.segment_parser import SegmentError, parse
+
+FIND_LIMIT = 10
+CARD_ORDERS = 5
+CARD_NOTES = 5
+
+
+async def contact_of(call: Call, *, need_more: bool = False) -> tuple[Contact, list[str]]:
+    """The contact the command names (must exist) and the remaining words; sets the target."""
+    words = _words(call.args)
+    contact_id, rest = await call.services.refs.take(words, call.message, call.ctx)
+    if contact_id is None and words and looks_like_reference(words[0]):
+        raise Refusal("console_no_contact", ref=words[0])
+    if contact_id is None or (need_more and not rest):
+        raise call.usage()
+    contact = await contacts.get(call.ctx.redis, contact_id)
+    if contact is None:
+        raise Refusal("console_no_contact", ref=words[0] if words else "")
+    call.target = contact.id
+    return contact, rest
+
+
+def label(contact: Contact) -> str:
+    """``C12 Alice (wechat:oABC)``: how the console names a contact."""
+    name = f" {contact.display_name}" if contact.display_name else ""
+    return f"{contact.short_id}{name} ({contact.id})"
+
+
+async def show_contact(call: Call) -> None:
+    """One screen about a contact."""
+    contact, _ = await contact_of(call)
+    redis = call.ctx.redis
+    tags = await contacts.tags_of(redis, contact.id)
+    notes = await contacts.notes_of(redis, contact.id)
+    summary = await orders.purchase_summary(redis, contact.id)
+    recent = await orders.orders_of(redis, contact.id, CARD_ORDERS)
+    opted = await optouts.opt_outs_of(redis, contact.id)
+    none = call.render("console_none")
+    lines = [
+        call.render(
+            "console_contact_card",
+            contact=label(contact),
+            channel=contact.channel,
+            reach=call.render("console_unreachable", reason=contact.unreachable)
+            if contact.unreachable
+            else call.render("console_reachable"),
+            first_seen=call.when(contact.first_seen),
+            last_seen=call.when(contact.last_seen),
+            messages=contact.message_count,
+            source=contact.source or none,
+            lang=contact.language or none,
+            tags=", ".join(tags) or none,
+            orders=summary.orders,
+            spend=call.money(summary.spend),
+            optouts=", ".join(f"{o.category} ({call.when(o.opted_out_at)})" for o in opted) or none,
+        )
+    ]
+    lines += [call.render("console_order_line", **order_fields(call, o)) for o in recent]
+    if notes:
+        lines.append(call.render("console_notes_heading"))
+        lines += [f"- {call.when(n.written_at)} {n.author}: {n.text}" for n in notes[-CARD_NOTES:]]
+    for section in call.services.contact_sections:
+        text = await section(contact.id, call)
+        if text:
+            lines.append(text)
+    call.ctx.reply("\n".join(lines))
+
+
+def order_fields(call: Call, order: orders.Order) -> dict[str, str]:
+    """Placeholders for a one-line order summary."""
+    items = ", ".join(f"{i.name} x{i.quantity}" for i in order.items)
+    return {
+        "id": order.id,
+        "status": call.render(f"order_status_{order.status.value}"),
+        "amount": call.money(order.amount),
+        "items": items,
+        "placed": call.when(order.placed_at),
+    }
+
+
+async def tag(call: Call) -> None:
+    """Add owner tags."""
+    contact, tags = await contact_of(call, need_more=True)
+    added = await contacts.add_tags(call.ctx.redis, contact.id, tags, TagSource.OWNER, call.now)
+    kept = [t for t in tags if t not in added]
+    call.reply(
+        "console_tagged",
+        contact=label(contact),
+        added=", ".join(added) or "-",
+        kept=", ".join(kept) or "-",
+    )
+
+
+async def untag(call: Call) -> None:
+    """Remove tags."""
+    contact, tags = await contact_of(call, need_more=True)
+    removed = await contacts.remove_tags(call.ctx.redis, contact.id, tags)
+    call.reply("console_untagged", contact=label(contact), removed=", ".join(removed) or "-")
+
+
+async def list_tags(call: Call) -> None:
+    """Every tag with how many contacts carry it."""
+    counts = await contacts.tag_counts(call.ctx.redis)
+    if not counts:
+        raise Refusal("console_no_tags")
+    lines = [f"{tag_name}: {count}" for tag_name, count in counts.items()]
+    call.reply("console_tags", tags="\n".join(lines))
+
+
+async def note(call: Call) -> None:
+    """Leave a note on a contact (the text as typed, after the reference)."""
+    contact, _ = await contact_of(call, need_more=True)
+    first, _, after = call.args.partition(" ")
+    text = after if looks_like_reference(first) else call.args
+    await contacts.add_note(call.ctx.redis, contact.id, call.actor, text.strip(), call.now)
+    call.reply("console_noted", contact=label(contact))
+
+
+async def find(call: Call) -> None:
+    """Count and list the contacts matching a segment expression."""
+    if not call.args:
+        raise call.usage()
+    try:
+        segment = parse(call.args)
+    except SegmentError as exc:
+        raise Refusal("console_bad_segment", error=str(exc)) from None
+    match = await segments.find(call.ctx.redis, segment, call.now, FIND_LIMIT)
+    found = [await contacts.get(call.ctx.redis, cid) for cid in match.contact_ids]
+    lines = [f"{label(c)} · {call.when(c.last_seen)}" for c in found if c is not None]
+    call.reply("console_found", count=match.count, shown=len(lines), contacts="\n".join(lines))
+
+
+def _words(args: str) -> list[str]:
+    try:
+        return shlex.split(args)
+    except ValueError:
+        return args.split()
+
+
+COMMANDS = (
+    Command("contact", show_contact, "help_contact", aliases=("客户",)),
+    Command("tag", tag, "help_tag", aliases=("标签", "打标签")),
+    Command("untag", untag, "help_untag", aliases=("去标签", "删标签")),
+    Command("tags", list_tags, "help_tags", aliases=("全部标签", "标签列表")),
+    Command("note", note, "help_note", aliases=("备注",)),
+    Command("find", find, "help_find", aliases=("查找", "筛选")),
+)
