@@ -62,7 +62,8 @@ class ShopbotWeChatClient(WeChatClient):
         """The token of the current call (see :meth:`WeChatApi.call`)."""
         token = _ACCESS_TOKEN.get()
         if token is None:
-            raise RuntimeError("call the WeChat API through WeChatApi.call")
+            # AttributeError, because wechatpy's __new__ probes every attribute with getmembers.
+            raise AttributeError("no access token: call the WeChat API through WeChatApi.call")
         return token
 
     def fetch_access_token(self) -> dict[str, Any]:
