@@ -84,7 +84,14 @@ async def make_wechat_app(
     """Build the app on given settings and, optionally, other responders."""
     apps: list[WeChatApp] = []
 
-    def build(settings: Settings, *, responders: Sequence[Responder] | None = None) -> WeChatApp:
+    default_redis = redis
+
+    def build(
+        settings: Settings,
+        *,
+        responders: Sequence[Responder] | None = None,
+        redis: Redis = default_redis,
+    ) -> WeChatApp:
         clock = MovableClock()
         pipeline = default_pipeline()
         dispatcher = Dispatcher(
