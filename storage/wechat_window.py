@@ -27,7 +27,7 @@ if expires <= now then expires, remaining = 0, 0 end
 if ends > expires then expires = ends end
 if quota > remaining then remaining = quota end
 redis.call('HSET', KEYS[1], 'expires_at', tostring(expires), 'remaining', remaining)
-redis.call('EXPIREAT', KEYS[1], math.ceil(expires) + tonumber(ARGV[4]))
+redis.call('EXPIRE', KEYS[1], math.ceil(expires - now) + tonumber(ARGV[4]))
 return remaining
 """
 

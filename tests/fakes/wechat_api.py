@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 CUSTOM_SEND = "message/custom/send"
 TEMPLATE_SEND = "message/template/send"
-TOKEN = "token"
+TOKEN_ENDPOINT = "token"
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class FakeWeChatApi:
     def _answer(self, recorded: Recorded) -> dict[str, Any]:
         with self._lock:
             self._requests.append(recorded)
-            if recorded.endpoint == TOKEN:
+            if recorded.endpoint == TOKEN_ENDPOINT:
                 self._tokens_issued += 1
                 token = f"TOKEN{self._tokens_issued}"
                 self._valid_tokens.add(token)
