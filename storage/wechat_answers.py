@@ -13,6 +13,7 @@ import json
 import time
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage import keys
 
@@ -30,9 +31,20 @@ async def decide(
     redis: Redis, contact_id: str, message_id: str, answer: str | None
 ) -> tuple[bool, str | None]:
     """Store ``answer`` unless one is stored; returns (whether ours won, the stored answer)."""
-    won, stored = await redis.eval(
-        _DECIDE, 1, keys.wechat_answer(contact_id, message_id), json.dumps(answer), TTL_S
-    )
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_decide(pipe, contact_id, message_id, answer)
+        [outcome] = await pipe.execute()
+    return decided(outcome)
+
+
+def queue_decide(pipe: Pipeline, contact_id: str, message_id: str, answer: str | None) -> None:
+    """:func:`decide` as one command of a pipeline; read its result with :func:`decided`."""
+    pipe.eval(_DECIDE, 1, keys.wechat_answer(contact_id, message_id), json.dumps(answer), TTL_S)
+
+
+def decided(outcome: list) -> tuple[bool, str | None]:
+    """(whether ours won, the stored answer) from the result of :func:`queue_decide`."""
+    won, stored = outcome
     return bool(won), json.loads(stored)
 
 

@@ -96,14 +96,13 @@ class InboundProcessor:
         return stored
 
     async def _process(self, message: InboundMessage) -> _Outcome:
-        await self._open_window(message)
         result = await self._receive(message)
         if result.duplicate:
             return _Outcome(duplicate=True)
         await self._record_event(message)
         replies = result.replies
         first = render_text(replies[0]) if replies else None
-        won, _ = await wechat_answers.decide(self._redis, message.contact.id, message.id, first)
+        won = await self._open_window_and_decide(message, first)
         if won and replies:
             await remember_buttons(self._redis, replies[0])
         later = replies[1:] if won else replies
@@ -118,12 +117,22 @@ class InboundProcessor:
             except DeliveryError as exc:
                 log.warning("WeChat reply to %s not sent: %s", message.recipient, exc)
 
-    async def _open_window(self, message: InboundMessage) -> None:
-        grant = grant_for(message)
-        if grant is not None:
-            await wechat_window.open_window(
-                self._redis, message.contact.id, self._clock(), grant.quota, grant.duration
-            )
+    async def _open_window_and_decide(self, message: InboundMessage, answer: str | None) -> bool:
+        """Open the window the message grants and store our answer, in one round trip.
+
+        The window opens before any reply goes through the customer-service API
+        (those are sent after this); True when our answer is the passive one.
+        """
+        contact_id, grant = message.contact.id, grant_for(message)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if grant is not None:
+                wechat_window.queue_open(
+                    pipe, contact_id, self._clock(), grant.quota, grant.duration
+                )
+            wechat_answers.queue_decide(pipe, contact_id, message.id, answer)
+            *_, outcome = await pipe.execute()
+        won, _ = wechat_answers.decided(outcome)
+        return won
 
     async def _pressed_button(self, message: InboundMessage) -> InboundMessage:
         text = message.text.strip()
