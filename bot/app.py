@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 
 from bot.channels.base import Channel
 from bot.channels.terminal import ConsoleChannel
+from bot.channels.wechat import wechat_channel
 from bot.delivery import Delivery
 from bot.dispatcher import Clock, Dispatcher, DispatchResult, utc_now
 from bot.messages import InboundMessage
@@ -58,7 +59,7 @@ def console_channel(runtime: Runtime) -> Channel:
     return ConsoleChannel(runtime.redis)
 
 
-CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel,)
+CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, wechat_channel)
 
 
 @asynccontextmanager

@@ -65,6 +65,16 @@ class Settings(BaseSettings):
     # --- owner console ---
     api_key: str | None = Field(default=None, description="Bearer key of POST /api/orders")
     currency: str = Field(default="¥", description="Currency sign in owner messages")
+
+    # --- wechat ---
+    wechat_token: str | None = Field(default=None, description="Enables the WeChat channel")
+    wechat_app_id: str | None = None
+    wechat_app_secret: str | None = None
+    wechat_aes_key: str | None = Field(default=None, description="EncodingAESKey: safe mode")
+    wechat_api_base_url: str = "https://api.weixin.qq.com/"
+    wechat_reply_budget_ms: int = Field(default=4000, ge=50, le=4800)
+    wechat_menu_file: Path | None = Field(default=None, description="CLICK key -> text YAML")
+    wechat_templates_file: Path | None = Field(default=None, description="purpose -> template")
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 
@@ -97,6 +107,34 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator(
+        "wechat_token",
+        "wechat_app_id",
+        "wechat_app_secret",
+        "wechat_aes_key",
+        "wechat_menu_file",
+        "wechat_templates_file",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("wechat_api_base_url", mode="before")
+    @classmethod
+    def _api_base_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or "https://api.weixin.qq.com/"
+            return value if value.endswith("/") else value + "/"
+        return value
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _check_aes_key(cls, value: str | None) -> str | None:
+        if value is not None and len(value) != 43:
+            raise ValueError("the EncodingAESKey is 43 characters")
         return value
 
     @property

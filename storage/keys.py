@@ -215,3 +215,44 @@ def contacts_by_last_order() -> str:
 def contacts_by_first_order() -> str:
     """Sorted set: contact id scored by the epoch of their first counted order."""
     return f"{PREFIX}:contacts:first_order"
+
+
+# --- wechat ---
+def wechat_window(contact_id: str) -> str:
+    """Hash: the customer-service window, ``expires_at`` (epoch) and ``remaining`` sends."""
+    return f"{_contact_scope(contact_id)}:wechat:window"
+
+
+def wechat_answer(contact_id: str, message_id: str) -> str:
+    """String with a TTL: the passive answer every copy of one inbound message returns."""
+    return f"{_contact_scope(contact_id)}:wechat:answer:{message_id}"
+
+
+def wechat_events(contact_id: str) -> str:
+    """List of JSON WeChat events (menu views, scans, template results), newest first."""
+    return f"{_contact_scope(contact_id)}:wechat:events"
+
+
+def wechat_buttons(contact_id: str) -> str:
+    """String with a TTL: JSON ``[[label, payload], ...]`` last offered as numbered text."""
+    return f"{_contact_scope(contact_id)}:wechat:buttons"
+
+
+def send_decisions(contact_id: str) -> str:
+    """List of JSON send decisions (allowed or not, how, why), newest first."""
+    return f"{_contact_scope(contact_id)}:send_decisions"
+
+
+def sent_once(channel: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this idempotency key was sent."""
+    return f"{PREFIX}:sent:{channel}:{idempotency_key}"
+
+
+def wechat_access_token(app_id: str) -> str:
+    """String with a TTL: the Official Account's access token, shared by every process."""
+    return f"{PREFIX}:wechat:token:{{{app_id}}}"
+
+
+def wechat_access_token_lock(app_id: str) -> str:
+    """String with a TTL: held by the one process fetching a new access token."""
+    return f"{PREFIX}:wechat:token:{{{app_id}}}:lock"

@@ -1,0 +1,167 @@
+"""Inbound WeChat throughput: the full app against a bare wechatpy endpoint, same run.
+
+Posts signed plaintext-mode text messages over loopback HTTP at concurrency 10:
+first to a bare baseline (Starlette: signature check, wechatpy parse, a fixed
+passive reply), then to the full app (real Redis, dispatcher, handlers, passive
+reply). Prints messages/s for both, their ratio and the app's p50/p99 latency.
+
+    python bench/wechat_inbound.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.parser import parse_message
+from wechatpy.replies import TextReply
+from wechatpy.utils import check_signature
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.app import open_runtime
+from bot.web import build_web_app
+from config.settings import Settings
+from storage.redis import EmbeddedRedis
+
+TOKEN = "benchtoken"
+CONCURRENCY = 10
+TEXTS = ("你好", "什么时候发货", "hello", "尺码怎么选")
+
+
+def baseline_app() -> Starlette:
+    """Signature check, wechatpy parse, fixed passive reply: the least a WeChat bot does."""
+
+    async def wechat(request: Request) -> Response:
+        params = request.query_params
+        try:
+            check_signature(TOKEN, params["signature"], params["timestamp"], params["nonce"])
+        except (KeyError, InvalidSignatureException):
+            return PlainTextResponse("forbidden", status_code=403)
+        message = parse_message(await request.body())
+        reply = TextReply(message=message, content="您好，欢迎光临！").render()
+        return Response(reply, media_type="application/xml")
+
+    return Starlette(routes=[Route("/wechat", wechat, methods=["POST"])])
+
+
+def _signed(timestamp: str, nonce: str) -> dict[str, str]:
+    signature = hashlib.sha1("".join(sorted((TOKEN, timestamp, nonce))).encode()).hexdigest()
+    return {"signature": signature, "timestamp": timestamp, "nonce": nonce}
+
+
+def _body(n: int, run: str) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+        f"<FromUserName><![CDATA[o{run}{n % 200}]]></FromUserName>"
+        f"<CreateTime>{1_700_000_000 + n}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{TEXTS[n % len(TEXTS)]}]]></Content>"
+        f"<MsgId>{run_id(run) * 10_000_000 + n}</MsgId></xml>"
+    )
+
+
+def run_id(run: str) -> int:
+    return int(hashlib.sha1(run.encode()).hexdigest()[:6], 16)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _serve(app: Starlette) -> tuple[uvicorn.Server, asyncio.Task[None], str]:
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn only exposes a flag
+        await asyncio.sleep(0.01)
+    return server, task, f"http://127.0.0.1:{port}"
+
+
+async def _load(url: str, total: int, run: str) -> tuple[float, list[float]]:
+    """Post ``total`` messages with CONCURRENCY workers; (seconds, latencies in ms)."""
+    latencies: list[float] = []
+    counter = iter(range(total))
+    params = _signed("1700000000", "benchnonce")
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for n in counter:
+                started = time.perf_counter()
+                response = await client.post("/wechat", params=params, content=_body(n, run))
+                latencies.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200 or "<xml>" not in response.text:
+                    raise RuntimeError(f"unexpected answer {response.status_code}: {response.text}")
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+        return time.perf_counter() - started, latencies
+
+
+async def _measure(app: Starlette, total: int, warmup: int, run: str) -> tuple[float, list[float]]:
+    server, task, url = await _serve(app)
+    try:
+        await _load(url, warmup, f"{run}-warm")
+        return await _load(url, total, run)
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def bench(total: int, warmup: int, data_dir: Path) -> dict[str, float]:
+    """Run the baseline then the full app; returns the figures."""
+    embedded = EmbeddedRedis(data_dir / "redis", persistent=False)
+    redis_url = embedded.start()
+    try:
+        settings = Settings(redis_url=redis_url, data_dir=data_dir, wechat_token=TOKEN)
+        base_s, _ = await _measure(baseline_app(), total, warmup, "base")
+        async with open_runtime(settings) as runtime:
+            await runtime.redis.flushdb()
+            app_s, latencies = await _measure(build_web_app(runtime), total, warmup, "app")
+            for channel in runtime.channels.values():
+                await channel.stop()
+    finally:
+        embedded.stop()
+    quantiles = statistics.quantiles(latencies, n=100)
+    return {
+        "app_msgs_per_s": total / app_s,
+        "baseline_msgs_per_s": total / base_s,
+        "throughput_ratio": base_s / app_s,
+        "p50_ms": quantiles[49],
+        "p99_ms": quantiles[98],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short run (for CI smoke tests)")
+    args = parser.parse_args(argv)
+    total, warmup = (400, 50) if args.quick else (4000, 200)
+    with tempfile.TemporaryDirectory(prefix="shopbot-bench-") as tmp:
+        figures = asyncio.run(bench(total, warmup, Path(tmp)))
+    print(f"{total} signed text messages, concurrency {CONCURRENCY}, loopback HTTP, real Redis")
+    print("target: throughput_ratio >= 0.5, p99 far below 5000 ms")
+    for name, value in figures.items():
+        print(f"{name}: {value:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

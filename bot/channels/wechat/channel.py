@@ -1,0 +1,107 @@
+"""The WeChat Official Account channel: routes, sending rules and background work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from redis.asyncio import Redis
+from starlette.routing import BaseRoute
+
+from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
+from bot.channels.wechat.crypto import Verifier
+from bot.channels.wechat.inbound import InboundProcessor, Receive
+from bot.channels.wechat.parsing import CHANNEL
+from bot.channels.wechat.route import WeChatEndpoint
+from bot.channels.wechat.sender import WeChatSender
+from bot.channels.wechat.tasks import TaskTracker
+from bot.messages import OutboundMessage, SendCheck
+from config.settings import Settings
+from config.wechat import load_menu, load_templates
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+
+class WeChatChannel:
+    """Receives on ``/wechat``; sends by customer-service or template message."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        redis: Redis,
+        receive: Receive,
+        clock: Callable[[], datetime],
+    ) -> None:
+        if not settings.wechat_token:
+            raise ValueError("SHOPBOT_WECHAT_TOKEN is not set")
+        self.tasks = TaskTracker()
+        self.sender = WeChatSender(
+            redis=redis,
+            api=_api(settings, redis),
+            templates=load_templates(settings.wechat_templates_file),
+            shop_name=settings.shop_name,
+            timezone=settings.tz,
+            clock=clock,
+        )
+        processor = InboundProcessor(
+            redis=redis,
+            receive=receive,
+            sender=self.sender,
+            clock=clock,
+            budget_s=settings.wechat_reply_budget_ms / 1000,
+            dedupe_ttl_s=settings.dedupe_ttl_s,
+            tasks=self.tasks,
+        )
+        self._endpoint = WeChatEndpoint(
+            verifier=Verifier(
+                settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id
+            ),
+            processor=processor,
+            menu=load_menu(settings.wechat_menu_file),
+            clock=clock,
+        )
+
+    async def start(self) -> None:
+        """Nothing to start: WeChat calls us on ``/wechat``."""
+
+    async def stop(self) -> None:
+        """Wait for replies still being worked on (they are never cancelled)."""
+        await self.tasks.drain()
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Whether ``message`` may be sent now: window, template or not at all."""
+        return await self.sender.check(message)
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Send under the window rules, recording the decision; DeliveryError if not sent."""
+        await self.sender.send(message)
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """``GET`` and ``POST /wechat``."""
+        return self._endpoint.routes()
+
+
+def _api(settings: Settings, redis: Redis) -> WeChatApi | None:
+    if not (settings.wechat_app_id and settings.wechat_app_secret):
+        return None
+    client = ShopbotWeChatClient(
+        settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url
+    )
+    return WeChatApi(client, redis)
+
+
+def wechat_channel(runtime: Runtime) -> WeChatChannel | None:
+    """The channel when ``SHOPBOT_WECHAT_TOKEN`` is set, else None."""
+    if not runtime.settings.wechat_token:
+        return None
+    return WeChatChannel(
+        settings=runtime.settings,
+        redis=runtime.redis,
+        receive=runtime.receive,
+        clock=runtime.dispatcher.clock,
+    )

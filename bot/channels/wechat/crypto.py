@@ -1,0 +1,75 @@
+"""Signatures and safe mode (AES): who may call ``/wechat``, and what they said.
+
+Plaintext mode signs ``token, timestamp, nonce`` (``signature``); safe mode also
+signs the encrypted payload (``msg_signature``) and encrypts both directions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import struct
+import time
+from collections.abc import Mapping
+
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException
+
+
+class BadSignature(Exception):
+    """The request is not signed with our token."""
+
+
+class BadPayload(Exception):
+    """A signed request whose encrypted payload cannot be read."""
+
+
+def sign(*parts: str) -> str:
+    """WeChat's signature: SHA-1 of the sorted parts joined."""
+    return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+class Verifier:
+    """Checks signatures and, in safe mode, decrypts and encrypts messages."""
+
+    def __init__(self, token: str, aes_key: str | None, app_id: str | None) -> None:
+        self.token = token
+        self._app_id = app_id or ""
+        self._crypto = WeChatCrypto(token, aes_key, self._app_id) if aes_key else None
+
+    @property
+    def safe_mode(self) -> bool:
+        """True when an EncodingAESKey is configured."""
+        return self._crypto is not None
+
+    def check(self, params: Mapping[str, str]) -> None:
+        """Check ``signature`` over token, timestamp and nonce; raise :class:`BadSignature`."""
+        self._compare(params.get("signature", ""), params)
+
+    def echo(self, params: Mapping[str, str]) -> str:
+        """URL verification: the ``echostr`` to send back (decrypted when it is encrypted)."""
+        if self._crypto is not None and "msg_signature" in params:
+            return self.decrypt(params.get("echostr", ""), params)
+        self.check(params)
+        return params.get("echostr", "")
+
+    def decrypt(self, encrypted: str, params: Mapping[str, str]) -> str:
+        """The plaintext of a safe-mode payload, after checking ``msg_signature``."""
+        if self._crypto is None:
+            raise BadPayload("encrypted message but no EncodingAESKey configured")
+        self._compare(params.get("msg_signature", ""), params, encrypted)
+        try:
+            return PrpCrypto(self._crypto.key).decrypt(encrypted, self._app_id)
+        except (InvalidAppIdException, ValueError, IndexError, struct.error) as exc:
+            raise BadPayload(f"cannot decrypt: {exc!r}") from None
+
+    def encrypt(self, xml: str, nonce: str) -> str:
+        """A passive reply wrapped for safe mode (encrypted and signed)."""
+        if self._crypto is None:
+            raise BadPayload("no EncodingAESKey configured")
+        return self._crypto.encrypt_message(xml, nonce, str(int(time.time())))
+
+    def _compare(self, signature: str, params: Mapping[str, str], *payload: str) -> None:
+        expected = sign(self.token, params.get("timestamp", ""), params.get("nonce", ""), *payload)
+        if not secrets.compare_digest(expected, signature):
+            raise BadSignature()

@@ -1,0 +1,182 @@
+"""One inbound update, answered within WeChat's 5-second rule.
+
+The dispatch runs as a tracked task; the request waits for it up to the reply
+budget. Its first reply goes back passively, the others through the
+customer-service API. If the budget runs out first, the request answers
+``success`` and the task sends every reply through the API when it is done.
+Which of the two happened is decided once, in Redis (:mod:`storage.wechat_answers`),
+so every copy of a retried message - concurrent or later, in any process -
+answers the same way, and the message itself is handled once (dispatcher dedupe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from bot.channels.wechat.parsing import Handling, Parsed
+from bot.channels.wechat.sender import WeChatSender
+from bot.channels.wechat.tasks import TaskTracker
+from bot.channels.wechat.text import remember_buttons, render_text
+from bot.channels.wechat.window import grant_for
+from bot.dispatcher import DispatchResult
+from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage
+from storage import contacts, dedupe, wechat_answers, wechat_buttons, wechat_events, wechat_window
+from storage.contacts import TagSource
+
+log = logging.getLogger(__name__)
+
+Receive = Callable[[InboundMessage], Awaitable[DispatchResult]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    duplicate: bool = False
+    passive: str | None = None
+
+
+class InboundProcessor:
+    """Turns a parsed update into this request's passive answer (None = ``success``)."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        receive: Receive,
+        sender: WeChatSender,
+        clock: Callable[[], datetime],
+        budget_s: float,
+        dedupe_ttl_s: int,
+        tasks: TaskTracker,
+    ) -> None:
+        self._redis = redis
+        self._receive = receive
+        self._sender = sender
+        self._clock = clock
+        self._budget_s = budget_s
+        self._dedupe_ttl_s = dedupe_ttl_s
+        self._tasks = tasks
+
+    async def answer(self, parsed: Parsed, started: float) -> str | None:
+        """The passive reply for this copy of the update; ``started`` is loop time at arrival.
+
+        Raises the dispatcher's ``StorageUnavailable`` when Redis is down, so that
+        the route answers 503 and WeChat retries.
+        """
+        match parsed.handling:
+            case Handling.DISPATCH:
+                return await self._dispatch(parsed.message, started + self._budget_s)
+            case Handling.CHANNEL:
+                await self._bookkeep(parsed.message)
+            case Handling.IGNORE:
+                log.info("WeChat update not handled: %s", parsed.message.raw)
+        return None
+
+    async def _dispatch(self, message: InboundMessage, deadline: float) -> str | None:
+        loop = asyncio.get_running_loop()
+        message = await self._pressed_button(message)
+        task = self._tasks.spawn(self._process(message))
+        done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
+        contact_id = message.contact.id
+        if task not in done:
+            # Out of time: answer `success`, unless the reply was decided just now.
+            _, stored = await wechat_answers.decide(self._redis, contact_id, message.id, None)
+            return stored
+        outcome = task.result()
+        if not outcome.duplicate:
+            return outcome.passive
+        left = max(0.0, deadline - loop.time())
+        _, stored = await wechat_answers.wait(self._redis, contact_id, message.id, left)
+        return stored
+
+    async def _process(self, message: InboundMessage) -> _Outcome:
+        result = await self._receive(message)
+        if result.duplicate:
+            return _Outcome(duplicate=True)
+        await self._record_event(message)
+        replies = result.replies
+        first = render_text(replies[0]) if replies else None
+        won = await self._open_window_and_decide(message, first)
+        if won and replies:
+            await remember_buttons(self._redis, replies[0])
+        later = replies[1:] if won else replies
+        if later:
+            self._tasks.spawn(self._send_all(later))
+        return _Outcome(passive=first if won else None)
+
+    async def _send_all(self, messages: Sequence[OutboundMessage]) -> None:
+        for message in messages:
+            try:
+                await self._sender.send(message)
+            except DeliveryError as exc:
+                log.warning("WeChat reply to %s not sent: %s", message.recipient, exc)
+
+    async def _open_window_and_decide(self, message: InboundMessage, answer: str | None) -> bool:
+        """Open the window the message grants and store our answer, in one round trip.
+
+        The window opens before any reply goes through the customer-service API
+        (those are sent after this); True when our answer is the passive one.
+        """
+        contact_id, grant = message.contact.id, grant_for(message)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if grant is not None:
+                wechat_window.queue_open(
+                    pipe, contact_id, self._clock(), grant.quota, grant.duration
+                )
+            wechat_answers.queue_decide(pipe, contact_id, message.id, answer)
+            *_, outcome = await pipe.execute()
+        won, _ = wechat_answers.decided(outcome)
+        return won
+
+    async def _pressed_button(self, message: InboundMessage) -> InboundMessage:
+        text = message.text.strip()
+        if message.kind is not MessageKind.TEXT or not text.isdigit() or len(text) > 2:
+            return message
+        pressed = await wechat_buttons.pressed(self._redis, message.contact.id, int(text))
+        if pressed is None:
+            return message
+        label, payload = pressed
+        return dataclasses.replace(message, kind=MessageKind.BUTTON, text=label, payload=payload)
+
+    async def _record_event(self, message: InboundMessage) -> None:
+        """What the channel itself remembers about a dispatched event."""
+        contact_id, key, now = message.contact.id, message.event_key, self._clock()
+        match message.event:
+            case "subscribe":
+                await contacts.mark_reachable(self._redis, contact_id)
+                if key:
+                    await self._record_scene(contact_id, key, now, first_source=True)
+            case "scan" if key:
+                await self._record_scene(contact_id, key, now, first_source=False)
+            case "view" | "click":
+                await wechat_events.record(self._redis, contact_id, message.event, key or "", now)
+
+    async def _record_scene(
+        self, contact_id: str, scene: str, now: datetime, *, first_source: bool
+    ) -> None:
+        source = f"qr:{scene}"
+        if first_source:
+            contact = await contacts.get(self._redis, contact_id)
+            if contact is not None and not contact.source:
+                await contacts.update(self._redis, contact_id, {"source": source})
+        await contacts.add_tags(self._redis, contact_id, [source], TagSource.AUTO, now)
+        await wechat_events.record(self._redis, contact_id, "scan", scene, now)
+
+    async def _bookkeep(self, message: InboundMessage) -> None:
+        """Updates that are no conversation: unsubscribes and template delivery reports."""
+        if not await dedupe.claim(self._redis, "wechat", message.id, self._dedupe_ttl_s):
+            return
+        contact_id, now = message.contact.id, self._clock()
+        match message.event:
+            case "unsubscribe":
+                await contacts.mark_unreachable(self._redis, contact_id, "unsubscribed")
+                await wechat_window.close(self._redis, contact_id)
+            case "templatesendjobfinish":
+                detail = f"msgid {message.event_key}: {message.payload}"
+                await wechat_events.record(self._redis, contact_id, "template_result", detail, now)

@@ -1,0 +1,155 @@
+"""Sending to WeChat users under the customer-service window rules.
+
+Inside the window (:mod:`bot.channels.wechat.window`): ``message/custom/send``.
+Outside it: a transactional message (or a reply) becomes a template message when
+one is configured for its purpose; marketing is never sent. Every attempt's
+decision and reason is recorded on the contact (:mod:`storage.send_decisions`).
+WeChat's 45015 (window over) and 45047 (quota spent) update the window and fall
+back to the outside-window rule instead of retrying the same call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import NoReturn
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from bot.channels.wechat.client import OUT_OF_COUNT, OUT_OF_TIME, WeChatApi, WeChatApiError
+from bot.channels.wechat.text import remember_buttons, render_text
+from bot.messages import DeliveryError, OutboundMessage, Purpose, SendCheck
+from config.wechat import TemplateSpec
+from storage import contacts, send_decisions, sent_once, wechat_window
+from storage.send_decisions import SendDecision
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+UNSUBSCRIBED = 43004
+"""WeChat: the user does not follow the account (any more)."""
+_WINDOW_ERRORS = {
+    OUT_OF_TIME: ("the customer-service window is over (WeChat 45015)", wechat_window.close),
+    OUT_OF_COUNT: ("the window's message quota is spent (WeChat 45047)", wechat_window.exhaust),
+}
+
+
+class WeChatSender:
+    """Decides how (and whether) a message may go out, sends it and records why."""
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        api: WeChatApi | None,
+        templates: Mapping[str, TemplateSpec],
+        shop_name: str,
+        timezone: ZoneInfo,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._redis = redis
+        self._api = api
+        self._templates = dict(templates)
+        self._shop_name = shop_name
+        self._tz = timezone
+        self._clock = clock
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Whether ``message`` may be sent now, and how (``custom`` or ``template``)."""
+        if self._api is None:
+            return SendCheck(False, "WeChat AppID and AppSecret are not configured")
+        contact = await contacts.get(self._redis, message.recipient.id)
+        if contact is not None and contact.unreachable:
+            return SendCheck(False, f"the contact cannot be reached: {contact.unreachable}")
+        window = await wechat_window.get(self._redis, message.recipient.id)
+        if window is not None and window.is_open(self._clock()):
+            return SendCheck(True, "inside the customer-service window", via="custom")
+        return self._outside_window(message.purpose, "outside the customer-service window")
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not."""
+        key = message.idempotency_key
+        if key and not await sent_once.claim(self._redis, CHANNEL, key):
+            log.info("message %s was already sent; not sending it twice", key)
+            return
+        try:
+            await self._send(message)
+        except BaseException:
+            if key:
+                await sent_once.release(self._redis, CHANNEL, key)
+            raise
+
+    async def _send(self, message: OutboundMessage) -> None:
+        check = await self.check(message)
+        if check.allowed and check.via == "custom":
+            if await wechat_window.consume(self._redis, message.recipient.id, self._clock()):
+                refusal = await self._send_custom(message)
+                if refusal is None:
+                    return await self._record(message, check)
+            else:
+                refusal = "the customer-service window closed meanwhile"
+            check = self._outside_window(message.purpose, refusal)
+        if not check.allowed:
+            await self._record(message, check)
+            raise DeliveryError(check.reason)
+        msgid = await self._send_template(message)
+        await self._record(message, SendCheck(True, f"{check.reason} (msgid {msgid})", "template"))
+
+    def _outside_window(self, purpose: Purpose, why: str) -> SendCheck:
+        if purpose is Purpose.MARKETING:
+            return SendCheck(False, f"{why}: marketing is not sent")
+        if self._template_for(purpose) is None:
+            return SendCheck(False, f"{why}: no template message configured for {purpose}")
+        return SendCheck(True, f"{why}: sent as a template message", via="template")
+
+    def _template_for(self, purpose: Purpose) -> TemplateSpec | None:
+        return self._templates.get(purpose.value) or self._templates.get("transactional")
+
+    async def _send_custom(self, message: OutboundMessage) -> str | None:
+        """Send through the customer-service API; the refusal reason if the window was shut."""
+        assert self._api is not None
+        contact_id = message.recipient.id
+        try:
+            await self._api.send_text(message.target_chat, render_text(message))
+        except WeChatApiError as exc:
+            if exc.errcode in _WINDOW_ERRORS:
+                reason, update_window = _WINDOW_ERRORS[exc.errcode]
+                await update_window(self._redis, contact_id)
+                return reason
+            await wechat_window.refund(self._redis, contact_id)
+            await self._failed(message, "custom", exc)
+        await remember_buttons(self._redis, message)
+        return None
+
+    async def _send_template(self, message: OutboundMessage) -> str:
+        assert self._api is not None
+        spec = self._template_for(message.purpose)
+        assert spec is not None
+        now = self._clock().astimezone(self._tz)
+        data = spec.render(
+            text=render_text(message), shop_name=self._shop_name, date=f"{now:%Y-%m-%d %H:%M}"
+        )
+        try:
+            return await self._api.send_template(
+                message.target_chat, spec.template_id, data, spec.url
+            )
+        except WeChatApiError as exc:
+            await self._failed(message, "template", exc)
+
+    async def _failed(self, message: OutboundMessage, via: str, exc: WeChatApiError) -> NoReturn:
+        if exc.errcode == UNSUBSCRIBED:
+            await contacts.mark_unreachable(self._redis, message.recipient.id, "unsubscribed")
+        await self._record(message, SendCheck(False, f"{via} send failed: {exc}", via))
+        raise DeliveryError(str(exc)) from exc
+
+    async def _record(self, message: OutboundMessage, check: SendCheck) -> None:
+        decision = SendDecision(
+            at=self._clock(),
+            purpose=message.purpose.value,
+            allowed=check.allowed,
+            via=check.via,
+            reason=check.reason,
+        )
+        await send_decisions.record(self._redis, message.recipient.id, decision)

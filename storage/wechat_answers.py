@@ -1,0 +1,64 @@
+"""The passive answer to one inbound WeChat message, shared by every copy WeChat sends.
+
+WeChat retries a message it got no answer to, and copies can arrive at once (or
+at different processes). The first party to decide what the passive answer is
+(a reply text, or ``None`` for a bare ``success``) stores it here with ``SET NX``;
+everyone else reads it, so all copies answer alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from storage import keys
+
+TTL_S = 600
+"""Longer than WeChat's retries of one message (three, five seconds apart)."""
+POLL_S = 0.02
+
+_DECIDE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {1, ARGV[1]} end
+return {0, redis.call('GET', KEYS[1])}
+"""
+
+
+async def decide(
+    redis: Redis, contact_id: str, message_id: str, answer: str | None
+) -> tuple[bool, str | None]:
+    """Store ``answer`` unless one is stored; returns (whether ours won, the stored answer)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_decide(pipe, contact_id, message_id, answer)
+        [outcome] = await pipe.execute()
+    return decided(outcome)
+
+
+def queue_decide(pipe: Pipeline, contact_id: str, message_id: str, answer: str | None) -> None:
+    """:func:`decide` as one command of a pipeline; read its result with :func:`decided`."""
+    pipe.eval(_DECIDE, 1, keys.wechat_answer(contact_id, message_id), json.dumps(answer), TTL_S)
+
+
+def decided(outcome: list) -> tuple[bool, str | None]:
+    """(whether ours won, the stored answer) from the result of :func:`queue_decide`."""
+    won, stored = outcome
+    return bool(won), json.loads(stored)
+
+
+async def wait(
+    redis: Redis, contact_id: str, message_id: str, timeout_s: float
+) -> tuple[bool, str | None]:
+    """Wait up to ``timeout_s`` for the decided answer; (False, None) if none came."""
+    key = keys.wechat_answer(contact_id, message_id)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stored = await redis.get(key)
+        if stored is not None:
+            return True, json.loads(stored)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False, None
+        await asyncio.sleep(min(POLL_S, left))
