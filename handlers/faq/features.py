@@ -76,6 +76,7 @@ class Analyzer:
                 out.extend(f"c:{g}" for g in char_bigrams("".join(stretch)))
                 stretch = []
                 continue
-            out.append(f"w:{word}")
+            group = self.synonyms.group_of_word(word)
+            out.append(f"s:{group}" if group is not None else f"w:{word}")
             stretch.append(word)
         out.extend(f"c:{g}" for g in char_bigrams("".join(stretch)))

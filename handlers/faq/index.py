@@ -65,8 +65,14 @@ class SparseIndex:
         return len(self._vectors)
 
     def vectorise(self, features: Sequence[str]) -> dict[str, float]:
-        """The normalised query vector; unknown features count with the highest idf."""
-        return self._vector(features)
+        """The normalised query vector.
+
+        Unknown words count with the highest idf, so a question about something the
+        knowledge base never mentions scores low. Unknown character n-grams are dropped:
+        their word already counts as unknown, and they could never match anything.
+        """
+        known = self._idf
+        return self._vector([f for f in features if f[0] != "c" or f in known])
 
     def centroid_similarity(self, query: dict[str, float], cluster: int) -> float:
         """Cosine between a query vector and the centroid of ``cluster``."""

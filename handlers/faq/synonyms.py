@@ -1,9 +1,11 @@
 """Synonym groups that map customer words to one canonical form before matching.
 
 ``config/faq/synonyms.yaml`` holds ``groups:``, each a list of terms whose first term is
-the canonical form. Terms that are Chinese or contain spaces are replaced in the text
-(longest first); single English words are matched after stemming, so "shipped" finds
-the group of "ship".
+the canonical form. Chinese terms of two or more characters and multi-word English terms
+are replaced in the text (longest first). Single words are matched as tokens: a
+one-character Chinese term only when jieba segments it as a word of its own (so 退 does
+not touch 退款), and an English word as written or, for words longer than three letters,
+after stemming, so "shipped" finds the group of "ship" while "codes" does not become "cod".
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Synonyms:
     phrase_pattern: re.Pattern[str] | None
     phrase_group: dict[str, int]
     word_group: dict[str, int]
+    stem_group: dict[str, int]
 
     @classmethod
     def from_groups(cls, groups: Iterable[Sequence[str]]) -> Synonyms:
@@ -37,19 +40,22 @@ class Synonyms:
         canonical: list[str] = []
         phrase_group: dict[str, int] = {}
         word_group: dict[str, int] = {}
+        stem_group: dict[str, int] = {}
         for terms in groups:
-            cleaned = [normalise(t).strip() for t in terms if t and t.strip()]
+            cleaned = [normalise(str(t)).strip() for t in terms if t and str(t).strip()]
             if len(cleaned) < 2:
                 continue
             index = len(canonical)
             canonical.append(cleaned[0])
             for term in cleaned:
-                if is_cjk(term) or " " in term:
+                if " " in term or (is_cjk(term) and len(term) > 1):
                     phrase_group.setdefault(term, index)
-                else:
-                    word_group.setdefault(term, index)
-                    word_group.setdefault(stem(term), index)
-        return cls(tuple(canonical), _phrase_pattern(phrase_group), phrase_group, word_group)
+                    continue
+                word_group.setdefault(term, index)
+                if len(term) > 3:
+                    stem_group.setdefault(stem(term), index)
+        pattern = _phrase_pattern(phrase_group)
+        return cls(tuple(canonical), pattern, phrase_group, word_group, stem_group)
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_SYNONYMS_PATH) -> Synonyms:
@@ -71,10 +77,12 @@ class Synonyms:
             return text
         return self.phrase_pattern.sub(lambda m: f" §{self.phrase_group[m.group(0)]} ", text)
 
-    def group_of_word(self, word: str, stemmed: str) -> int | None:
-        """The group of an English word (tried as written, then stemmed)."""
+    def group_of_word(self, word: str, stemmed: str | None = None) -> int | None:
+        """The group of a single word, tried as written, then by its stem if given."""
         group = self.word_group.get(word)
-        return group if group is not None else self.word_group.get(stemmed)
+        if group is None and stemmed is not None and len(stemmed) > 3:
+            group = self.stem_group.get(stemmed)
+        return group
 
 
 def _phrase_pattern(phrases: dict[str, int]) -> re.Pattern[str] | None:

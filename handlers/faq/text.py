@@ -28,6 +28,7 @@ ZH_STOPWORDS = _words(
     您 你家 贵店 店 店里 那 那个 这个 这 那么 这么 和 跟 与 及 或 或者 给 把 被 让 对
     怎么 怎么样 怎样 如何 什么 啥 咋 为什么 可以 可不可以 可否 能 能不能 能否 会 会不会
     要 想 想要 需要 有没有 是不是 是否 谢谢 多谢 感谢 好的 好 一个 个
+    东西 商品 宝贝 产品 订单
     """
 )
 """Chinese filler: greetings, particles, pronouns and question scaffolding."""
@@ -42,6 +43,7 @@ EN_STOPWORDS = _words(
     can could would should shall may might will what whats which who whom how there here
     some any anything something about tell know let want wanted wanting need like get got im
     ive id hmm um well again possible
+    stuff thing things item items goods product products order orders
     """
 )
 """English filler: articles, pronouns, auxiliaries, greetings and question scaffolding."""
