@@ -29,45 +29,63 @@ Corrector = Callable[[str], str]
 """Maps an English word to the word the index knows (identity when none is close)."""
 
 
-@dataclass(frozen=True)
+_WORD_CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """The features of a text, and its content English words (for spelling vocabularies)."""
+
+    features: list[str]
+    english_words: list[str]
+
+
 class Analyzer:
     """Feature extraction with one synonym table; the same for indexing and querying."""
 
-    synonyms: Synonyms
+    def __init__(self, synonyms: Synonyms) -> None:
+        """Analyse with ``synonyms``; per-word results are cached."""
+        self.synonyms = synonyms
+        self._word_cache: dict[str, tuple[str, ...]] = {}
 
     def features(self, text: str, correct: Corrector | None = None) -> list[str]:
         """Features of ``text``; ``correct`` fixes unknown English words (queries only)."""
-        out: list[str] = []
+        return self.analyse(text, correct).features
+
+    def analyse(self, text: str, correct: Corrector | None = None) -> Analysis:
+        """Features and content English words of ``text`` in one pass."""
+        features: list[str] = []
+        words: list[str] = []
         for token in raw_tokens(self.synonyms.rewrite_phrases(normalise(text))):
             if token[0] == "§":
-                out.append(f"s:{token[1:]}")
+                features.append(f"s:{token[1:]}")
             elif token.isascii():
-                self._english(token, correct, out)
+                if token in EN_STOPWORDS:
+                    continue
+                words.append(token)
+                if correct is not None and token.isalpha():
+                    token = correct(token)
+                features.extend(self._english(token))
             else:
-                self._chinese(token, out)
-        return out
+                self._chinese(token, features)
+        return Analysis(features, words)
 
-    def english_words(self, text: str) -> list[str]:
-        """Content English words as written (after normalisation), for spelling vocabularies."""
-        return [
-            t
-            for t in raw_tokens(self.synonyms.rewrite_phrases(normalise(text)))
-            if t.isascii() and t[0] != "§" and t not in EN_STOPWORDS
-        ]
-
-    def _english(self, word: str, correct: Corrector | None, out: list[str]) -> None:
-        if word in EN_STOPWORDS:
-            return
-        if correct is not None and word.isalpha():
-            word = correct(word)
+    def _english(self, word: str) -> tuple[str, ...]:
+        cached = self._word_cache.get(word)
+        if cached is not None:
+            return cached
         stemmed = stem(word)
         group = self.synonyms.group_of_word(word, stemmed)
         if group is not None:
-            out.append(f"s:{group}")
-            return
-        out.append(f"w:{stemmed}")
-        if word.isalpha():
-            out.extend(f"c:{g}" for g in char_ngrams(word))
+            result: tuple[str, ...] = (f"s:{group}",)
+        elif word.isalpha():
+            result = (f"w:{stemmed}", *(f"c:{g}" for g in char_ngrams(word)))
+        else:
+            result = (f"w:{stemmed}",)
+        if len(self._word_cache) >= _WORD_CACHE_SIZE:
+            self._word_cache.clear()
+        self._word_cache[word] = result
+        return result
 
     def _chinese(self, run: str, out: list[str]) -> None:
         stretch: list[str] = []

@@ -1,68 +1,81 @@
-"""A weighted sparse-vector index with an inverted index for fast cosine search.
+"""A weighted sparse-vector index: inverted postings, exact cosine scores per entry.
 
 Each phrasing becomes an L2-normalised vector of ``(1 + ln tf) * idf * kind_weight``.
 The idf is computed over *groups* (entries), not phrasings, so a word that every
-phrasing of one FAQ uses stays distinctive. A query first gathers candidates from the
-postings of its rarest features (skipping very common ones within a posting budget),
-then rescoring computes the exact cosine for the best candidates only.
+phrasing of one FAQ uses stays distinctive.
 
-Phrasings can also be pooled into *clusters* (an entry's phrasings in one language);
-the normalised sum of a cluster's vectors is its centroid.
+Each group's phrasings are also pooled per *slot* (the matcher uses one slot per
+language); the normalised sum of a slot's vectors is its centroid. A group scores
+``(1 - w) * best phrasing cosine + w * best centroid cosine``, ``w`` the centroid weight.
+
+A query touches only the postings of its own features: one ``bincount`` adds them into
+the scores of the phrasings and centroids that contain them. The per-group best
+phrasing is then read from the top ``M`` phrasings only, which is exact for every group
+with a phrasing among them; any other group is bounded by the ``M``-th phrasing score,
+and is computed exactly only if that bound would reach the top results.
 """
 
 from __future__ import annotations
 
-import heapq
+import itertools
 import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+import numpy as np
 
 DEFAULT_KIND_WEIGHTS: Mapping[str, float] = {"w": 1.0, "s": 1.0, "c": 0.5}
 """Relative weight of words, synonym groups and character n-grams."""
 
+COMMON_NGRAM_SHARE = 0.1
+COMMON_NGRAM_MIN_GROUPS = 100
+"""Character n-grams found in more than this share of groups (and more than the minimum
+number) are dropped, like stopwords: in a large knowledge base they carry almost no
+weight but have the longest postings. Small knowledge bases keep every n-gram."""
 
-@dataclass(frozen=True, slots=True)
-class Scored:
-    """A phrasing (by position) and its cosine similarity to the query."""
-
-    doc: int
-    score: float
+TOP_PHRASINGS = 64
+"""How many best phrasings are read per query before bounding the rest."""
 
 
 class SparseIndex:
-    """Cosine search over the phrasings of a knowledge base."""
+    """Cosine search over phrasings, ranked per group (entry)."""
 
     def __init__(
         self,
         docs: Sequence[Sequence[str]],
         groups: Sequence[int],
-        clusters: Sequence[int] | None = None,
+        slots: Sequence[int] | None = None,
+        centroid_weight: float = 0.5,
         kind_weights: Mapping[str, float] = DEFAULT_KIND_WEIGHTS,
-        posting_budget: int = 4000,
-        rescore: int = 48,
     ) -> None:
-        """Index ``docs`` (feature lists); doc ``i`` belongs to entry ``groups[i]``
-        and to centroid cluster ``clusters[i]`` (default: its entry)."""
+        """Index ``docs`` (feature lists).
+
+        Doc ``i`` belongs to group ``groups[i]``; groups are numbered ``0..n-1`` in
+        non-decreasing order, so each group's docs are contiguous. ``slots[i]`` (a small
+        int, default 0) picks which of its group's centroids the doc is pooled into.
+        """
+        _check_groups(groups)
+        slots = list(slots) if slots is not None else [0] * len(docs)
         self._kind_weights = dict(kind_weights)
-        self._posting_budget = posting_budget
-        self._rescore = rescore
-        n_groups = len(set(groups))
+        self._centroid_weight = centroid_weight
+        self.n_groups = groups[-1] + 1 if groups else 0
+        self.n_slots = max(slots, default=0) + 1
         pairs = {(f, g) for doc, g in zip(docs, groups, strict=True) for f in doc}
         df = Counter(f for f, _group in pairs)
-        self._unknown_idf = math.log(n_groups + 1) + 1.0
-        self._idf = {f: math.log((n_groups + 1) / (d + 1)) + 1.0 for f, d in df.items()}
-        self._vectors = [self._vector(doc) for doc in docs]
-        self._postings: dict[str, tuple[list[int], list[float]]] = {}
-        for doc_id, vec in enumerate(self._vectors):
-            for feat, weight in vec.items():
-                ids, weights = self._postings.setdefault(feat, ([], []))
-                ids.append(doc_id)
-                weights.append(weight)
-        self._centroids = _centroids(self._vectors, clusters or groups)
-
-    def __len__(self) -> int:
-        return len(self._vectors)
+        limit = max(COMMON_NGRAM_MIN_GROUPS, COMMON_NGRAM_SHARE * (groups[-1] + 1 if groups else 0))
+        self._common = {f for f, d in df.items() if f[0] == "c" and d > limit}
+        df = Counter({f: d for f, d in df.items() if f not in self._common})
+        self._unknown_idf = math.log(self.n_groups + 1) + 1.0
+        self._idf = {f: math.log((self.n_groups + 1) / (d + 1)) + 1.0 for f, d in df.items()}
+        self._fid = {f: i for i, f in enumerate(self._idf)}
+        vectors = [self._doc_vector(doc) for doc in docs]
+        centroids = _centroids(vectors, groups, slots, self.n_groups, self.n_slots)
+        self.n_docs = len(vectors)
+        self._doc_group = np.asarray(groups, dtype=np.int64)
+        bounds = np.searchsorted(self._doc_group, np.arange(self.n_groups + 1))
+        self._group_bounds = bounds.tolist()
+        # One id space: phrasings first, then centroids, so a query is one bincount.
+        self._postings = self._build_postings([*vectors, *centroids])
 
     def vectorise(self, features: Sequence[str]) -> dict[str, float]:
         """The normalised query vector.
@@ -74,56 +87,114 @@ class SparseIndex:
         known = self._idf
         return self._vector([f for f in features if f[0] != "c" or f in known])
 
-    def centroid_similarity(self, query: dict[str, float], cluster: int) -> float:
-        """Cosine between a query vector and the centroid of ``cluster``."""
-        centroid = self._centroids.get(cluster)
-        return self._dot(query, centroid) if centroid else 0.0
+    def _doc_vector(self, features: Sequence[str]) -> dict[str, float]:
+        common = self._common
+        return self._vector([f for f in features if f not in common])
 
-    def search(self, query: dict[str, float], limit: int) -> list[Scored]:
-        """The best ``limit`` phrasings by cosine similarity to ``query``, best first."""
-        if not query:
+    def search(self, features: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """The best ``limit`` groups as ``(group, score)``, best first, scores above 0."""
+        query = [(self._fid[f], w) for f, w in self.vectorise(features).items() if f in self._fid]
+        if not query or self.n_groups == 0 or limit <= 0:
             return []
-        candidates = self._candidates(query)
-        scored = [Scored(d, self._dot(query, self._vectors[d])) for d in candidates]
-        return heapq.nlargest(limit, scored, key=lambda s: (s.score, -s.doc))
+        doc_scores, centroid_best = self._raw_scores(query)
+        scores = self._group_scores(doc_scores, centroid_best, min(limit, self.n_groups))
+        k = min(limit, self.n_groups)
+        top = np.argpartition(-scores, k - 1)[:k]
+        ranked = sorted(((float(scores[g]), int(g)) for g in top), key=lambda sg: (-sg[0], sg[1]))
+        return [(g, min(s, 1.0)) for s, g in ranked if s > 1e-9]
 
-    def _candidates(self, query: dict[str, float]) -> list[int]:
-        known = [(f, w) for f, w in query.items() if f in self._postings]
-        # Rarest features first: they are the most telling and have the shortest postings.
-        known.sort(key=lambda fw: len(self._postings[fw[0]][0]))
-        acc: dict[int, float] = {}
-        budget = self._posting_budget
-        for feat, qw in known:
-            ids, weights = self._postings[feat]
-            if len(ids) > budget and acc:
-                continue
-            budget -= len(ids)
-            get = acc.get
-            for doc_id, w in zip(ids, weights, strict=True):
-                acc[doc_id] = get(doc_id, 0.0) + qw * w
-        return heapq.nlargest(self._rescore, acc, key=acc.__getitem__)
+    def _raw_scores(self, query: list[tuple[int, float]]) -> tuple[np.ndarray, np.ndarray]:
+        """Cosine of every phrasing, and of every group's best centroid."""
+        postings = [self._postings[fid] for fid, _weight in query]
+        ids = np.concatenate([p[0] for p in postings])
+        values = np.concatenate([p[1] for p in postings])
+        weights = np.repeat(
+            np.asarray([w for _fid, w in query], dtype=np.float32), [len(p[0]) for p in postings]
+        )
+        size = self.n_docs + self.n_groups * self.n_slots
+        scores = np.bincount(ids, weights=values * weights, minlength=size)
+        centroids = scores[self.n_docs :]
+        best = centroids[0 :: self.n_slots]
+        for slot in range(1, self.n_slots):
+            best = np.maximum(best, centroids[slot :: self.n_slots])
+        return scores[: self.n_docs], best
 
-    @staticmethod
-    def _dot(query: dict[str, float], vec: dict[str, float]) -> float:
-        get = vec.get
-        return sum(w * get(f, 0.0) for f, w in query.items())
+    def _group_scores(
+        self, doc_scores: np.ndarray, centroid_best: np.ndarray, k: int
+    ) -> np.ndarray:
+        """Blended scores, exact for every group that can reach the top ``k``."""
+        w = self._centroid_weight
+        m = min(TOP_PHRASINGS, self.n_docs)
+        top_docs = np.argpartition(-doc_scores, m - 1)[:m]
+        top_values = doc_scores[top_docs]
+        # Groups without a phrasing in the top m score at most this on the phrasing side.
+        scores = (1 - w) * float(top_values.min()) + w * centroid_best
+        best_doc = np.zeros(self.n_groups)
+        np.maximum.at(best_doc, self._doc_group[top_docs], top_values)
+        exact = np.zeros(self.n_groups, dtype=bool)
+        exact[self._doc_group[top_docs]] = True
+        scores[exact] = (1 - w) * best_doc[exact] + w * centroid_best[exact]
+        while True:
+            top = np.argpartition(-scores, k - 1)[:k]
+            pending = top[~exact[top]]
+            if pending.size == 0:
+                return scores
+            for group in pending.tolist():
+                start, end = self._group_bounds[group], self._group_bounds[group + 1]
+                best = float(doc_scores[start:end].max()) if end > start else 0.0
+                scores[group] = (1 - w) * best + w * centroid_best[group]
+                exact[group] = True
 
     def _vector(self, features: Sequence[str]) -> dict[str, float]:
         counts = Counter(features)
+        idf, unknown, kinds = self._idf, self._unknown_idf, self._kind_weights
         vec = {
-            f: (1.0 + math.log(tf)) * self._idf.get(f, self._unknown_idf) * self._kind_weights[f[0]]
-            for f, tf in counts.items()
+            f: (1.0 + math.log(tf)) * idf.get(f, unknown) * kinds[f[0]] for f, tf in counts.items()
         }
         norm = math.sqrt(sum(w * w for w in vec.values()))
         return {f: w / norm for f, w in vec.items()} if norm else {}
 
+    def _build_postings(
+        self, vectors: Sequence[Mapping[str, float]]
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per feature id: the ids of the vectors containing it and its weights there."""
+        fids, ids, values = [], [], []
+        for i, vec in enumerate(vectors):
+            for f, w in vec.items():
+                fids.append(self._fid[f])
+                ids.append(i)
+                values.append(w)
+        fid_array = np.asarray(fids, dtype=np.int64)
+        order = np.argsort(fid_array, kind="stable")
+        id_array = np.asarray(ids, dtype=np.int32)[order]
+        value_array = np.asarray(values, dtype=np.float32)[order]
+        counts = np.bincount(fid_array, minlength=len(self._fid))
+        bounds = np.concatenate(([0], np.cumsum(counts))).tolist()
+        return [
+            (id_array[bounds[i] : bounds[i + 1]], value_array[bounds[i] : bounds[i + 1]])
+            for i in range(len(self._fid))
+        ]
 
-def _centroids(vectors: Sequence[dict[str, float]], clusters: Sequence[int]) -> dict[int, dict]:
-    sums: dict[int, Counter[str]] = {}
-    for vec, cluster in zip(vectors, clusters, strict=True):
-        sums.setdefault(cluster, Counter()).update(vec)
-    centroids = {}
-    for cluster, total in sums.items():
+
+def _check_groups(groups: Sequence[int]) -> None:
+    steps_ok = all(b - a in (0, 1) for a, b in itertools.pairwise(groups))
+    if not steps_ok or (groups and groups[0] != 0):
+        raise ValueError("groups must be numbered 0..n-1 in non-decreasing order")
+
+
+def _centroids(
+    vectors: Sequence[dict[str, float]],
+    groups: Sequence[int],
+    slots: Sequence[int],
+    n_groups: int,
+    n_slots: int,
+) -> list[dict[str, float]]:
+    """Normalised centroid per ``(group, slot)``, laid out as ``group * n_slots + slot``."""
+    sums: list[Counter[str]] = [Counter() for _ in range(n_groups * n_slots)]
+    for vec, group, slot in zip(vectors, groups, slots, strict=True):
+        sums[group * n_slots + slot].update(vec)
+    centroids = []
+    for total in sums:
         norm = math.sqrt(sum(w * w for w in total.values()))
-        centroids[cluster] = {f: w / norm for f, w in total.items()} if norm else {}
+        centroids.append({f: w / norm for f, w in total.items()} if norm else {})
     return centroids

@@ -83,38 +83,31 @@ class FaqMatcher:
         self.suggest_floor = suggest_floor
         self.centroid_weight = centroid_weight
         self._analyzer = Analyzer(synonyms if synonyms is not None else Synonyms.load())
-        self._doc_entry: list[str] = []
+        self._group_entry: list[str] = []
         docs: list[list[str]] = []
         groups: list[int] = []
-        self._doc_cluster: list[int] = []
+        languages: list[int] = []
         words: list[str] = []
-        for position, entry in enumerate(kb):
+        for entry in kb:
+            if not entry.questions:
+                continue
             for question in entry.questions:
-                docs.append(self._analyzer.features(question))
-                words.extend(self._analyzer.english_words(question))
-                groups.append(position)
-                self._doc_cluster.append(2 * position + is_cjk(question))
-                self._doc_entry.append(entry.id)
+                analysis = self._analyzer.analyse(question)
+                docs.append(analysis.features)
+                words.extend(analysis.english_words)
+                groups.append(len(self._group_entry))
+                languages.append(int(is_cjk(question)))
+            self._group_entry.append(entry.id)
         self._corrector = SpellingCorrector(words)
-        self._index = SparseIndex(docs, groups, self._doc_cluster)
+        self._index = SparseIndex(docs, groups, languages, centroid_weight=centroid_weight)
 
     def search(self, text: str, limit: int = 3) -> list[Hit]:
         """The best ``limit`` distinct entries for ``text``, best first."""
-        query = self._index.vectorise(self._analyzer.features(text, correct=self._corrector))
-        best: dict[str, tuple[float, int]] = {}
-        for scored in self._index.search(query, limit=max(limit * 8, 24)):
-            entry_id = self._doc_entry[scored.doc]
-            if entry_id not in best:  # results come best first
-                best[entry_id] = (scored.score, scored.doc)
-        blended = {
-            entry_id: self._blend(query, score, doc) for entry_id, (score, doc) in best.items()
-        }
-        ranked = sorted(blended.items(), key=lambda kv: -kv[1])[:limit]
-        return [Hit(faq_id, round(score, 4)) for faq_id, score in ranked if score > 0]
-
-    def _blend(self, query: dict[str, float], phrasing_score: float, doc: int) -> float:
-        centroid = self._index.centroid_similarity(query, self._doc_cluster[doc])
-        return (1 - self.centroid_weight) * phrasing_score + self.centroid_weight * centroid
+        features = self._analyzer.features(text, correct=self._corrector)
+        return [
+            Hit(self._group_entry[group], round(score, 4))
+            for group, score in self._index.search(features, limit)
+        ]
 
     def decide(self, text: str) -> Decision:
         """Answer, ask "did you mean" (ambiguous), or decline; see :class:`Decision`."""

@@ -16,6 +16,9 @@ from handlers.faq.text import stem
 MIN_LENGTH = 4
 """Shorter words are left alone: one edit already turns them into other real words."""
 
+CACHE_SIZE = 50_000
+"""Corrections are remembered; the cache is emptied when it reaches this size."""
+
 
 class SpellingCorrector:
     """Maps unknown words to the closest known word (1 edit, 2 for words of 8+ letters)."""
@@ -24,6 +27,7 @@ class SpellingCorrector:
         self._freq: Counter[str] = Counter(w for w in words if w.isalpha())
         self._stems = {stem(w) for w in self._freq}
         self._deletes: dict[str, list[str]] = {}
+        self._cache: dict[str, str] = {}
         for word in self._freq:
             if len(word) >= MIN_LENGTH:
                 for key in _deletions(word):
@@ -31,7 +35,17 @@ class SpellingCorrector:
 
     def __call__(self, word: str) -> str:
         """The corrected word, or ``word`` itself when it is known or nothing is close."""
-        if len(word) < MIN_LENGTH or word in self._freq or stem(word) in self._stems:
+        if len(word) < MIN_LENGTH or word in self._freq:
+            return word
+        cached = self._cache.get(word)
+        if cached is None:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            cached = self._cache[word] = self._correct(word)
+        return cached
+
+    def _correct(self, word: str) -> str:
+        if stem(word) in self._stems:
             return word
         limit = 2 if len(word) >= 8 else 1
         best: tuple[int, int, str] | None = None

@@ -75,7 +75,17 @@ class Synonyms:
         """Replace multi-word and Chinese terms in normalised text with ``§n`` markers."""
         if self.phrase_pattern is None:
             return text
-        return self.phrase_pattern.sub(lambda m: f" §{self.phrase_group[m.group(0)]} ", text)
+        return self.phrase_pattern.sub(self._replace, text)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        term = match.group(0)
+        start, end, text = match.start(), match.end(), match.string
+        # English phrases must sit on word boundaries; Chinese has none to respect.
+        if term.isascii() and (
+            (start > 0 and text[start - 1].isalnum()) or (end < len(text) and text[end].isalnum())
+        ):
+            return term
+        return f" §{self.phrase_group[term]} "
 
     def group_of_word(self, word: str, stemmed: str | None = None) -> int | None:
         """The group of a single word, tried as written, then by its stem if given."""
@@ -86,11 +96,28 @@ class Synonyms:
 
 
 def _phrase_pattern(phrases: dict[str, int]) -> re.Pattern[str] | None:
+    """One regex for all phrases, shaped as a trie so matching stays fast.
+
+    A flat alternation of hundreds of terms is tried term by term at every position; the
+    trie shares prefixes and lets ``re`` skip positions by the set of first characters.
+    """
     if not phrases:
         return None
-    parts = []
-    for term in sorted(phrases, key=len, reverse=True):
-        escaped = re.escape(term)
-        # English phrases must sit on word boundaries; Chinese has none to respect.
-        parts.append(escaped if is_cjk(term) else rf"\b{escaped}\b")
-    return re.compile("|".join(parts))
+    trie: dict = {}
+    for term in phrases:
+        node = trie
+        for char in term:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return re.compile(_trie_regex(trie))
+
+
+def _trie_regex(node: dict) -> str:
+    branches = [
+        re.escape(char) + _trie_regex(child) for char, child in sorted(node.items()) if char
+    ]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    # Regex alternation is ordered, so the optional end makes longer terms win.
+    return f"(?:{body})?" if "" in node else body
