@@ -97,9 +97,7 @@ class SparseIndex:
         if not query or self.n_groups == 0 or limit <= 0:
             return []
         doc_scores, centroid_best = self._raw_scores(query)
-        scores = self._group_scores(doc_scores, centroid_best, min(limit, self.n_groups))
-        k = min(limit, self.n_groups)
-        top = np.argpartition(-scores, k - 1)[:k]
+        scores, top = self._top_groups(doc_scores, centroid_best, min(limit, self.n_groups))
         ranked = sorted(((float(scores[g]), int(g)) for g in top), key=lambda sg: (-sg[0], sg[1]))
         return [(g, min(s, 1.0)) for s, g in ranked if s > 1e-9]
 
@@ -119,10 +117,11 @@ class SparseIndex:
             best = np.maximum(best, centroids[slot :: self.n_slots])
         return scores[: self.n_docs], best
 
-    def _group_scores(
+    def _top_groups(
         self, doc_scores: np.ndarray, centroid_best: np.ndarray, k: int
-    ) -> np.ndarray:
-        """Blended scores, exact for every group that can reach the top ``k``."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Blended group scores, exact for every group that can reach the top ``k``,
+        and the ids of that top ``k`` (unordered)."""
         w = self._centroid_weight
         m = min(TOP_PHRASINGS, self.n_docs)
         top_docs = np.argpartition(-doc_scores, m - 1)[:m]
@@ -138,7 +137,7 @@ class SparseIndex:
             top = np.argpartition(-scores, k - 1)[:k]
             pending = top[~exact[top]]
             if pending.size == 0:
-                return scores
+                return scores, top
             for group in pending.tolist():
                 start, end = self._group_bounds[group], self._group_bounds[group + 1]
                 best = float(doc_scores[start:end].max()) if end > start else 0.0
