@@ -82,7 +82,8 @@ class FaqMatcher:
         self.margin = margin
         self.suggest_floor = suggest_floor
         self.centroid_weight = centroid_weight
-        self._analyzer = Analyzer(synonyms if synonyms is not None else Synonyms.load())
+        synonyms = synonyms if synonyms is not None else Synonyms.load()
+        self._analyzer = Analyzer(synonyms)
         self._group_entry: list[str] = []
         docs: list[list[str]] = []
         groups: list[int] = []
@@ -98,7 +99,9 @@ class FaqMatcher:
                 groups.append(len(self._group_entry))
                 languages.append(int(is_cjk(question)))
             self._group_entry.append(entry.id)
-        self._corrector = SpellingCorrector(words)
+        # Synonyms are valid spellings too: "warrenty" should find "warranty" even when
+        # the knowledge base only ever says "guarantee".
+        self._corrector = SpellingCorrector([*words, *synonyms.english_words()])
         self._index = SparseIndex(docs, groups, languages, centroid_weight=centroid_weight)
 
     def search(self, text: str, limit: int = 3) -> list[Hit]:

@@ -87,6 +87,10 @@ class Synonyms:
             return term
         return f" §{self.phrase_group[term]} "
 
+    def english_words(self) -> list[str]:
+        """Every single-word English term, e.g. as spelling targets."""
+        return [w for w in self.word_group if w.isascii() and w.isalpha()]
+
     def group_of_word(self, word: str, stemmed: str | None = None) -> int | None:
         """The group of a single word, tried as written, then by its stem if given."""
         group = self.word_group.get(word)

@@ -27,7 +27,7 @@ ZH_STOPWORDS = _words(
     得 了 着 过 是 就 都 还 也 又 才 一下 下 请 麻烦 帮 帮忙 帮我 我 我们 我的 你 你们
     您 你家 贵店 店 店里 那 那个 这个 这 那么 这么 和 跟 与 及 或 或者 给 把 被 让 对
     怎么 怎么样 怎样 如何 什么 啥 咋 为什么 可以 可不可以 可否 能 能不能 能否 会 会不会
-    要 想 想要 需要 有没有 是不是 是否 谢谢 多谢 感谢 好的 好 一个 个
+    在 要 想 想要 需要 有没有 是不是 是否 谢谢 多谢 感谢 好的 好 一个 个
     东西 商品 宝贝 产品 订单
     """
 )
@@ -50,13 +50,14 @@ EN_STOPWORDS = _words(
 
 _TOKEN = re.compile(r"§\d+|[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NEGATED = "do|does|did|is|are|was|were|have|has|had|could|would|should|must|need"
 _CONTRACTIONS = (
-    (
-        re.compile(r"\b(can|won|don|doesn|didn|isn|aren|wasn|weren|haven|hasn|couldn|wouldn)'?t\b"),
-        r"\1 not",
-    ),
+    (re.compile(r"\bcan'?t\b"), "can not"),
+    (re.compile(r"\bwon'?t\b"), "will not"),
+    (re.compile(rf"\b({_NEGATED})n'?t\b"), r"\1 not"),
     (re.compile(r"'(s|re|ve|ll|d|m)\b"), ""),
 )
+"""Expanded so that "don't", "dont" and "do not" agree; other clitics are dropped."""
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -74,7 +75,7 @@ def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("`", "'")
     for pattern, replacement in _CONTRACTIONS:
         text = pattern.sub(replacement, text)
-    return text.replace("won not", "will not")
+    return text
 
 
 def is_cjk(text: str) -> bool:
