@@ -15,15 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-import config
-from handlers.faq.knowledge import FaqEntry, KnowledgeBase, KnowledgeBaseError, answer_for
+from handlers.faq.knowledge import (
+    FaqEntry,
+    KnowledgeBase,
+    KnowledgeBaseError,
+    answer_for,
+    default_kb_path,
+)
 from handlers.faq.matcher import Decision, FaqMatcher
 from handlers.faq.text import is_cjk
-
-
-def default_kb_path() -> Path:
-    """``config/faq/default.yaml`` inside the installed ``config`` package."""
-    return Path(config.__file__).parent / "faq" / "default.yaml"
 
 
 def decision_to_json(query: str, decision: Decision) -> dict[str, Any]:

@@ -26,6 +26,8 @@ from typing import Any
 
 import yaml
 
+import config
+
 LANGUAGES = ("zh-CN", "en")
 """Languages an answer or label may be written in; the first is the shop's default."""
 
@@ -33,6 +35,11 @@ LocalText = str | Mapping[str, str]
 """A text that is either language-neutral or a mapping of language to text."""
 
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def default_kb_path() -> Path:
+    """``faq/default.yaml`` inside the installed ``config`` package."""
+    return Path(config.__file__).parent / "faq" / "default.yaml"
 
 
 class KnowledgeBaseError(ValueError):

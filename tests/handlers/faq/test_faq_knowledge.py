@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from handlers.faq.cli import default_kb_path
 from handlers.faq.knowledge import (
     FaqButton,
     FaqEntry,
     KnowledgeBase,
     KnowledgeBaseError,
     answer_for,
+    default_kb_path,
     text_for,
 )
 

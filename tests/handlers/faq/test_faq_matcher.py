@@ -6,8 +6,7 @@ import time
 
 import pytest
 
-from handlers.faq.cli import default_kb_path
-from handlers.faq.knowledge import FaqEntry, KnowledgeBase
+from handlers.faq.knowledge import FaqEntry, KnowledgeBase, default_kb_path
 from handlers.faq.matcher import FaqMatcher, Hit
 from handlers.faq.synonyms import Synonyms
 from handlers.faq.text import normalise
