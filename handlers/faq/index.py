@@ -124,25 +124,27 @@ class SparseIndex:
         and the ids of that top ``k`` (unordered)."""
         w = self._centroid_weight
         m = min(TOP_PHRASINGS, self.n_docs)
+        # Select on negated scores: numpy's introselect is far slower when the k-th
+        # position sits among many equal values at the high end.
         top_docs = np.argpartition(-doc_scores, m - 1)[:m]
         top_values = doc_scores[top_docs]
+        top_groups = self._doc_group[top_docs]
         # Groups without a phrasing in the top m score at most this on the phrasing side.
-        scores = (1 - w) * float(top_values.min()) + w * centroid_best
+        scores = w * centroid_best + (1 - w) * float(top_values.min())
         best_doc = np.zeros(self.n_groups)
-        np.maximum.at(best_doc, self._doc_group[top_docs], top_values)
-        exact = np.zeros(self.n_groups, dtype=bool)
-        exact[self._doc_group[top_docs]] = True
-        scores[exact] = (1 - w) * best_doc[exact] + w * centroid_best[exact]
+        np.maximum.at(best_doc, top_groups, top_values)
+        scores[top_groups] = (1 - w) * best_doc[top_groups] + w * centroid_best[top_groups]
+        exact = set(top_groups.tolist())
         while True:
             top = np.argpartition(-scores, k - 1)[:k]
-            pending = top[~exact[top]]
-            if pending.size == 0:
+            pending = [g for g in top.tolist() if g not in exact]
+            if not pending:
                 return scores, top
-            for group in pending.tolist():
+            for group in pending:
                 start, end = self._group_bounds[group], self._group_bounds[group + 1]
                 best = float(doc_scores[start:end].max()) if end > start else 0.0
                 scores[group] = (1 - w) * best + w * centroid_best[group]
-                exact[group] = True
+                exact.add(group)
 
     def _vector(self, features: Sequence[str]) -> dict[str, float]:
         counts = Counter(features)
