@@ -18,7 +18,7 @@ from bot.roles import Roles
 from config.i18n import Templates, default_templates
 from config.settings import Settings
 from handlers.orders import OrderEvents
-from handlers.pipeline import default_pipeline
+from handlers.pipeline import Pipeline, default_pipeline
 from storage.redis import open_redis
 
 
@@ -31,6 +31,7 @@ class Runtime:
     templates: Templates
     dispatcher: Dispatcher
     delivery: Delivery
+    pipeline: Pipeline
     order_events: OrderEvents = field(default_factory=OrderEvents)
     """Subscribe here to hear about every order status change (chat, API, import)."""
 
@@ -68,7 +69,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         templates = default_templates()
         order_events = OrderEvents()
-        pipeline = default_pipeline(order_events)
+        pipeline = default_pipeline(settings, order_events)
         dispatcher = Dispatcher(
             redis=redis,
             settings=settings,
@@ -78,7 +79,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             responders=pipeline.responders,
             clock=clock,
         )
-        runtime = Runtime(settings, redis, templates, dispatcher, Delivery({}), order_events)
+        runtime = Runtime(
+            settings, redis, templates, dispatcher, Delivery({}), pipeline, order_events
+        )
         for factory in CHANNEL_FACTORIES:
             channel = factory(runtime)
             if channel is not None:

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     wechat_reply_budget_ms: int = Field(default=4000, ge=50, le=4800)
     wechat_menu_file: Path | None = Field(default=None, description="CLICK key -> text YAML")
     wechat_templates_file: Path | None = Field(default=None, description="purpose -> template")
+    # --- faq ---
+    faq_file: Path | None = Field(
+        default=None, description="Working knowledge base; unset = faq.yaml in the data folder"
+    )
+
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 

@@ -47,6 +47,20 @@ class EndReason(StrEnum):
     IDLE = "idle"
 
 
+HANDOFF_PAYLOAD = "handoff"
+"""Button payload that asks for a person (e.g. the FAQ's "talk to a person" button)."""
+
+
+def _asks_for_person(message: InboundMessage) -> bool:
+    match message.kind:
+        case MessageKind.TEXT:
+            return wants_handoff(message.text)
+        case MessageKind.BUTTON:
+            return message.payload == HANDOFF_PAYLOAD
+        case _:
+            return False
+
+
 async def handoff(message: InboundMessage, ctx: Context) -> bool:
     """Responder: forward messages of a contact in handoff; start one when asked."""
     if ctx.is_owner:
@@ -55,7 +69,7 @@ async def handoff(message: InboundMessage, ctx: Context) -> bool:
     if current is not None:
         await _forward(message, ctx, current)
         return True
-    if message.kind is MessageKind.TEXT and wants_handoff(message.text):
+    if _asks_for_person(message):
         await _start(message, ctx)
         return True
     return False
@@ -91,7 +105,7 @@ async def _forward(message: InboundMessage, ctx: Context, current: Handoff) -> N
             text=text,
         )
     )
-    if message.kind is MessageKind.TEXT and wants_handoff(message.text):
+    if _asks_for_person(message):
         ctx.reply(ctx.render("handoff_waiting"))
 
 
@@ -112,7 +126,7 @@ async def end_handoff(
 ) -> OutboundMessage | None:
     """End a contact's handoff; returns the message for the customer, None if there was none.
 
-    For the owner console (``/close C12``): deliver the returned message (``ctx.outbox.add``).
+    For the owner console (``/done C12``): deliver the returned message (``ctx.outbox.add``).
     Of two concurrent calls (or a call racing the idle sweep) exactly one gets the message.
     """
     ended = await state.end(redis, contact_id)

@@ -54,7 +54,7 @@ class OrderQuestions:
 
     async def __call__(self, message: InboundMessage, ctx: Context) -> bool:
         """Claim order requests (and answers to "what is your order number?")."""
-        if message.kind is not MessageKind.TEXT:
+        if message.kind not in (MessageKind.TEXT, MessageKind.BUTTON):
             return False
         numbers = order_number_regex(ctx.settings.order_number_pattern)
         detection = self.rules.classify(message.text, numbers)

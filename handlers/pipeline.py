@@ -10,8 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.context import Observer, Responder
-from handlers.console import build_console
+from config.settings import Settings
+from handlers.console import build_console, ticket_commands
+from handlers.console.faq_commands import faq_commands
+from handlers.console.ticket_commands import open_tickets_section
 from handlers.fallback import fallback
+from handlers.faq.responder import FaqResponder
+from handlers.faq.store import KnowledgeStore, working_kb_path
 from handlers.greeting import greet
 from handlers.handoff import handoff
 from handlers.optout import optout
@@ -26,14 +31,24 @@ class Pipeline:
 
     observers: tuple[Observer, ...]
     responders: tuple[Responder, ...]
+    knowledge: KnowledgeStore
+
+    async def warm_up(self) -> None:
+        """Load what the first message would otherwise wait for (the FAQ matcher)."""
+        await self.knowledge.current()
 
 
-def default_pipeline(order_listeners: Iterable[OrderListener] = ()) -> Pipeline:
+def default_pipeline(settings: Settings, order_listeners: Iterable[OrderListener] = ()) -> Pipeline:
     """The customer-service pipeline every channel shares.
 
     ``order_listeners`` hear about orders recorded from chat (``/order``).
     """
-    console = build_console(order_listeners=order_listeners)
+    knowledge = KnowledgeStore(working_kb_path(settings))
+    console = build_console(
+        order_listeners=order_listeners,
+        contact_sections=(open_tickets_section,),
+        extra=(*ticket_commands.COMMANDS, *faq_commands(knowledge)),
+    )
     return Pipeline(
         observers=(tag_contact,),
         responders=(
@@ -42,7 +57,8 @@ def default_pipeline(order_listeners: Iterable[OrderListener] = ()) -> Pipeline:
             handoff,
             OrderQuestions(),  # order_status=... once storage/orders.py exists
             greet,
-            # FAQ responder goes here: after the greeting, before the fallback
+            FaqResponder(knowledge),
             fallback,
         ),
+        knowledge=knowledge,
     )

@@ -116,6 +116,11 @@ async def create(
     return _ticket_from(fields)
 
 
+def is_ticket_id(text: str) -> bool:
+    """True for ``T1001`` (any case): what a ticket reference looks like."""
+    return bool(_TICKET_ID.match(text.strip().upper()))
+
+
 async def get(redis: Redis, ticket_id: str) -> Ticket | None:
     """The ticket, or None; ``t1001`` and ``T1001`` are the same."""
     ticket_id = ticket_id.strip().upper()

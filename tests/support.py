@@ -46,7 +46,7 @@ def make_dispatcher(
     responders: Sequence[Responder] | None = None,
 ) -> Dispatcher:
     """A dispatcher on the default pipeline, or on the given handlers, at FIXED_NOW."""
-    pipeline = default_pipeline()
+    pipeline = default_pipeline(settings)
     return Dispatcher(
         redis=redis,
         settings=settings,

@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 async def serve(settings: Settings) -> int:
     """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
     async with open_runtime(settings) as runtime:
+        await runtime.pipeline.warm_up()  # before channels: WeChat allows 5 s per answer
         scheduler = build_scheduler(settings.tz)
         schedule_handoff_expiry(scheduler, runtime)
         scheduler.start()

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from config.settings import Settings
 from handlers.faq.knowledge import (
     FaqEntry,
     KnowledgeBase,
@@ -23,6 +24,7 @@ from handlers.faq.knowledge import (
     default_kb_path,
 )
 from handlers.faq.matcher import Decision, FaqMatcher
+from handlers.faq.store import working_kb_path
 from handlers.faq.text import is_cjk
 
 
@@ -94,15 +96,20 @@ def add_faq_arguments(subparsers: argparse._SubParsersAction) -> argparse.Argume
     faq = subparsers.add_parser("faq", help="FAQ knowledge base tools")
     commands = faq.add_subparsers(dest="faq_command", required=True)
     ask = commands.add_parser("ask", help="match a question against the knowledge base")
-    ask.add_argument("--kb", type=Path, default=None, help="knowledge base YAML (default: shipped)")
+    ask.add_argument(
+        "--kb", type=Path, default=None, help="knowledge base YAML (default: the configured one)"
+    )
     ask.add_argument("--json", action="store_true", help="print a JSON object")
     ask.add_argument("text", help="the question, or - to read one question per line from stdin")
     ask.set_defaults(func=_ask_from_args)
     return faq
 
 
-def _ask_from_args(args: argparse.Namespace) -> int:
-    return run_faq_ask(args.kb, args.text, args.json, sys.stdin, sys.stdout)
+def _ask_from_args(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    kb = args.kb
+    if kb is None and settings is not None and working_kb_path(settings).exists():
+        kb = working_kb_path(settings)
+    return run_faq_ask(kb, args.text, args.json, sys.stdin, sys.stdout)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from bot.delivery import Delivery
 from bot.web import build_web_app
 from config.i18n import default_templates
 from handlers.orders import OrderEvents
+from handlers.pipeline import default_pipeline
 from storage import audit, contacts, orders
 
 KEY = "s3cret-key"
@@ -39,6 +40,7 @@ async def client(redis, settings, events):
         default_templates(),
         make_dispatcher(redis, configured),
         Delivery({}),
+        default_pipeline(configured),
         events,
     )
     transport = httpx.ASGITransport(app=build_web_app(runtime))

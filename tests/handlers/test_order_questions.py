@@ -145,8 +145,8 @@ async def test_policy_questions_open_no_ticket(dispatcher, redis, make_message, 
     result = await dispatcher.dispatch(make_message(text))
     assert await tickets.list_all(redis) == []
     assert not await redis.exists(keys.pending_order_question("console:alice"))
-    # Until the FAQ responder is wired, the fallback records the question honestly.
-    assert [q.text for q in await unanswered.recent(redis)] == [text]
+    # The FAQ answers policy questions: nothing is left unanswered.
+    assert await unanswered.recent(redis) == []
     assert len(result.replies) == 1
 
 

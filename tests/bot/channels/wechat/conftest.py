@@ -22,6 +22,7 @@ from bot.roles import Roles
 from bot.web import build_web_app
 from config.i18n import default_templates
 from config.settings import Settings
+from handlers.faq import FaqMatcher, KnowledgeBase, default_kb_path
 from handlers.pipeline import default_pipeline
 
 
@@ -77,6 +78,12 @@ def wechat_settings(settings: Settings, wechat_api: FakeWeChatApi) -> Settings:
     )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def faq_matcher_loaded() -> None:
+    """Pay the one-time FAQ start-up (jieba's dictionary) before any reply budget runs."""
+    FaqMatcher(KnowledgeBase.load(default_kb_path()))
+
+
 @pytest.fixture
 async def make_wechat_app(
     redis: Redis, wechat_api: FakeWeChatApi
@@ -93,7 +100,7 @@ async def make_wechat_app(
         redis: Redis = default_redis,
     ) -> WeChatApp:
         clock = MovableClock()
-        pipeline = default_pipeline()
+        pipeline = default_pipeline(settings)
         dispatcher = Dispatcher(
             redis=redis,
             settings=settings,
@@ -103,7 +110,7 @@ async def make_wechat_app(
             responders=pipeline.responders if responders is None else responders,
             clock=clock,
         )
-        runtime = Runtime(settings, redis, default_templates(), dispatcher, Delivery({}))
+        runtime = Runtime(settings, redis, default_templates(), dispatcher, Delivery({}), pipeline)
         channel = WeChatChannel(
             settings=settings, redis=redis, receive=runtime.receive, clock=clock
         )

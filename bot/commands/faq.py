@@ -1,0 +1,12 @@
+"""``python -m bot faq ask``: match questions against the knowledge base."""
+
+from __future__ import annotations
+
+import argparse
+
+from handlers.faq.cli import add_faq_arguments
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``faq`` command group (``faq ask [--kb PATH] [--json] TEXT|-``)."""
+    add_faq_arguments(subparsers)

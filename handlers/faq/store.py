@@ -1,0 +1,68 @@
+"""The shop's working knowledge base: one YAML file and the matcher built from it.
+
+The file is the source of truth: it is read on start (seeded from the shipped
+``config/faq/default.yaml`` the first time), rewritten atomically when an owner
+edits an entry from chat, and re-read by every process when its modification
+time changes, so several bot processes answer from the same entries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+from config.settings import Settings
+from handlers.faq.knowledge import KnowledgeBase, default_kb_path
+from handlers.faq.matcher import FaqMatcher
+
+
+def working_kb_path(settings: Settings) -> Path:
+    """``SHOPBOT_FAQ_FILE``, else ``faq.yaml`` in the data folder."""
+    return settings.faq_file or settings.data_dir / "faq.yaml"
+
+
+class KnowledgeStore:
+    """Loads, caches, reloads and saves the knowledge base and its matcher."""
+
+    def __init__(self, path: Path, seed: Path | None = None) -> None:
+        self.path = path
+        self._seed = seed or default_kb_path()
+        self._lock = asyncio.Lock()
+        self._loaded_mtime: float | None = None
+        self._kb: KnowledgeBase | None = None
+        self._matcher: FaqMatcher | None = None
+
+    async def current(self) -> tuple[KnowledgeBase, FaqMatcher]:
+        """The knowledge base and its matcher, rebuilt if the file changed."""
+        async with self._lock:
+            mtime = await asyncio.to_thread(self._mtime_seeding)
+            if self._kb is None or self._matcher is None or mtime != self._loaded_mtime:
+                kb = await asyncio.to_thread(KnowledgeBase.load, self.path)
+                await self._use(kb, mtime)
+            assert self._kb is not None and self._matcher is not None
+            return self._kb, self._matcher
+
+    async def save(self, kb: KnowledgeBase) -> None:
+        """Write ``kb`` to the file (atomically) and answer from it from now on."""
+        async with self._lock:
+            mtime = await asyncio.to_thread(self._write, kb)
+            await self._use(kb, mtime)
+
+    async def _use(self, kb: KnowledgeBase, mtime: float) -> None:
+        self._matcher = await asyncio.to_thread(FaqMatcher, kb)
+        self._kb, self._loaded_mtime = kb, mtime
+
+    def _mtime_seeding(self) -> float:
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self._seed, self.path)
+        return self.path.stat().st_mtime_ns
+
+    def _write(self, kb: KnowledgeBase) -> float:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".yaml.tmp")
+        kb.dump(partial)
+        os.replace(partial, self.path)
+        return self.path.stat().st_mtime_ns
