@@ -83,3 +83,61 @@ def seen_message(channel: str, message_id: str) -> str:
 def unanswered() -> str:
     """List of JSON questions the bot could not answer, newest last."""
     return f"{PREFIX}:unanswered"
+
+
+# --- followups ---
+# The queue keys share the hash tag {fu}: every script on the queue touches only keys
+# in that one slot (the per-item hashes are named in the script from the prefix, which
+# also lies in the slot). Per-contact counters that no queue script touches use
+# _contact_scope.
+_FOLLOWUPS = f"{PREFIX}:{{fu}}"
+
+
+def followups_due() -> str:
+    """Sorted set: pending follow-up id -> due epoch seconds."""
+    return f"{_FOLLOWUPS}:due"
+
+
+def followups_leased() -> str:
+    """Sorted set: claimed (in-flight) follow-up id -> lease expiry epoch seconds."""
+    return f"{_FOLLOWUPS}:leased"
+
+
+def followups_dead() -> str:
+    """List of follow-up ids that failed too often (the dead letters), newest first."""
+    return f"{_FOLLOWUPS}:dead"
+
+
+def followup_prefix() -> str:
+    """The prefix of every follow-up hash; scripts append the id."""
+    return f"{_FOLLOWUPS}:i:"
+
+
+def followup(followup_id: str) -> str:
+    """Hash: one follow-up (short fields, see ``storage.followups``)."""
+    return f"{followup_prefix()}{followup_id}"
+
+
+def followup_sent(followup_id: str) -> str:
+    """String with a TTL: the claim token that committed to sending this follow-up."""
+    return f"{_FOLLOWUPS}:sent:{followup_id}"
+
+
+def followups_of_contact(contact_id: str) -> str:
+    """Sorted set: the contact's follow-up ids (pending and recently finished) -> due epoch."""
+    return f"{_FOLLOWUPS}:c:{contact_id}"
+
+
+def marketing_sent(contact_id: str) -> str:
+    """Sorted set: marketing follow-up ids sent to the contact -> sent epoch (the weekly cap)."""
+    return f"{_contact_scope(contact_id)}:mkt_sent"
+
+
+def purchases(contact_id: str, sku: str) -> str:
+    """Sorted set: order ids in which the contact bought ``sku`` -> purchase epoch."""
+    return f"{_contact_scope(contact_id)}:bought:{sku}"
+
+
+def repurchase_off(contact_id: str) -> str:
+    """Hash: sku -> epoch the contact said "no thanks" to reminders for it."""
+    return f"{_contact_scope(contact_id)}:repurchase_off"

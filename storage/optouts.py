@@ -78,3 +78,13 @@ async def opt_outs_of(redis: Redis, contact_id: str) -> list[OptOut]:
         OptOut(OptOutCategory(category), meta["channel"], from_epoch(meta["at"]))
         for category, meta in items
     ]
+
+
+async def categories_of_many(redis: Redis, contact_ids: Iterable[str]) -> list[set[OptOutCategory]]:
+    """The categories each contact opted out of, in one round trip."""
+    ids = list(contact_ids)
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in ids:
+            pipe.hkeys(keys.contact_optouts(contact_id))
+        rows = await pipe.execute()
+    return [{OptOutCategory(category) for category in row} for row in rows]

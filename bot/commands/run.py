@@ -14,7 +14,8 @@ import uvicorn
 from bot.app import open_runtime
 from bot.web import build_web_app
 from config.settings import Settings
-from schedules.scheduler import build_scheduler
+from schedules.dispatch import FollowupDispatcher
+from schedules.scheduler import add_followups_dispatch, build_scheduler
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,6 +28,8 @@ async def serve(settings: Settings) -> int:
     """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
     async with open_runtime(settings) as runtime:
         scheduler = build_scheduler(settings.tz)
+        dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
+        add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
         scheduler.start()
         for channel in runtime.channels.values():
             await channel.start()
