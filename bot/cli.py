@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.commands import chat, run
+from bot.commands import chat, followups, run
 from config.settings import SettingsError, load_settings
 
-COMMANDS = (run, chat)
+COMMANDS = (run, chat, followups)
 EXIT_BAD_SETTINGS = 2
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.context import Observer, Responder
 from handlers.fallback import fallback
+from handlers.followup_buttons import followup_buttons
 from handlers.greeting import greet
 
 
@@ -24,4 +25,4 @@ class Pipeline:
 
 def default_pipeline() -> Pipeline:
     """The customer-service pipeline every channel shares."""
-    return Pipeline(observers=(), responders=(greet, fallback))
+    return Pipeline(observers=(), responders=(greet, followup_buttons, fallback))
