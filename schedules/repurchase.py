@@ -146,10 +146,9 @@ async def on_void(redis: Redis, facts: OrderFacts, now: datetime, changes: Chang
     reason = f"order {facts.order_id} {facts.status}"
     for item in facts.items:
         await purchases.forget(redis, facts.contact_id, item.sku, facts.order_id)
-        group = f"{repurchase_group(facts.contact_id, item.sku)}:{facts.order_id}"
-        changes.cancelled.extend(
-            await followups.cancel_group(redis, facts.contact_id, group, now, reason)
-        )
+        item_id = reminder(facts.contact_id, item.sku, facts.order_id, facts.at).id
+        if await followups.cancel(redis, item_id, now, reason):
+            changes.cancelled.append(item_id)
     group = f"{winback_group(facts.contact_id)}:{facts.order_id}"
     changes.cancelled.extend(
         await followups.cancel_group(redis, facts.contact_id, group, now, reason)

@@ -19,7 +19,7 @@ _RESERVE = script(
 -- KEYS: sent.  ARGV: id, now, window_start, cap, ttl_s
 -- Returns 0 when a slot was reserved (or the id already holds one), else the epoch of
 -- the oldest send in the window: the cap frees a slot when that one ages out.
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[4]) then
   return redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')[2]
@@ -29,24 +29,6 @@ redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 0
 """
 )
-
-
-async def reserve(
-    redis: Redis, contact_id: str, followup_id: str, now: datetime, cap: int, window_s: int
-) -> datetime | None:
-    """Take a slot for ``followup_id``; None on success, else when the oldest slot frees."""
-    return (await reserve_many(redis, [(contact_id, followup_id)], now, cap, window_s))[0]
-
-
-async def release(redis: Redis, contact_id: str, followup_id: str) -> None:
-    """Give back a slot whose send failed."""
-    await redis.zrem(keys.marketing_sent(contact_id), followup_id)
-
-
-async def sent_in_window(redis: Redis, contact_id: str, now: datetime, window_s: int) -> int:
-    """How many marketing follow-ups the contact got in the window ending ``now``."""
-    epoch = to_epoch(now)
-    return await redis.zcount(keys.marketing_sent(contact_id), epoch - window_s, epoch)
 
 
 async def reserve_many(
