@@ -34,9 +34,9 @@ from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
 from config.settings import Settings
 from schedules.quiet_hours import QuietHours
-from storage import contacts, followups, marketing_cap, optouts
+from storage import contacts, followups, optouts
 from storage.contacts import Contact
-from storage.followups import Claimed, Outcome, RetryPolicy, SendStart, State
+from storage.followups import Cap, Claimed, Outcome, RetryPolicy, SendStart, State
 from storage.optouts import OptOutCategory
 
 log = logging.getLogger(__name__)
@@ -116,7 +116,6 @@ class _Job:
     opted_out: set[OptOutCategory]
     message: OutboundMessage | None = None
     outcome: Outcome | None = None
-    holds_cap_slot: bool = False
 
     @property
     def marketing(self) -> bool:
@@ -176,20 +175,10 @@ class FollowupDispatcher:
         jobs = await self._load(batch)
         for job in jobs:
             self._apply_rules(job, now)
-        await self._apply_cap([job for job in jobs if job.outcome is None and job.marketing], now)
-        for job in jobs:
             if job.outcome is None:
                 self._render(job)
         await self._check([job for job in jobs if job.outcome is None])
-        await self._send([job for job in jobs if job.outcome is None])
-        await marketing_cap.release_many(
-            self.redis,
-            [
-                (job.claimed.followup.contact_id, job.claimed.followup.id)
-                for job in jobs
-                if job.holds_cap_slot and job.outcome and job.outcome.state is not State.SENT
-            ],
-        )
+        await self._send([job for job in jobs if job.outcome is None], now)
         finished = [job.outcome for job in jobs if job.outcome is not None]
         answers = await followups.record_outcomes(
             self.redis, finished, now, self.policy.retry, self.policy.keep_s
@@ -201,11 +190,18 @@ class FollowupDispatcher:
     async def _load(self, batch: Sequence[Claimed]) -> list[_Job]:
         ids = [claimed.followup.contact_id for claimed in batch]
         profiles = await contacts.get_many(self.redis, ids)
-        opted_out = await optouts.categories_of_many(self.redis, ids)
-        return [
-            _Job(claimed, contact, categories)
-            for claimed, contact, categories in zip(batch, profiles, opted_out, strict=True)
+        jobs = [
+            _Job(claimed, contact, set()) for claimed, contact in zip(batch, profiles, strict=True)
         ]
+        marketing = [job for job in jobs if job.marketing]
+        for category in OptOutCategory:
+            flags = await optouts.opted_out_many(
+                self.redis, [job.claimed.followup.contact_id for job in marketing], category
+            )
+            for job, flag in zip(marketing, flags, strict=True):
+                if flag:
+                    job.opted_out.add(category)
+        return jobs
 
     def _apply_rules(self, job: _Job, now: datetime) -> None:
         if job.contact is not None and job.contact.unreachable:
@@ -216,18 +212,6 @@ class FollowupDispatcher:
             job.finish(State.SKIPPED, f"opted out of {min(blocked).value}")
         elif (allowed_at := self.policy.quiet.next_allowed(now, self.policy.tz)) is not None:
             job.postpone(allowed_at, "quiet hours")
-
-    async def _apply_cap(self, jobs: Sequence[_Job], now: datetime) -> None:
-        wanted = [(job.claimed.followup.contact_id, job.claimed.followup.id) for job in jobs]
-        window = WEEK_S
-        answers = await marketing_cap.reserve_many(
-            self.redis, wanted, now, self.policy.weekly_cap, window
-        )
-        for job, frees_at in zip(jobs, answers, strict=True):
-            if frees_at is None:
-                job.holds_cap_slot = True
-            else:
-                job.postpone(max(frees_at, now + timedelta(seconds=1)), "weekly cap")
 
     def _render(self, job: _Job) -> None:
         item = job.claimed.followup
@@ -291,10 +275,10 @@ class FollowupDispatcher:
             if not check.allowed:
                 job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
 
-    async def _send(self, jobs: Sequence[_Job]) -> None:
-        starts = await followups.begin_send_many(
-            self.redis, [job.claimed for job in jobs], self.policy.keep_s
-        )
+    async def _send(self, jobs: Sequence[_Job], now: datetime) -> None:
+        cap = Cap(self.policy.weekly_cap, WEEK_S)
+        claimed = [job.claimed for job in jobs]
+        starts = await followups.begin_send_many(self.redis, claimed, now, cap, self.policy.keep_s)
         limit = asyncio.Semaphore(SEND_CONCURRENCY)
         sending = []
         for job, start in zip(jobs, starts, strict=True):
@@ -305,6 +289,8 @@ class FollowupDispatcher:
                     job.finish(State.SENT, "sent by an earlier attempt that did not ack")
                 case SendStart.LOST:
                     pass  # Re-claimed by another dispatcher after our lease, or cancelled.
+                case datetime() as frees_at:
+                    job.postpone(max(frees_at, now + timedelta(seconds=1)), "weekly cap")
         await asyncio.gather(*sending)
 
     async def _send_one(self, job: _Job, limit: asyncio.Semaphore) -> None:

@@ -5,6 +5,11 @@ category, ``d`` JSON data, ``k`` claim token (fencing), ``a`` failed attempts,
 ``s`` final state, ``r`` reason or last error, ``f`` finished epoch. A pending
 item has only ``c t p`` and, when present, ``o d``: that keeps the hash a small
 ziplist/listpack.
+
+The batch scripts take many items in one call (fixed-width groups of ARGV after
+a header), because a client round trip costs far more than the work per item.
+All keys live in the ``{fu}`` slot: scripts build item, marker, per-contact and
+cap keys from prefixes; the declared keys route the call to that slot.
 """
 
 from __future__ import annotations
@@ -31,24 +36,34 @@ local function cancel(item, id, due, leased, now, reason, keep)
 end
 """
 
-SCHEDULE = script(
+SCHEDULE_MANY = script(
     """
--- KEYS: item, due, leased, by_contact
--- ARGV: id, due_epoch, contact, template, purpose, optout, data, replace
-local item, id = KEYS[1], ARGV[1]
-if redis.call('EXISTS', item) == 1 then
-  if ARGV[8] ~= '1' or redis.call('HEXISTS', item, 's') == 1
-      or redis.call('ZSCORE', KEYS[3], id) then
-    return 0
+-- KEYS: due, leased.  ARGV: item_prefix, by_contact_prefix, replace,
+--   then per item: id, due_epoch, contact, template, purpose, optout, data
+-- Returns 1 per item added, 0 per id that exists (unless replace and still pending).
+local added = {}
+for i = 4, #ARGV, 7 do
+  local id, due, contact = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local item = ARGV[1] .. id
+  local fresh = true
+  if redis.call('EXISTS', item) == 1 then
+    if ARGV[3] == '1' and redis.call('HEXISTS', item, 's') == 0
+        and not redis.call('ZSCORE', KEYS[2], id) then
+      redis.call('DEL', item)
+    else
+      fresh = false
+    end
   end
-  redis.call('DEL', item)
+  if fresh then
+    redis.call('HSET', item, 'c', contact, 't', ARGV[i + 3], 'p', ARGV[i + 4])
+    if ARGV[i + 5] ~= '' then redis.call('HSET', item, 'o', ARGV[i + 5]) end
+    if ARGV[i + 6] ~= '' then redis.call('HSET', item, 'd', ARGV[i + 6]) end
+    redis.call('ZADD', KEYS[1], due, id)
+    redis.call('ZADD', ARGV[2] .. contact, math.floor(tonumber(due)), id)
+  end
+  added[#added + 1] = fresh and 1 or 0
 end
-redis.call('HSET', item, 'c', ARGV[3], 't', ARGV[4], 'p', ARGV[5])
-if ARGV[6] ~= '' then redis.call('HSET', item, 'o', ARGV[6]) end
-if ARGV[7] ~= '' then redis.call('HSET', item, 'd', ARGV[7]) end
-redis.call('ZADD', KEYS[2], ARGV[2], id)
-redis.call('ZADD', KEYS[4], math.floor(tonumber(ARGV[2])), id)
-return 1
+return added
 """
 )
 
@@ -83,69 +98,91 @@ return claimed
 """
 )
 
-BEGIN_SEND = script(
+BEGIN_SEND_MANY = script(
     """
--- KEYS: item, sent_marker.  ARGV: token, marker_ttl_s
--- 'go': this holder commits to sending; 'done': an earlier holder already committed;
--- 'lost': the item was re-claimed by someone else, or cancelled.
-if redis.call('HGET', KEYS[1], 'k') ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], 's') == 1 then
-  return 'lost'
+-- KEYS: due.  ARGV: item_prefix, marker_prefix, cap_prefix, now, cap, window_s, marker_ttl_s,
+--   then per item: id, token, contact, capped ('1' for marketing)
+-- Per item: 'go' (this claim holds the sent marker: send now), 'done' (an earlier claim
+-- committed to sending it: do not send), 'lost' (re-claimed by someone else, or
+-- cancelled), or the epoch at which the weekly cap frees a slot.
+local answers = {}
+local now, cap, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+for i = 8, #ARGV, 4 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  local item, marker = ARGV[1] .. id, ARGV[2] .. id
+  local answer
+  if redis.call('HGET', item, 'k') ~= token or redis.call('HEXISTS', item, 's') == 1 then
+    answer = 'lost'
+  elseif redis.call('EXISTS', marker) == 1 then
+    answer = 'done'
+  elseif ARGV[i + 3] == '1' then
+    local sent = ARGV[3] .. ARGV[i + 2]
+    redis.call('ZREMRANGEBYSCORE', sent, '-inf', now - window)
+    if not redis.call('ZSCORE', sent, id) and redis.call('ZCARD', sent) >= cap then
+      answer = tostring(tonumber(redis.call('ZRANGE', sent, 0, 0, 'WITHSCORES')[2]) + window)
+    else
+      redis.call('ZADD', sent, now, id)
+      redis.call('EXPIRE', sent, window)
+    end
+  end
+  if not answer then
+    redis.call('SET', marker, token, 'EX', ARGV[7])
+    answer = 'go'
+  end
+  answers[#answers + 1] = answer
 end
-if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'EX', ARGV[2]) then
-  return 'go'
-end
-return 'done'
+return answers
 """
 )
 
-FINISH = script(
+RECORD_MANY = script(
     """
--- KEYS: item, leased.  ARGV: id, token, state, reason, now, keep_s
-if redis.call('HGET', KEYS[1], 'k') ~= ARGV[2] then return 0 end
-local state = redis.call('HGET', KEYS[1], 's')
-if state and ARGV[3] ~= 'sent' then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[1], 's', ARGV[3], 'f', ARGV[5])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'r', ARGV[4]) end
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-return 1
-"""
-)
-
-RETRY = script(
-    """
--- KEYS: item, leased, due, dead, sent_marker, by_contact
--- ARGV: id, token, now, error, max_attempts, base_s, cap_s
-if redis.call('HGET', KEYS[1], 'k') ~= ARGV[2] or redis.call('HEXISTS', KEYS[1], 's') == 1 then
-  return 'lost'
+-- KEYS: due, leased, dead.  ARGV: item_prefix, marker_prefix, cap_prefix, by_contact_prefix,
+--   now, keep_s, max_attempts, base_s, cap_s,
+--   then per item: kind, id, token, contact, x, y where kind is
+--   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error).
+-- Per item: 1 finished/postponed, 'retry', 'dead', or 0 when the claim is stale.
+local answers = {}
+local now = tonumber(ARGV[5])
+for i = 10, #ARGV, 6 do
+  local kind, id, token, contact, x, y =
+    ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+  local item = ARGV[1] .. id
+  local answer = 0
+  local state = redis.call('HGET', item, 's')
+  if redis.call('HGET', item, 'k') == token and (not state or (kind == 'f' and x == 'sent')) then
+    redis.call('ZREM', KEYS[2], id)
+    if kind == 'f' then
+      redis.call('HSET', item, 's', x, 'f', now)
+      if y ~= '' then redis.call('HSET', item, 'r', y) end
+      redis.call('EXPIRE', item, ARGV[6])
+      answer = 1
+    elseif kind == 'p' then
+      redis.call('ZADD', KEYS[1], x, id)
+      redis.call('ZADD', ARGV[4] .. contact, 'XX', math.floor(tonumber(x)), id)
+      redis.call('HSET', item, 'r', y)
+      answer = 1
+    else
+      local marker = ARGV[2] .. id
+      if redis.call('GET', marker) == token then redis.call('DEL', marker) end
+      redis.call('ZREM', ARGV[3] .. contact, id)
+      local attempts = redis.call('HINCRBY', item, 'a', 1)
+      redis.call('HSET', item, 'r', x)
+      if attempts >= tonumber(ARGV[7]) then
+        redis.call('HSET', item, 's', 'dead', 'f', now)
+        redis.call('LPUSH', KEYS[3], id)
+        answer = 'dead'
+      else
+        local at = now + math.min(tonumber(ARGV[9]), tonumber(ARGV[8]) * 2 ^ (attempts - 1))
+        redis.call('ZADD', KEYS[1], at, id)
+        redis.call('ZADD', ARGV[4] .. contact, 'XX', math.floor(at), id)
+        answer = 'retry'
+      end
+    end
+  end
+  answers[#answers + 1] = answer
 end
-if redis.call('GET', KEYS[5]) == ARGV[2] then redis.call('DEL', KEYS[5]) end
-redis.call('ZREM', KEYS[2], ARGV[1])
-local attempts = redis.call('HINCRBY', KEYS[1], 'a', 1)
-redis.call('HSET', KEYS[1], 'r', ARGV[4])
-if attempts >= tonumber(ARGV[5]) then
-  redis.call('HSET', KEYS[1], 's', 'dead', 'f', ARGV[3])
-  redis.call('LPUSH', KEYS[4], ARGV[1])
-  return 'dead'
-end
-local at = tonumber(ARGV[3]) + math.min(tonumber(ARGV[7]), tonumber(ARGV[6]) * 2 ^ (attempts - 1))
-redis.call('ZADD', KEYS[3], at, ARGV[1])
-redis.call('ZADD', KEYS[6], 'XX', math.floor(at), ARGV[1])
-return 'retry'
-"""
-)
-
-POSTPONE = script(
-    """
--- KEYS: item, leased, due, by_contact.  ARGV: id, token, at, reason
-if redis.call('HGET', KEYS[1], 'k') ~= ARGV[2] or redis.call('HEXISTS', KEYS[1], 's') == 1 then
-  return 0
-end
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-redis.call('ZADD', KEYS[4], 'XX', math.floor(tonumber(ARGV[3])), ARGV[1])
-redis.call('HSET', KEYS[1], 'r', ARGV[4])
-return 1
+return answers
 """
 )
 

@@ -20,7 +20,6 @@ from enum import StrEnum
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from storage import followup_scripts as lua
 from storage import keys
@@ -104,31 +103,18 @@ async def schedule(redis: Redis, followup: Followup, *, replace: bool = False) -
     With ``replace`` a *pending* item of that id is overwritten (new time, data);
     an item in flight or finished is never replaced, so what was sent stays sent.
     """
-    return bool(await _schedule(redis, followup, replace))
+    return (await schedule_many(redis, [followup], replace=replace))[0]
 
 
 async def schedule_many(
     redis: Redis, followups: Iterable[Followup], *, replace: bool = False
 ) -> list[bool]:
-    """:func:`schedule` for many items in one round trip."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for followup in followups:
-            await _schedule(redis, followup, replace, pipe)
-        return [bool(added) for added in await pipe.execute()]
-
-
-async def _schedule(
-    redis: Redis, followup: Followup, replace: bool, pipe: Pipeline | None = None
-) -> Any:
-    data = json.dumps(followup.data, ensure_ascii=False, separators=(",", ":"))
-    return await lua.SCHEDULE(
-        keys=[
-            keys.followup(followup.id),
-            keys.followups_due(),
-            keys.followups_leased(),
-            keys.followups_of_contact(followup.contact_id),
-        ],
-        args=[
+    """:func:`schedule` for many items in one call (one script run)."""
+    args: list[str | float] = [keys.followup_prefix(), keys.followups_of_contact_prefix()]
+    args.append("1" if replace else "0")
+    for followup in followups:
+        data = json.dumps(followup.data, ensure_ascii=False, separators=_COMPACT)
+        args += [
             followup.id,
             to_epoch(followup.due_at),
             followup.contact_id,
@@ -136,10 +122,13 @@ async def _schedule(
             followup.purpose.value[0],
             followup.optout or "",
             data if followup.data else "",
-            "1" if replace else "0",
-        ],
-        client=redis if pipe is None else pipe,
+        ]
+    if len(args) == 3:
+        return []
+    added = await lua.SCHEDULE_MANY(
+        keys=[keys.followups_due(), keys.followups_leased()], args=args, client=redis
     )
+    return [bool(flag) for flag in added]
 
 
 async def cancel(
@@ -189,32 +178,53 @@ async def claim_due(redis: Redis, now: datetime, limit: int, lease_s: float) -> 
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Cap:
+    """The per-contact cap on marketing items: at most ``limit`` per ``window_s`` seconds."""
+
+    limit: int = 2
+    window_s: int = 7 * 86_400
+
+
 async def begin_send(
-    redis: Redis, claimed: Claimed, marker_ttl_s: int = DEFAULT_KEEP_S
-) -> SendStart:
-    """Commit to sending ``claimed`` (take its sent marker), right before sending."""
-    return SendStart(await _begin_send(redis, claimed, marker_ttl_s))
+    redis: Redis, claimed: Claimed, now: datetime, cap: Cap, marker_ttl_s: int = DEFAULT_KEEP_S
+) -> SendStart | datetime:
+    """Commit to sending ``claimed``, right before sending; see :func:`begin_send_many`."""
+    return (await begin_send_many(redis, [claimed], now, cap, marker_ttl_s))[0]
 
 
 async def begin_send_many(
-    redis: Redis, claimed: Sequence[Claimed], marker_ttl_s: int = DEFAULT_KEEP_S
-) -> list[SendStart]:
-    """:func:`begin_send` for many items in one round trip."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for item in claimed:
-            await _begin_send(redis, item, marker_ttl_s, pipe)
-        return [SendStart(answer) for answer in await pipe.execute()]
+    redis: Redis,
+    claimed: Sequence[Claimed],
+    now: datetime,
+    cap: Cap,
+    marker_ttl_s: int = DEFAULT_KEEP_S,
+) -> list[SendStart | datetime]:
+    """Take each item's sent marker, and for marketing a slot of the contact's cap, atomically.
+
+    Per item a :class:`SendStart`, or the time the contact's cap frees a slot (when full:
+    nothing was taken; postpone the item).
+    """
+    if not claimed:
+        return []
+    args: list[str | float] = [
+        keys.followup_prefix(),
+        keys.followup_sent_prefix(),
+        keys.marketing_sent_prefix(),
+        to_epoch(now),
+        cap.limit,
+        cap.window_s,
+        marker_ttl_s,
+    ]
+    for item in claimed:
+        marketing = item.followup.purpose is Purpose.MARKETING
+        args += [item.followup.id, item.token, item.followup.contact_id, "1" if marketing else "0"]
+    answers = await lua.BEGIN_SEND_MANY(keys=[keys.followups_due()], args=args, client=redis)
+    return [_send_start(answer) for answer in answers]
 
 
-async def _begin_send(
-    redis: Redis, claimed: Claimed, ttl_s: int, pipe: Pipeline | None = None
-) -> Any:
-    followup_id = claimed.followup.id
-    return await lua.BEGIN_SEND(
-        keys=[keys.followup(followup_id), keys.followup_sent(followup_id)],
-        args=[claimed.token, ttl_s],
-        client=redis if pipe is None else pipe,
-    )
+def _send_start(answer: str) -> SendStart | datetime:
+    return SendStart(answer) if answer in _STARTS else from_epoch(answer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,48 +255,38 @@ async def record_outcomes(
     retry: RetryPolicy,
     keep_s: int = DEFAULT_KEEP_S,
 ) -> list[Any]:
-    """Ack, retry or postpone every item in one round trip; stale claims change nothing.
+    """Ack, retry or postpone every item in one script run; stale claims change nothing.
 
-    Returns per item: 1/0 (finished/postponed or stale) or ``retry``/``dead``/``lost``.
+    A retry frees the item's sent marker and cap slot. Returns per item: 1
+    (finished or postponed), ``retry``, ``dead``, or 0 (the claim was stale).
     """
-    epoch = to_epoch(now)
-    async with redis.pipeline(transaction=False) as pipe:
-        for outcome in outcomes:
-            await _record(redis, pipe, outcome, epoch, retry, keep_s)
-        return await pipe.execute()
-
-
-async def _record(
-    redis: Redis, pipe: Pipeline, outcome: Outcome, epoch: float, retry: RetryPolicy, keep_s: int
-) -> None:
-    item = outcome.claimed.followup
-    token = outcome.claimed.token
-    item_key = keys.followup(item.id)
-    if outcome.state is not None:
-        script, item_keys = lua.FINISH, [item_key, keys.followups_leased()]
-        args = [item.id, token, outcome.state.value, outcome.reason, epoch, keep_s]
-    elif outcome.postpone_to is not None:
-        script = lua.POSTPONE
-        item_keys = [
-            item_key,
-            keys.followups_leased(),
-            keys.followups_due(),
-            keys.followups_of_contact(item.contact_id),
-        ]
-        args = [item.id, token, to_epoch(outcome.postpone_to), outcome.reason]
-    else:
-        script = lua.RETRY
-        item_keys = [
-            item_key,
-            keys.followups_leased(),
-            keys.followups_due(),
-            keys.followups_dead(),
-            keys.followup_sent(item.id),
-            keys.followups_of_contact(item.contact_id),
-        ]
-        error = outcome.retry_error or "failed"
-        args = [item.id, token, epoch, error, retry.max_attempts, retry.base_s, retry.cap_s]
-    await script(keys=item_keys, args=args, client=pipe)
+    if not outcomes:
+        return []
+    args: list[str | float] = [
+        keys.followup_prefix(),
+        keys.followup_sent_prefix(),
+        keys.marketing_sent_prefix(),
+        keys.followups_of_contact_prefix(),
+        to_epoch(now),
+        keep_s,
+        retry.max_attempts,
+        retry.base_s,
+        retry.cap_s,
+    ]
+    for outcome in outcomes:
+        item, token = outcome.claimed.followup, outcome.claimed.token
+        if outcome.state is not None:
+            step = ["f", outcome.state.value, outcome.reason]
+        elif outcome.postpone_to is not None:
+            step = ["p", to_epoch(outcome.postpone_to), outcome.reason]
+        else:
+            step = ["r", outcome.retry_error or "failed", ""]
+        args += [step[0], item.id, token, item.contact_id, step[1], step[2]]
+    return await lua.RECORD_MANY(
+        keys=[keys.followups_due(), keys.followups_leased(), keys.followups_dead()],
+        args=args,
+        client=redis,
+    )
 
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
@@ -367,6 +367,8 @@ def _followup(item_id: str, fields: Mapping[str, str], due: float) -> Followup:
 
 
 _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
+_STARTS = frozenset(start.value for start in SendStart)
+_COMPACT = (",", ":")
 
 
 def _pairs(flat: Sequence[str]) -> dict[str, str]:

@@ -87,9 +87,9 @@ def unanswered() -> str:
 
 # --- followups ---
 # The queue keys share the hash tag {fu}: every script on the queue touches only keys
-# in that one slot (the per-item hashes are named in the script from the prefix, which
-# also lies in the slot). Per-contact counters that no queue script touches use
-# _contact_scope.
+# in that one slot (scripts name per-item and per-contact keys from the prefixes below,
+# which lie in the slot; the first declared key routes the call). Purchase history,
+# which no queue script touches, uses _contact_scope.
 _FOLLOWUPS = f"{PREFIX}:{{fu}}"
 
 
@@ -120,17 +120,35 @@ def followup(followup_id: str) -> str:
 
 def followup_sent(followup_id: str) -> str:
     """String with a TTL: the claim token that committed to sending this follow-up."""
-    return f"{_FOLLOWUPS}:sent:{followup_id}"
+    return f"{followup_sent_prefix()}{followup_id}"
 
 
 def followups_of_contact(contact_id: str) -> str:
     """Sorted set: the contact's follow-up ids (pending and recently finished) -> due epoch."""
-    return f"{_FOLLOWUPS}:c:{contact_id}"
+    return f"{followups_of_contact_prefix()}{contact_id}"
+
+
+def followup_sent_prefix() -> str:
+    """The prefix of the sent markers; scripts append the id."""
+    return f"{_FOLLOWUPS}:sent:"
+
+
+def followups_of_contact_prefix() -> str:
+    """The prefix of the per-contact indexes; scripts append the contact id."""
+    return f"{_FOLLOWUPS}:c:"
+
+
+def marketing_sent_prefix() -> str:
+    """The prefix of the weekly-cap sets; scripts append the contact id."""
+    return f"{_FOLLOWUPS}:cap:"
 
 
 def marketing_sent(contact_id: str) -> str:
-    """Sorted set: marketing follow-up ids sent to the contact -> sent epoch (the weekly cap)."""
-    return f"{_contact_scope(contact_id)}:mkt_sent"
+    """Sorted set: marketing follow-up ids sent to the contact -> sent epoch (the weekly cap).
+
+    In the queue's slot, so the cap is reserved in the same script as the sent marker.
+    """
+    return f"{marketing_sent_prefix()}{contact_id}"
 
 
 def purchases(contact_id: str, sku: str) -> str:

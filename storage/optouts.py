@@ -8,7 +8,7 @@ a set of opted-out contact ids, so audiences can exclude them with set algebra.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -80,11 +80,11 @@ async def opt_outs_of(redis: Redis, contact_id: str) -> list[OptOut]:
     ]
 
 
-async def categories_of_many(redis: Redis, contact_ids: Iterable[str]) -> list[set[OptOutCategory]]:
-    """The categories each contact opted out of, in one round trip."""
-    ids = list(contact_ids)
-    async with redis.pipeline(transaction=False) as pipe:
-        for contact_id in ids:
-            pipe.hkeys(keys.contact_optouts(contact_id))
-        rows = await pipe.execute()
-    return [{OptOutCategory(category) for category in row} for row in rows]
+async def opted_out_many(
+    redis: Redis, contact_ids: Sequence[str], category: OptOutCategory
+) -> list[bool]:
+    """:func:`is_opted_out` for many contacts in one command (the category's member set)."""
+    if not contact_ids:
+        return []
+    flags = await redis.smismember(keys.optout_members(category.value), list(contact_ids))
+    return [bool(flag) for flag in flags]

@@ -11,7 +11,7 @@ from bot.channels.terminal import ConsoleChannel
 from bot.delivery import Delivery
 from schedules.repurchase import reminder, winback
 from storage import followups, keys, mailbox
-from storage.followups import Followup, Purpose, State
+from storage.followups import Cap, Followup, Purpose, State
 from storage.optouts import OptOutCategory, opt_out
 
 BOB = "console:bob"
@@ -169,7 +169,7 @@ async def test_dispatcher_killed_after_claiming_redelivers_after_the_lease(redis
 async def test_dispatcher_killed_after_sending_is_not_sent_again(redis, settings):
     await followups.schedule(redis, care())
     [claimed] = await followups.claim_due(redis, T0, 10, lease_s=60)
-    assert await followups.begin_send(redis, claimed) is followups.SendStart.GO
+    assert await followups.begin_send(redis, claimed, T0, Cap()) is followups.SendStart.GO
     outlet = RecordingOutlet()  # It sent here, then died before acking.
 
     report = await dispatcher(redis, settings, outlet).run_due(T0 + timedelta(seconds=61))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from followup_support import T0
 
 from storage import followups, keys
-from storage.followups import Followup, Outcome, Purpose, RetryPolicy, SendStart, State
+from storage.followups import Cap, Followup, Outcome, Purpose, RetryPolicy, SendStart, State
 
 
 def item(item_id: str = "order:1:shipped", *, due=T0, contact: str = "console:amy", **kw):
@@ -52,17 +52,17 @@ async def test_expired_lease_is_claimed_again_with_a_new_token(redis):
     [second] = await followups.claim_due(redis, T0 + timedelta(seconds=61), 10, lease_s=60)
 
     assert second.token != first.token
-    assert await followups.begin_send(redis, first) is SendStart.LOST
-    assert await followups.begin_send(redis, second) is SendStart.GO
+    assert await followups.begin_send(redis, first, T0, Cap()) is SendStart.LOST
+    assert await followups.begin_send(redis, second, T0, Cap()) is SendStart.GO
 
 
 async def test_marker_taken_before_a_crash_stops_the_second_send(redis):
     await followups.schedule(redis, item())
     [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
-    assert await followups.begin_send(redis, first) is SendStart.GO
+    assert await followups.begin_send(redis, first, T0, Cap()) is SendStart.GO
     # The holder dies here, after sending, before acking.
     [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, lease_s=60)
-    assert await followups.begin_send(redis, second) is SendStart.ALREADY_SENT
+    assert await followups.begin_send(redis, second, T0, Cap()) is SendStart.ALREADY_SENT
 
 
 async def test_ack_finishes_and_keeps_the_record_for_a_while(redis):
@@ -85,7 +85,7 @@ async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
     now, delays = T0, []
     for error in ("timeout", "502", "503"):
         [claimed] = await followups.claim_due(redis, now, 10, 60)
-        await followups.begin_send(redis, claimed)
+        await followups.begin_send(redis, claimed, T0, Cap())
         [answer] = await followups.record_outcomes(
             redis, [Outcome(claimed, retry_error=error)], now, policy
         )
@@ -123,7 +123,7 @@ async def test_cancelled_in_flight_item_is_not_sent(redis):
     await followups.schedule(redis, item())
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
     assert await followups.cancel(redis, "order:1:shipped", T0, "order refunded")
-    assert await followups.begin_send(redis, claimed) is SendStart.LOST
+    assert await followups.begin_send(redis, claimed, T0, Cap()) is SendStart.LOST
 
 
 async def test_pending_lists_in_flight_then_due_before(redis):
