@@ -80,6 +80,19 @@ class Settings(BaseSettings):
         default=None, description="Working knowledge base; unset = faq.yaml in the data folder"
     )
 
+    # --- followups ---
+    followup_rules: Path | None = Field(default=None, description="Follow-up rules YAML")
+    followup_quiet_hours: str = Field(
+        default="21:00-09:00", pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
+    )
+    followup_weekly_cap: int = Field(default=2, ge=0)
+    followup_lease_s: int = Field(default=60, ge=5)
+    followup_max_attempts: int = Field(default=5, ge=1)
+    followup_retry_base_s: int = Field(default=30, ge=1)
+    followup_retry_cap_s: int = Field(default=3600, ge=1)
+    followup_keep_days: int = Field(default=30, ge=1)
+    followup_batch: int = Field(default=200, ge=1, le=5000)
+    followup_tick_s: float = Field(default=1.0, gt=0)
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 

@@ -17,6 +17,7 @@ from handlers.console.ticket_commands import open_tickets_section
 from handlers.fallback import fallback
 from handlers.faq.responder import FaqResponder
 from handlers.faq.store import KnowledgeStore, working_kb_path
+from handlers.followup_buttons import followup_buttons
 from handlers.greeting import greet
 from handlers.handoff import handoff
 from handlers.optout import optout
@@ -57,6 +58,7 @@ def default_pipeline(settings: Settings, order_listeners: Iterable[OrderListener
             handoff,
             OrderQuestions(),  # order_status=... once storage/orders.py exists
             greet,
+            followup_buttons,
             FaqResponder(knowledge),
             fallback,
         ),

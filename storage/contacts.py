@@ -258,3 +258,16 @@ async def notes_of(redis: Redis, contact_id: str) -> list[Note]:
     return [
         Note(item["author"], item["text"], from_epoch(item["at"])) for item in map(json.loads, raw)
     ]
+
+
+async def get_many(redis: Redis, contact_ids: Iterable[str]) -> list[Contact | None]:
+    """:func:`get` for many contacts in one round trip (None for those never seen)."""
+    ids = list(contact_ids)
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in ids:
+            pipe.hgetall(keys.contact(contact_id))
+        rows = await pipe.execute()
+    return [
+        _contact_from(contact_id, fields) if fields else None
+        for contact_id, fields in zip(ids, rows, strict=True)
+    ]

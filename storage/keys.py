@@ -256,3 +256,79 @@ def wechat_access_token(app_id: str) -> str:
 def wechat_access_token_lock(app_id: str) -> str:
     """String with a TTL: held by the one process fetching a new access token."""
     return f"{PREFIX}:wechat:token:{{{app_id}}}:lock"
+
+
+# --- followups ---
+# The queue keys share the hash tag {fu}: every script on the queue touches only keys
+# in that one slot (scripts name per-item and per-contact keys from the prefixes below,
+# which lie in the slot; the first declared key routes the call). Purchase history,
+# which no queue script touches, uses _contact_scope.
+_FOLLOWUPS = f"{PREFIX}:{{fu}}"
+
+
+def followups_due() -> str:
+    """Sorted set: pending follow-up id -> due epoch seconds."""
+    return f"{_FOLLOWUPS}:due"
+
+
+def followups_leased() -> str:
+    """Sorted set: claimed (in-flight) follow-up id -> lease expiry epoch seconds."""
+    return f"{_FOLLOWUPS}:leased"
+
+
+def followups_dead() -> str:
+    """List of follow-up ids that failed too often (the dead letters), newest first."""
+    return f"{_FOLLOWUPS}:dead"
+
+
+def followup_prefix() -> str:
+    """The prefix of every follow-up hash; scripts append the id."""
+    return f"{_FOLLOWUPS}:i:"
+
+
+def followup(followup_id: str) -> str:
+    """Hash: one follow-up (short fields, see ``storage.followups``)."""
+    return f"{followup_prefix()}{followup_id}"
+
+
+def followup_sent(followup_id: str) -> str:
+    """String with a TTL: the claim token that committed to sending this follow-up."""
+    return f"{followup_sent_prefix()}{followup_id}"
+
+
+def followups_of_contact(contact_id: str) -> str:
+    """Sorted set: the contact's follow-up ids (pending and recently finished) -> due epoch."""
+    return f"{followups_of_contact_prefix()}{contact_id}"
+
+
+def followup_sent_prefix() -> str:
+    """The prefix of the sent markers; scripts append the id."""
+    return f"{_FOLLOWUPS}:sent:"
+
+
+def followups_of_contact_prefix() -> str:
+    """The prefix of the per-contact indexes; scripts append the contact id."""
+    return f"{_FOLLOWUPS}:c:"
+
+
+def marketing_sent_prefix() -> str:
+    """The prefix of the weekly-cap sets; scripts append the contact id."""
+    return f"{_FOLLOWUPS}:cap:"
+
+
+def marketing_sent(contact_id: str) -> str:
+    """Sorted set: marketing follow-up ids sent to the contact -> sent epoch (the weekly cap).
+
+    In the queue's slot, so the cap is reserved in the same script as the sent marker.
+    """
+    return f"{marketing_sent_prefix()}{contact_id}"
+
+
+def purchases(contact_id: str, sku: str) -> str:
+    """Sorted set: order ids in which the contact bought ``sku`` -> purchase epoch."""
+    return f"{_contact_scope(contact_id)}:bought:{sku}"
+
+
+def repurchase_off(contact_id: str) -> str:
+    """Hash: sku -> epoch the contact said "no thanks" to reminders for it."""
+    return f"{_contact_scope(contact_id)}:repurchase_off"

@@ -8,7 +8,7 @@ a set of opted-out contact ids, so audiences can exclude them with set algebra.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -78,3 +78,13 @@ async def opt_outs_of(redis: Redis, contact_id: str) -> list[OptOut]:
         OptOut(OptOutCategory(category), meta["channel"], from_epoch(meta["at"]))
         for category, meta in items
     ]
+
+
+async def opted_out_many(
+    redis: Redis, contact_ids: Sequence[str], category: OptOutCategory
+) -> list[bool]:
+    """:func:`is_opted_out` for many contacts in one command (the category's member set)."""
+    if not contact_ids:
+        return []
+    flags = await redis.smismember(keys.optout_members(category.value), list(contact_ids))
+    return [bool(flag) for flag in flags]

@@ -15,7 +15,8 @@ from bot.app import open_runtime
 from bot.handoff_job import schedule_handoff_expiry
 from bot.web import build_web_app
 from config.settings import Settings
-from schedules.scheduler import build_scheduler
+from schedules.dispatch import FollowupDispatcher
+from schedules.scheduler import add_followups_dispatch, build_scheduler
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +31,8 @@ async def serve(settings: Settings) -> int:
         await runtime.pipeline.warm_up()  # before channels: WeChat allows 5 s per answer
         scheduler = build_scheduler(settings.tz)
         schedule_handoff_expiry(scheduler, runtime)
+        dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
+        add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
         scheduler.start()
         for channel in runtime.channels.values():
             await channel.start()

@@ -1,0 +1,211 @@
+"""Benchmark: the follow-up engine against APScheduler 3 with a RedisJobStore, on one Redis.
+
+Schedules N follow-ups (100,000; ``--quick``: 10,000), a realistic mix of five per
+contact (review thanks, revisit, a repurchase reminder, win-back at 60 and 90 days),
+then dispatches them all through full dispatch passes (opt-out, quiet hours, cap,
+channel check, render, sent marker, ack) to an outlet that only counts. Then the naive
+way on the same server: one APScheduler ``date`` job per follow-up in a
+``RedisJobStore``, fired when due by an ``AsyncIOScheduler``.
+
+Run from the project root: ``python bench/followups.py [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from apscheduler.jobstores.redis import RedisJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
+
+from bot.messages import OutboundMessage, SendCheck
+from config.catalog import default_catalog
+from config.followup_rules import rules_from
+from config.settings import Settings
+from schedules.dispatch import DispatchPolicy, FollowupDispatcher
+from schedules.lifecycle import OrderFacts, OrderItem, care_followup
+from schedules.quiet_hours import QuietHours
+from schedules.repurchase import reminder, winback
+from storage import keys
+from storage.followups import Followup, schedule_many
+from storage.redis import EmbeddedRedis, create_client
+
+NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: no quiet hours
+PER_CONTACT = 5
+CHUNK = 1000
+SKUS = ("tea-250g", "coffee-1kg", "mask-10", "shampoo-500ml")
+
+
+class CountingOutlet:
+    """A channel that only counts."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        return SendCheck(True)
+
+    async def send(self, message: OutboundMessage) -> None:
+        self.sent += 1
+
+
+def followups_for(count: int) -> list[Followup]:
+    """``count`` follow-ups, five per contact, all due by NOW."""
+    rules, catalog = rules_from(None), default_catalog()
+    review, revisit = rules.rule("review_thanks"), rules.rule("revisit")
+    assert review is not None and revisit is not None
+    items: list[Followup] = []
+    for n in range(count // PER_CONTACT):
+        contact = f"telegram:{7_000_000_000 + n}"
+        sku = SKUS[n % len(SKUS)]
+        order = OrderFacts(
+            str(100_000 + n),
+            contact,
+            "delivered",
+            NOW - timedelta(days=7),
+            (OrderItem(sku, sku, 1 + n % 2, 59.0),),
+            59.0 * (1 + n % 2),
+        )
+        items += [
+            care_followup(order, review, catalog),
+            care_followup(order, revisit, catalog),
+            reminder(contact, sku, order.order_id, NOW),
+            winback(contact, order.order_id, 60, NOW - timedelta(days=60)),
+            winback(contact, order.order_id, 90, NOW - timedelta(days=90)),
+        ]
+    return items
+
+
+async def used_memory(redis: Redis) -> int:
+    return int((await redis.info("memory"))["used_memory"])
+
+
+async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
+    items = followups_for(count)
+    before = await used_memory(redis)
+    started = time.perf_counter()
+    for start in range(0, len(items), CHUNK):
+        await schedule_many(redis, items[start : start + CHUNK])
+    scheduled_s = time.perf_counter() - started
+    per_item = (await used_memory(redis) - before) / len(items)
+    sampled = await sampled_bytes(redis, items)
+
+    outlet = CountingOutlet()
+    policy = DispatchPolicy(
+        tz=Settings().tz, quiet=QuietHours.parse("21:00-09:00"), weekly_cap=10, batch=500
+    )
+    dispatcher = FollowupDispatcher(redis, outlet, policy)
+    started = time.perf_counter()
+    report = await dispatcher.run_due(NOW)
+    dispatched_s = time.perf_counter() - started
+    assert outlet.sent == report.sent == len(items), (outlet.sent, report)
+    return {
+        "count": len(items),
+        "schedules_per_s": len(items) / scheduled_s,
+        "dispatches_per_s": outlet.sent / dispatched_s,
+        "bytes": per_item,
+        "sampled_bytes": sampled,
+    }
+
+
+async def sampled_bytes(redis: Redis, items: list[Followup]) -> float:
+    """MEMORY USAGE: the due index per item, plus a sample of item hashes and contact indexes."""
+    sample = items[:: max(1, len(items) // 200)]
+    due = await redis.memory_usage(keys.followups_due(), samples=0) / len(items)
+    hashes = [await redis.memory_usage(keys.followup(f.id)) for f in sample]
+    contact_keys = {keys.followups_of_contact(f.contact_id) for f in sample}
+    indexes = [await redis.memory_usage(key) / PER_CONTACT for key in contact_keys]
+    return due + sum(hashes) / len(hashes) + sum(indexes) / len(indexes)
+
+
+class NaiveCounter:
+    """What the naive jobs report to (a job must name a module-level callable to be pickled)."""
+
+    fired = 0
+    target = 0
+    done: asyncio.Event | None = None
+
+
+async def naive_fire(_: str) -> None:
+    """The naive job: count, like the counting outlet."""
+    NaiveCounter.fired += 1
+    if NaiveCounter.fired == NaiveCounter.target and NaiveCounter.done is not None:
+        NaiveCounter.done.set()
+
+
+async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, float]:
+    NaiveCounter.target, NaiveCounter.done = count, asyncio.Event()
+    store = RedisJobStore(
+        unix_socket_path=socket_path,
+        jobs_key="shopbot:naive:jobs",
+        run_times_key="shopbot:naive:run_times",
+    )
+    scheduler = AsyncIOScheduler(
+        timezone=UTC, jobstores={"default": store}, job_defaults={"misfire_grace_time": None}
+    )
+    scheduler.start(paused=True)
+    due = datetime.now(UTC)
+    before = await used_memory(redis)
+    started = time.perf_counter()
+    for n in range(count):
+        scheduler.add_job(naive_fire, "date", run_date=due, id=f"order:{n}:naive", args=(str(n),))
+    scheduled_s = time.perf_counter() - started
+    per_job = (await used_memory(redis) - before) / count
+    started = time.perf_counter()
+    scheduler.resume()
+    await NaiveCounter.done.wait()
+    dispatched_s = time.perf_counter() - started
+    scheduler.shutdown(wait=False)
+    return {
+        "count": count,
+        "schedules_per_s": count / scheduled_s,
+        "dispatches_per_s": count / dispatched_s,
+        "bytes": per_job,
+    }
+
+
+async def main(count: int) -> None:
+    server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="shopbot-bench-")), persistent=False)
+    url = server.start()
+    redis = create_client(url)
+    try:
+        await redis.flushall()
+        engine = await bench_engine(redis, count)
+        await redis.flushall()
+        naive = await bench_naive(redis, str(server.socket_path), count)
+    finally:
+        await redis.aclose()
+        server.stop()
+    report(engine, naive)
+
+
+def report(engine: dict[str, float], naive: dict[str, float]) -> None:
+    print(f"{int(engine['count'])} follow-ups, each way, on one redis-server")
+    print(f"{'':24}{'engine':>14}{'APScheduler':>14}{'ratio':>10}")
+    for name in ("schedules_per_s", "dispatches_per_s", "bytes"):
+        ratio = engine[name] / naive[name]
+        print(f"{name:24}{engine[name]:>14,.0f}{naive[name]:>14,.0f}{ratio:>10.2f}")
+    print(f"engine bytes by MEMORY USAGE sampling: {engine['sampled_bytes']:.0f}")
+    print(f"engine_schedules_per_s: {engine['schedules_per_s']:.0f}")
+    print(f"engine_dispatches_per_s: {engine['dispatches_per_s']:.0f}")
+    print(f"naive_schedules_per_s: {naive['schedules_per_s']:.0f}")
+    print(f"naive_dispatches_per_s: {naive['dispatches_per_s']:.0f}")
+    print(f"naive_bytes_per_job: {naive['bytes']:.0f}")
+    print(f"schedule_ratio: {engine['schedules_per_s'] / naive['schedules_per_s']:.1f}")
+    print(f"dispatch_ratio: {engine['dispatches_per_s'] / naive['dispatches_per_s']:.1f}")
+    print(f"bytes_per_followup: {engine['bytes']:.0f}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="10,000 follow-ups, not 100,000")
+    args = parser.parse_args()
+    asyncio.run(main(10_000 if args.quick else 100_000))

@@ -1,0 +1,69 @@
+"""Answers to follow-up buttons: repurchase reminders (reorder, snooze, no thanks) and the
+revisit (回访) question. Payloads are ``<template>:<action>:<ref>`` (``repurchase:snooze:tea-250g``,
+``revisit:good:8812``), as ``schedules.dispatch`` builds them.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.messages import InboundMessage, MessageKind
+from config.catalog import default_catalog
+from config.followup_rules import rules_from
+from schedules import repurchase
+from storage import contacts
+
+REVISIT_ANSWERS = ("good", "okay", "bad")
+
+
+async def followup_buttons(message: InboundMessage, ctx: Context) -> bool:
+    """Claim a follow-up button press and act on it; anything else passes on."""
+    if message.kind is not MessageKind.BUTTON or not message.payload:
+        return False
+    template, _, rest = message.payload.partition(":")
+    action, _, ref = rest.partition(":")
+    if not ref:
+        return False
+    match template, action:
+        case ("repurchase", "reorder"):
+            _reorder(ctx, ref)
+        case ("repurchase", "snooze"):
+            rules = rules_from(ctx.settings.followup_rules)
+            await repurchase.snooze(ctx.redis, ctx.ref.id, ref, ctx.now, rules)
+            ctx.reply(ctx.render("repurchase_snoozed", days=rules.snooze_days))
+        case ("repurchase", "stop"):
+            await repurchase.stop(ctx.redis, ctx.ref.id, ref, ctx.now)
+            ctx.reply(ctx.render("repurchase_stopped", product=_product(ctx, ref)))
+        case ("revisit", answer) if answer in REVISIT_ANSWERS:
+            await _revisit(ctx, ref, answer, message.text)
+        case _:
+            return False
+    return True
+
+
+def _reorder(ctx: Context, sku: str) -> None:
+    ctx.reply(ctx.render("repurchase_reorder_noted", product=_product(ctx, sku)))
+    ctx.notify_owners(
+        _for_owner(ctx, "repurchase_reorder_owner", product=_product(ctx, sku, owner=True))
+    )
+
+
+async def _revisit(ctx: Context, order_id: str, answer: str, label: str) -> None:
+    note = f"revisit order {order_id}: {answer}" + (f" ({label})" if label else "")
+    await contacts.add_note(ctx.redis, ctx.ref.id, "revisit", note, ctx.now)
+    if answer == "bad":
+        ctx.reply(ctx.render("revisit_sorry"))
+        ctx.notify_owners(_for_owner(ctx, "revisit_owner_unhappy", order_id=order_id))
+    else:
+        ctx.reply(ctx.render("revisit_thanks"))
+
+
+def _product(ctx: Context, sku: str, *, owner: bool = False) -> str:
+    product = default_catalog().get(sku)
+    language = ctx.settings.language if owner else ctx.language
+    return product.name(language) if product else sku
+
+
+def _for_owner(ctx: Context, key: str, **fields: str) -> str:
+    name = ctx.contact.display_name or ""
+    customer = f"{ctx.contact.short_id} {name} ({ctx.ref})".replace("  ", " ")
+    return ctx.templates.render(key, ctx.settings.language, customer=customer, **fields)

@@ -1,0 +1,343 @@
+"""One dispatch pass: claim due follow-ups, apply the sending rules, send, record the outcome.
+
+For each claimed item, in order: the contact must be reachable; a marketing item
+must not be opted out of (marketing, plus its own category such as repurchase),
+is moved out of quiet hours and must fit the weekly cap; the outlet's ``check``
+(WeChat's 48-hour window, Telegram reachability) must allow it. The text is
+rendered in the contact's language; then the item's sent marker is taken and the
+message sent with the follow-up id as idempotency key. Each step works on the
+whole batch at once (one Redis round trip per step), so a pass scales.
+
+Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
+fencing token; the sent marker (SET NX, checked with the token) is taken right
+before the send, so an item whose holder died after that point is acked as sent
+by the next holder instead of being sent again, and an item whose holder died
+before it is sent by the next holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from redis.asyncio import Redis
+
+from bot.messages import Button, ContactRef, DeliveryError, OutboundMessage, Purpose, SendCheck
+from config.catalog import Catalog, default_catalog
+from config.followup_rules import FollowupRules, rules_from
+from config.i18n import Templates, default_templates
+from config.settings import Settings
+from schedules.quiet_hours import QuietHours
+from storage import contacts, followups, optouts
+from storage.contacts import Contact
+from storage.followups import Cap, Claimed, Outcome, RetryPolicy, SendStart, State
+from storage.optouts import OptOutCategory
+
+log = logging.getLogger(__name__)
+
+WEEK_S = 7 * 86_400
+SEND_CONCURRENCY = 32
+_PURPOSES = {
+    followups.Purpose.TRANSACTIONAL: Purpose.TRANSACTIONAL,
+    followups.Purpose.MARKETING: Purpose.MARKETING,
+}
+
+
+class Outlet(Protocol):
+    """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel)."""
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Whether ``message`` may be sent now under its channel's rules."""
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Deliver ``message`` or raise :class:`bot.messages.DeliveryError`."""
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchPolicy:
+    """The sending rules and queue parameters of a dispatcher."""
+
+    tz: ZoneInfo
+    quiet: QuietHours
+    weekly_cap: int = 2
+    lease_s: int = 60
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    keep_s: int = followups.DEFAULT_KEEP_S
+    batch: int = 200
+    language: str = "zh-CN"
+    shop_name: str = "Shopbot"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DispatchPolicy:
+        """The policy the settings describe."""
+        return cls(
+            tz=settings.tz,
+            quiet=QuietHours.parse(settings.followup_quiet_hours),
+            weekly_cap=settings.followup_weekly_cap,
+            lease_s=settings.followup_lease_s,
+            retry=RetryPolicy(
+                settings.followup_max_attempts,
+                settings.followup_retry_base_s,
+                settings.followup_retry_cap_s,
+            ),
+            keep_s=settings.followup_keep_days * 86_400,
+            batch=settings.followup_batch,
+            language=settings.language,
+            shop_name=settings.shop_name,
+        )
+
+
+@dataclass
+class PassReport:
+    """What one pass did; ``results`` has ``(id, outcome)`` per item handled."""
+
+    claimed: int = 0
+    sent: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    postponed: Counter[str] = field(default_factory=Counter)
+    retried: int = 0
+    dead: int = 0
+    stale: int = 0
+    results: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Job:
+    """One claimed item on its way through the pass."""
+
+    claimed: Claimed
+    contact: Contact | None
+    opted_out: set[OptOutCategory]
+    message: OutboundMessage | None = None
+    outcome: Outcome | None = None
+
+    @property
+    def marketing(self) -> bool:
+        return self.claimed.followup.purpose is followups.Purpose.MARKETING
+
+    def finish(self, state: State, reason: str = "") -> None:
+        self.outcome = Outcome(self.claimed, state, reason)
+
+    def postpone(self, until: datetime, reason: str) -> None:
+        self.outcome = Outcome(self.claimed, reason=reason, postpone_to=until)
+
+    def retry(self, error: str) -> None:
+        self.outcome = Outcome(self.claimed, retry_error=error)
+
+
+class FollowupDispatcher:
+    """Runs dispatch passes; any number may run at once on one Redis."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        outlet: Outlet,
+        policy: DispatchPolicy,
+        *,
+        rules: FollowupRules | None = None,
+        templates: Templates | None = None,
+        catalog: Catalog | None = None,
+    ) -> None:
+        self.redis = redis
+        self.outlet = outlet
+        self.policy = policy
+        self.rules = rules or rules_from(None)
+        self.templates = templates or default_templates()
+        self.catalog = catalog or default_catalog()
+
+    @classmethod
+    def from_settings(cls, redis: Redis, outlet: Outlet, settings: Settings) -> FollowupDispatcher:
+        """A dispatcher with the settings' policy and rules file."""
+        policy = DispatchPolicy.from_settings(settings)
+        return cls(redis, outlet, policy, rules=rules_from(settings.followup_rules))
+
+    async def run_due(self, now: datetime) -> PassReport:
+        """Handle every item due by ``now``, batch by batch, as if it were ``now``."""
+        report = PassReport()
+        while True:
+            batch = await followups.claim_due(
+                self.redis, now, self.policy.batch, self.policy.lease_s
+            )
+            if not batch:
+                return report
+            report.claimed += len(batch)
+            await self._handle(batch, now, report)
+            if len(batch) < self.policy.batch:
+                return report
+
+    async def _handle(self, batch: Sequence[Claimed], now: datetime, report: PassReport) -> None:
+        jobs = await self._load(batch)
+        for job in jobs:
+            self._apply_rules(job, now)
+            if job.outcome is None:
+                self._render(job)
+        await self._check([job for job in jobs if job.outcome is None])
+        await self._send([job for job in jobs if job.outcome is None], now)
+        finished = [job.outcome for job in jobs if job.outcome is not None]
+        answers = await followups.record_outcomes(
+            self.redis, finished, now, self.policy.retry, self.policy.keep_s
+        )
+        for outcome, answer in zip(finished, answers, strict=True):
+            _tally(report, outcome, answer)
+        report.stale += len(jobs) - len(finished)
+
+    async def _load(self, batch: Sequence[Claimed]) -> list[_Job]:
+        ids = [claimed.followup.contact_id for claimed in batch]
+        profiles = await contacts.get_many(self.redis, ids)
+        jobs = [
+            _Job(claimed, contact, set()) for claimed, contact in zip(batch, profiles, strict=True)
+        ]
+        marketing = [job for job in jobs if job.marketing]
+        for category in OptOutCategory:
+            flags = await optouts.opted_out_many(
+                self.redis, [job.claimed.followup.contact_id for job in marketing], category
+            )
+            for job, flag in zip(marketing, flags, strict=True):
+                if flag:
+                    job.opted_out.add(category)
+        return jobs
+
+    def _apply_rules(self, job: _Job, now: datetime) -> None:
+        if job.contact is not None and job.contact.unreachable:
+            job.finish(State.SKIPPED, f"unreachable: {job.contact.unreachable}")
+        elif not job.marketing:
+            return
+        elif blocked := job.opted_out & _categories(job.claimed.followup.optout):
+            job.finish(State.SKIPPED, f"opted out of {min(blocked).value}")
+        elif (allowed_at := self.policy.quiet.next_allowed(now, self.policy.tz)) is not None:
+            job.postpone(allowed_at, "quiet hours")
+
+    def _render(self, job: _Job) -> None:
+        item = job.claimed.followup
+        language = (job.contact and job.contact.language) or self.policy.language
+        try:
+            text = self._texts(item.template).text(item.template, language)
+            body = text.format_map(_Blank(self._fields(item.data, job.contact, language)))
+            buttons = self._buttons(item.template, item.data, language)
+        except (KeyError, ValueError, IndexError) as exc:
+            job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
+            return
+        job.message = OutboundMessage(
+            recipient=ContactRef.parse(item.contact_id),
+            text=body,
+            purpose=_PURPOSES[item.purpose],
+            buttons=buttons,
+            idempotency_key=item.id,
+        )
+
+    def _texts(self, template: str) -> Templates:
+        return self.rules.templates if template in self.rules.templates else self.templates
+
+    def _fields(
+        self, data: Mapping[str, Any], contact: Contact | None, language: str
+    ) -> dict[str, Any]:
+        name = contact.display_name if contact else None
+        sku = data.get("sku")
+        product = self.catalog.get(sku) if sku else None
+        fields = {
+            **data,
+            "shop_name": self.policy.shop_name,
+            "name": name or self.templates.text("followup_name_fallback", language),
+            "items": self._items(data.get("items", ()), language),
+            "product": product.name(language) if product else (sku or ""),
+        }
+        if "amount" in data:
+            fields["amount"] = f"{float(data['amount']):.2f}"
+        return fields
+
+    def _items(self, items: Sequence[Sequence[Any]], language: str) -> str:
+        names = []
+        for sku, quantity, *stored in items:
+            product = self.catalog.get(sku)
+            name = product.name(language) if product else (stored[0] if stored else sku)
+            names.append(f"{name} ×{quantity}" if quantity > 1 else name)
+        return ("、" if language == "zh-CN" else ", ").join(names)
+
+    def _buttons(self, template: str, data: Mapping[str, Any], language: str) -> tuple[Button, ...]:
+        ref = data.get("sku") or data.get("order_id")
+        return tuple(
+            Button(
+                self.rules.templates.text(f"{template}.{action}", language),
+                f"{template}:{action}:{ref}",
+            )
+            for action in self.rules.buttons.get(template, ())
+        )
+
+    async def _check(self, jobs: Sequence[_Job]) -> None:
+        checks = await asyncio.gather(*(self.outlet.check(job.message) for job in jobs))
+        for job, check in zip(jobs, checks, strict=True):
+            if not check.allowed:
+                job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
+
+    async def _send(self, jobs: Sequence[_Job], now: datetime) -> None:
+        cap = Cap(self.policy.weekly_cap, WEEK_S)
+        claimed = [job.claimed for job in jobs]
+        starts = await followups.begin_send_many(self.redis, claimed, now, cap, self.policy.keep_s)
+        limit = asyncio.Semaphore(SEND_CONCURRENCY)
+        sending = []
+        for job, start in zip(jobs, starts, strict=True):
+            match start:
+                case SendStart.GO:
+                    sending.append(self._send_one(job, limit))
+                case SendStart.ALREADY_SENT:
+                    job.finish(State.SENT, "sent by an earlier attempt that did not ack")
+                case SendStart.LOST:
+                    pass  # Re-claimed by another dispatcher after our lease, or cancelled.
+                case datetime() as frees_at:
+                    job.postpone(max(frees_at, now + timedelta(seconds=1)), "weekly cap")
+        await asyncio.gather(*sending)
+
+    async def _send_one(self, job: _Job, limit: asyncio.Semaphore) -> None:
+        assert job.message is not None
+        async with limit:
+            try:
+                await self.outlet.send(job.message)
+            except DeliveryError as exc:
+                job.retry(str(exc) or "delivery failed")
+                return
+            except Exception as exc:  # An outlet bug must not strand the rest of the batch.
+                log.exception("sending follow-up %s failed", job.claimed.followup.id)
+                job.retry(f"{type(exc).__name__}: {exc}")
+                return
+        job.finish(State.SENT)
+
+
+class _Blank(dict):
+    """Template fields where a missing placeholder renders empty rather than failing."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def _categories(extra: str | None) -> set[OptOutCategory]:
+    """Marketing, plus the item's own category (``repurchase``) when it names a known one."""
+    known = {category.value: category for category in OptOutCategory}
+    return {OptOutCategory.MARKETING} | ({known[extra]} if extra in known else set())
+
+
+def _tally(report: PassReport, outcome: Outcome, answer: Any) -> None:
+    item_id = outcome.claimed.followup.id
+    if answer in (0, "lost"):
+        report.stale += 1
+        return
+    if outcome.state is State.SENT:
+        report.sent += 1
+        report.results.append((item_id, "sent"))
+    elif outcome.state is State.SKIPPED:
+        report.skipped[outcome.reason] += 1
+        report.results.append((item_id, f"skipped: {outcome.reason}"))
+    elif outcome.postpone_to is not None:
+        report.postponed[outcome.reason] += 1
+        report.results.append((item_id, f"postponed ({outcome.reason}) to {outcome.postpone_to}"))
+    elif answer == "dead":
+        report.dead += 1
+        report.results.append((item_id, f"dead: {outcome.retry_error}"))
+    else:
+        report.retried += 1
+        report.results.append((item_id, f"retry: {outcome.retry_error}"))

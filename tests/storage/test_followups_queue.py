@@ -1,0 +1,143 @@
+"""The follow-up queue on real Redis: schedule, claim with lease, ack, retry, cancel, list."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from followup_support import T0
+
+from storage import followups, keys
+from storage.followups import Cap, Followup, Outcome, Purpose, RetryPolicy, SendStart, State
+
+
+def item(item_id: str = "order:1:shipped", *, due=T0, contact: str = "console:amy", **kw):
+    return Followup(item_id, contact, due, "shipped", Purpose.TRANSACTIONAL, **kw)
+
+
+async def test_schedule_is_idempotent_and_replace_only_touches_pending(redis):
+    assert await followups.schedule(redis, item(data={"order_id": "1"}))
+    assert not await followups.schedule(redis, item(due=T0 + timedelta(hours=1)))
+    assert await redis.zscore(keys.followups_due(), "order:1:shipped") == T0.timestamp()
+
+    assert await followups.schedule(redis, item(due=T0 + timedelta(hours=1)), replace=True)
+    assert await redis.zscore(keys.followups_due(), "order:1:shipped") == T0.timestamp() + 3600
+    await followups.claim_due(redis, T0 + timedelta(hours=1), 10, 60)
+    assert not await followups.schedule(redis, item(), replace=True), "in flight: kept"
+
+
+async def test_pending_item_is_a_small_hash_with_short_fields(redis):
+    await followups.schedule(redis, item(data={"order_id": "1"}))
+    fields = await redis.hgetall(keys.followup("order:1:shipped"))
+    assert fields == {"c": "console:amy", "t": "shipped", "p": "t", "d": '{"order_id":"1"}'}
+    assert await redis.object("encoding", keys.followup("order:1:shipped")) in (
+        "ziplist",
+        "listpack",
+    )
+
+
+async def test_claim_takes_only_due_items_once_and_leases_them(redis):
+    await followups.schedule_many(redis, [item("a:1"), item("a:2", due=T0 + timedelta(minutes=5))])
+    first = await followups.claim_due(redis, T0, 10, lease_s=60)
+    again = await followups.claim_due(redis, T0 + timedelta(seconds=30), 10, lease_s=60)
+
+    assert [c.followup.id for c in first] == ["a:1"]
+    assert first[0].followup.data == {} and first[0].token == "1"
+    assert again == []
+    assert await redis.zscore(keys.followups_leased(), "a:1") == T0.timestamp() + 60
+
+
+async def test_expired_lease_is_claimed_again_with_a_new_token(redis):
+    await followups.schedule(redis, item())
+    [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
+    [second] = await followups.claim_due(redis, T0 + timedelta(seconds=61), 10, lease_s=60)
+
+    assert second.token != first.token
+    assert await followups.begin_send(redis, first, T0, Cap()) is SendStart.LOST
+    assert await followups.begin_send(redis, second, T0, Cap()) is SendStart.GO
+
+
+async def test_marker_taken_before_a_crash_stops_the_second_send(redis):
+    await followups.schedule(redis, item())
+    [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
+    assert await followups.begin_send(redis, first, T0, Cap()) is SendStart.GO
+    # The holder dies here, after sending, before acking.
+    [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, lease_s=60)
+    assert await followups.begin_send(redis, second, T0, Cap()) is SendStart.ALREADY_SENT
+
+
+async def test_ack_finishes_and_keeps_the_record_for_a_while(redis):
+    await followups.schedule(redis, item())
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    await followups.record_outcomes(
+        redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy(), keep_s=3600
+    )
+
+    [record] = await followups.of_contact(redis, "console:amy")
+    assert record.state is State.SENT and record.finished_at == T0
+    assert 0 < await redis.ttl(keys.followup("order:1:shipped")) <= 3600
+    assert await redis.zcard(keys.followups_leased()) == 0
+    assert not await followups.schedule(redis, item()), "a sent id is never scheduled again"
+
+
+async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
+    await followups.schedule(redis, item())
+    policy = RetryPolicy(max_attempts=3, base_s=10, cap_s=15)
+    now, delays = T0, []
+    for error in ("timeout", "502", "503"):
+        [claimed] = await followups.claim_due(redis, now, 10, 60)
+        await followups.begin_send(redis, claimed, T0, Cap())
+        [answer] = await followups.record_outcomes(
+            redis, [Outcome(claimed, retry_error=error)], now, policy
+        )
+        due = await redis.zscore(keys.followups_due(), "order:1:shipped")
+        delays.append((answer, due and due - now.timestamp()))
+        now += timedelta(seconds=20)
+
+    assert delays == [("retry", 10), ("retry", 15), ("dead", None)]
+    [dead] = await followups.dead_letters(redis)
+    assert (dead.state, dead.reason, dead.attempts) == (State.DEAD, "503", 3)
+    assert not await redis.exists(keys.followup_sent("order:1:shipped")), "failed: marker freed"
+
+
+async def test_cancel_group_spares_other_groups_and_kept_ids(redis):
+    await followups.schedule_many(
+        redis,
+        [item("order:1:paid"), item("order:1:shipped"), item("order:12:paid"), item("x:1")],
+    )
+    cancelled = await followups.cancel_group(
+        redis, "console:amy", "order:1", T0, "moved on", keep=["order:1:shipped"]
+    )
+
+    assert cancelled == ["order:1:paid"]
+    states = {r.followup.id: r.state for r in await followups.of_contact(redis, "console:amy")}
+    assert states == {
+        "order:1:paid": State.CANCELLED,
+        "order:1:shipped": State.PENDING,
+        "order:12:paid": State.PENDING,
+        "x:1": State.PENDING,
+    }
+    assert await redis.zscore(keys.followups_due(), "order:1:paid") is None
+
+
+async def test_cancelled_in_flight_item_is_not_sent(redis):
+    await followups.schedule(redis, item())
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    assert await followups.cancel(redis, "order:1:shipped", T0, "order refunded")
+    assert await followups.begin_send(redis, claimed, T0, Cap()) is SendStart.LOST
+
+
+async def test_pending_lists_in_flight_then_due_before(redis):
+    await followups.schedule_many(
+        redis,
+        [
+            item("a:1"),
+            item("a:2", due=T0 + timedelta(hours=1)),
+            item("a:3", due=T0 + timedelta(days=1)),
+        ],
+    )
+    await followups.claim_due(redis, T0, 1, 60)
+    records = await followups.pending(redis, due_before=T0 + timedelta(hours=2))
+    assert [(r.followup.id, r.state) for r in records] == [
+        ("a:1", State.IN_FLIGHT),
+        ("a:2", State.PENDING),
+    ]
