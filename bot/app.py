@@ -15,10 +15,13 @@ from bot.delivery import Delivery
 from bot.dispatcher import Clock, Dispatcher, DispatchResult, utc_now
 from bot.messages import InboundMessage
 from bot.roles import Roles
+from config.catalog import default_catalog
+from config.followup_rules import rules_from
 from config.i18n import Templates, default_templates
 from config.settings import Settings
 from handlers.orders import OrderEvents
 from handlers.pipeline import Pipeline, default_pipeline
+from schedules.order_care import OrderCare
 from storage.redis import open_redis
 
 
@@ -81,6 +84,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         )
         runtime = Runtime(
             settings, redis, templates, dispatcher, Delivery({}), pipeline, order_events
+        )
+        order_events.subscribe(
+            OrderCare(redis, rules_from(settings.followup_rules), default_catalog())
         )
         for factory in CHANNEL_FACTORIES:
             channel = factory(runtime)

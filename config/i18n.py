@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -38,16 +38,27 @@ class Templates:
 
     @classmethod
     def load(cls, *paths: Path) -> Templates:
-        """Load and merge YAML files; later files override earlier ones per key."""
+        """Load and merge YAML files; a key defined in two files is an error."""
         merged: dict[str, dict[str, str]] = {}
+        origin: dict[str, Path] = {}
         for path in paths:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
             for key, per_lang in data.items():
-                merged.setdefault(key, {}).update(per_lang)
+                if key in origin:
+                    raise ValueError(f"template {key!r} is in both {origin[key]} and {path}")
+                origin[key] = path
+                merged[key] = dict(per_lang)
         return cls(merged)
 
     def __contains__(self, key: str) -> bool:
         return key in self._texts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def languages_of(self, key: str) -> set[str]:
+        """The languages ``key`` has a text in."""
+        return set(self._texts[key])
 
     def text(self, key: str, language: str) -> str:
         """The raw template for ``key`` in ``language`` (or its fallback)."""

@@ -22,6 +22,7 @@ from handlers.greeting import greet
 from handlers.handoff import handoff
 from handlers.optout import optout
 from handlers.order_questions import OrderQuestions
+from handlers.order_status import OrderStatusAnswers
 from handlers.tagging import tag_contact
 from storage.orders import OrderListener
 
@@ -56,7 +57,7 @@ def default_pipeline(settings: Settings, order_listeners: Iterable[OrderListener
             optout,
             console,  # before handoff, so owners are never relayed
             handoff,
-            OrderQuestions(),  # order_status=... once storage/orders.py exists
+            OrderQuestions(order_status=OrderStatusAnswers()),
             greet,
             followup_buttons,
             FaqResponder(knowledge),

@@ -188,9 +188,14 @@ async def orders_of(redis: Redis, contact_id: str, limit: int | None = None) -> 
     return [_decode(raw) for raw in raws if raw]
 
 
+CHAT_ORDER_BASE = 10_000_000
+"""Chat order ids start at ``O10000001``: eight digits, so customers' order-number
+pattern (a letter prefix and 8-20 digits) recognises them when they ask 查件."""
+
+
 async def next_order_id(redis: Redis) -> str:
-    """A new id for an order recorded in chat: ``O1``, ``O2``, ..."""
-    return f"O{await redis.incr(keys.order_sequence())}"
+    """A new id for an order recorded in chat: ``O10000001``, ``O10000002``, ..."""
+    return f"O{CHAT_ORDER_BASE + await redis.incr(keys.order_sequence())}"
 
 
 async def purchase_summary(redis: Redis, contact_id: str) -> PurchaseSummary:

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="which customer you are (contact console:NAME); default: customer",
     )
     who.add_argument("--owner", action="store_true", help="chat as the shop owner (console:owner)")
-    parser.set_defaults(func=_run, quiet_logs=True)
+    parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

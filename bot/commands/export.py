@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("kind", choices=("contacts",))
     parser.add_argument("file", type=Path)
-    parser.set_defaults(func=_run, quiet_logs=True)
+    parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

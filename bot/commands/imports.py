@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("kind", choices=("orders", "contacts"))
     parser.add_argument("file", type=Path)
-    parser.set_defaults(func=_run, quiet_logs=True)
+    parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

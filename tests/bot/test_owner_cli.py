@@ -103,10 +103,10 @@ async def test_owner_runs_the_shop_from_the_terminal(redis, redis_url):
         "chat",
         "--owner",
         stdin="/tag console:amy VIP\n/find tag:VIP\n/order add console:amy tea-500g\n"
-        "/order O1 paid\n/contact console:amy\n",
+        "/order O10000001 paid\n/contact console:amy\n",
         **env,
     )
     assert owner.returncode == 0, owner.stderr
     assert "1 contacts match" in owner.stdout
     assert "Paid orders: 1 · lifetime spend ¥109.00" in owner.stdout
-    assert "O1 paid ¥109.00 Longjing green tea 500g x1" in owner.stdout
+    assert "O10000001 paid ¥109.00 Longjing green tea 500g x1" in owner.stdout

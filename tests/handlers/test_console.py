@@ -131,7 +131,7 @@ async def test_contact_card_shows_everything(redis, say, people):
     await say(OWNER, f"/tag {people[CUSTOMER]} VIP")
     await say(OWNER, f"/note {people[CUSTOMER]} call after 6pm")
     await say(OWNER, f"/order add {people[CUSTOMER]} tea-250g 2")
-    await say(OWNER, "/order O1 paid")
+    await say(OWNER, "/order O10000001 paid")
     await optouts.opt_out(redis, CUSTOMER, FIXED_NOW, [OptOutCategory.MARKETING])
     await contacts.mark_unreachable(redis, CUSTOMER, "unfollowed")
     card = await say(OWNER, f"/contact {CUSTOMER}")
@@ -142,7 +142,7 @@ async def test_contact_card_shows_everything(redis, say, people):
         "Tags: VIP",
         "Opt-outs: marketing",
         "Paid orders: 1 · lifetime spend ¥118.00",
-        "O1 paid ¥118.00",
+        "O10000001 paid ¥118.00",
         "call after 6pm",
     ):
         assert expected in card
@@ -188,19 +188,19 @@ async def test_reply_reference_hook_names_the_contact(redis, settings, make_mess
 
 async def test_orders_from_chat(redis, say, people):
     reply = await say(OWNER, f"/order add {people[CUSTOMER]} tea-250g 2")
-    assert "Order O1 recorded: unpaid ¥118.00" in reply
-    assert "shipped" in await say(OWNER, "/order O1 shipped SF SF123")
-    order = await orders.get(redis, "O1")
+    assert "Order O10000001 recorded: unpaid ¥118.00" in reply
+    assert "shipped" in await say(OWNER, "/order O10000001 shipped SF SF123")
+    order = await orders.get(redis, "O10000001")
     assert (order.status, order.carrier, order.tracking_no) == ("shipped", "SF", "SF123")
-    assert "unchanged" in await say(OWNER, "/order O1 shipped SF SF123")
-    assert "cannot go from shipped to paid" in await say(OWNER, "/order O1 paid")
-    card = await say(OWNER, "/order O1")
+    assert "unchanged" in await say(OWNER, "/order O10000001 shipped SF SF123")
+    assert "cannot go from shipped to paid" in await say(OWNER, "/order O10000001 paid")
+    card = await say(OWNER, "/order O10000001")
     assert "tea-250g" in card and "SF SF123" in card and "unpaid" in card
     assert "price" in await say(OWNER, f"/order add {people[CUSTOMER]} no-such-sku")
     assert "¥10.00" in await say(OWNER, f"/order add {people[CUSTOMER]} no-such-sku 2 5")
     assert "No order X9" in await say(OWNER, "/order X9 paid")
-    assert "已签收" in await say(OWNER, "/订单 O1 签收")
-    assert "Usage: /order" in await say(OWNER, "/order O1 flying")
+    assert "已签收" in await say(OWNER, "/订单 O10000001 签收")
+    assert "Usage: /order" in await say(OWNER, "/order O10000001 flying")
 
 
 async def test_order_events_go_to_the_listeners(redis, settings, make_message):
@@ -222,8 +222,8 @@ async def test_order_events_go_to_the_listeners(redis, settings, make_message):
         await dispatcher.dispatch(message)
 
     await command("/order add C1 tea-250g")
-    await command("/order O1 paid")
-    await command("/order O1 paid")
+    await command("/order O10000001 paid")
+    await command("/order O10000001 paid")
     assert [(e.previous_status, e.status, e.source) for e in events] == [
         (None, "unpaid", "chat"),
         ("unpaid", "paid", "chat"),
