@@ -31,11 +31,12 @@ from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from config.settings import Settings
 from schedules.dispatch import DispatchPolicy, FollowupDispatcher
-from schedules.lifecycle import OrderFacts, OrderItem, care_followup
+from schedules.lifecycle import OrderFacts, care_followup
 from schedules.quiet_hours import QuietHours
 from schedules.repurchase import reminder, winback
 from storage import keys
 from storage.followups import Followup, schedule_many
+from storage.orders import OrderItem
 from storage.redis import EmbeddedRedis, create_client
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai: no quiet hours

@@ -19,21 +19,12 @@ from config.followup_rules import FollowupRules, LifecycleRule
 from schedules import repurchase
 from storage import followups
 from storage.followups import Followup, Purpose
+from storage.orders import OrderItem
 
 COUNTED = frozenset({"paid", "shipped", "delivered", "completed"})
 """Statuses in which an order counts as bought."""
 VOIDED = frozenset({"cancelled", "refunded"})
 """Statuses that undo a purchase."""
-
-
-@dataclass(frozen=True, slots=True)
-class OrderItem:
-    """One line of an order."""
-
-    sku: str
-    name: str
-    quantity: int = 1
-    price: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

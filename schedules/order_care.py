@@ -14,7 +14,7 @@ from redis.asyncio import Redis
 
 from config.catalog import Catalog
 from config.followup_rules import FollowupRules
-from schedules.lifecycle import OrderFacts, OrderItem, on_order_status
+from schedules.lifecycle import OrderFacts, on_order_status
 from storage.orders import OrderEvent
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def facts_from(event: OrderEvent) -> OrderFacts:
         contact_id=order.contact_id,
         status=event.status.value,
         at=event.at,
-        items=tuple(OrderItem(i.sku, i.name, i.quantity, i.price) for i in order.items),
+        items=order.items,
         amount=order.amount,
         carrier=order.carrier,
         tracking_no=order.tracking_no,

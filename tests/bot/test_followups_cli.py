@@ -10,8 +10,9 @@ from support import PROJECT_ROOT, PYTHON, bot_env
 
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
-from schedules.lifecycle import OrderFacts, OrderItem, on_order_status
+from schedules.lifecycle import OrderFacts, on_order_status
 from storage import mailbox
+from storage.orders import OrderItem
 
 
 def followups_cli(redis_url: str, *args: str) -> subprocess.CompletedProcess[str]:

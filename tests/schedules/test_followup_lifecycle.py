@@ -9,9 +9,10 @@ from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
-from schedules.lifecycle import OrderFacts, OrderItem, on_order_status
+from schedules.lifecycle import OrderFacts, on_order_status
 from storage import followups
 from storage.followups import State
+from storage.orders import OrderItem
 
 AMY = "console:amy"
 RULES = rules_from(None)

@@ -10,9 +10,10 @@ from support import FIXED_NOW, make_dispatcher
 from bot.messages import MessageKind
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
-from schedules.lifecycle import OrderFacts, OrderItem, on_order_status
+from schedules.lifecycle import OrderFacts, on_order_status
 from storage import contacts, followups
 from storage.followups import State
+from storage.orders import OrderItem
 
 ALICE = "console:alice"  # the make_message fixture's default contact
 RULES = rules_from(None)
