@@ -21,6 +21,7 @@ from config.i18n import Templates, default_templates
 from config.settings import Settings
 from handlers.orders import OrderEvents
 from handlers.pipeline import Pipeline, default_pipeline
+from schedules.campaigns import CampaignAttribution
 from schedules.order_care import OrderCare
 from storage.redis import open_redis
 
@@ -72,7 +73,8 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         templates = default_templates()
         order_events = OrderEvents()
-        pipeline = default_pipeline(settings, order_events)
+        delivery = Delivery({})  # channels register below; campaign previews ask them
+        pipeline = default_pipeline(settings, order_events, delivery)
         dispatcher = Dispatcher(
             redis=redis,
             settings=settings,
@@ -82,12 +84,11 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             responders=pipeline.responders,
             clock=clock,
         )
-        runtime = Runtime(
-            settings, redis, templates, dispatcher, Delivery({}), pipeline, order_events
-        )
+        runtime = Runtime(settings, redis, templates, dispatcher, delivery, pipeline, order_events)
         order_events.subscribe(
             OrderCare(redis, rules_from(settings.followup_rules), default_catalog())
         )
+        order_events.subscribe(CampaignAttribution(redis))
         for factory in CHANNEL_FACTORIES:
             channel = factory(runtime)
             if channel is not None:

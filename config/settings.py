@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     followup_keep_days: int = Field(default=30, ge=1)
     followup_batch: int = Field(default=200, ge=1, le=5000)
     followup_tick_s: float = Field(default=1.0, gt=0)
+    # --- campaigns ---
+    campaigns_file: Path | None = Field(
+        default=None, description="Recurring campaigns YAML; unset = config/campaigns.yaml"
+    )
+    campaign_rate_per_minute: int = Field(default=600, ge=1)
+    campaign_batch: int = Field(default=500, ge=1, le=5000)
+    campaign_tick_s: float = Field(default=5.0, gt=0)
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 

@@ -261,13 +261,15 @@ class FollowupDispatcher:
 
     def _buttons(self, template: str, data: Mapping[str, Any], language: str) -> tuple[Button, ...]:
         ref = data.get("sku") or data.get("order_id")
-        return tuple(
+        ruled = tuple(
             Button(
                 self.rules.templates.text(f"{template}.{action}", language),
                 f"{template}:{action}:{ref}",
             )
             for action in self.rules.buttons.get(template, ())
         )
+        # Items may carry ready-made buttons ([label, payload] pairs): campaigns do.
+        return ruled + tuple(Button(label, payload) for label, payload in data.get("buttons", ()))
 
     async def _check(self, jobs: Sequence[_Job]) -> None:
         checks = await asyncio.gather(*(self.outlet.check(job.message) for job in jobs))

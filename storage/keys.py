@@ -332,3 +332,41 @@ def purchases(contact_id: str, sku: str) -> str:
 def repurchase_off(contact_id: str) -> str:
     """Hash: sku -> epoch the contact said "no thanks" to reminders for it."""
     return f"{_contact_scope(contact_id)}:repurchase_off"
+
+
+# --- campaigns ---
+
+
+def campaign(campaign_id: str) -> str:
+    """Hash: one campaign (definition, status, feeding cursor, frozen results)."""
+    return f"{PREFIX}:campaign:{campaign_id}"
+
+
+def campaigns_all() -> str:
+    """Sorted set: every campaign id -> creation epoch."""
+    return f"{PREFIX}:campaigns"
+
+
+def campaign_sequence() -> str:
+    """Counter behind campaign ids made in chat (``K1``, ``K2``, ...)."""
+    return f"{PREFIX}:seq:campaign"
+
+
+def campaign_audience(campaign_id: str) -> str:
+    """Sorted set: the campaign's recipients, frozen when sending starts (by last seen)."""
+    return f"{PREFIX}:campaign:{campaign_id}:audience"
+
+
+def campaign_slot(campaign_id: str, slot: str) -> str:
+    """String with a TTL: taken (SET NX) by the one process that fires a cron slot."""
+    return f"{PREFIX}:campaign:{campaign_id}:slot:{slot}"
+
+
+def campaign_replied(campaign_id: str) -> str:
+    """Set: recipients who wrote within 24 hours after their campaign message was sent."""
+    return f"{PREFIX}:campaign:{campaign_id}:replied"
+
+
+def campaign_ordered(campaign_id: str) -> str:
+    """Hash: recipient -> amount of the order they placed within 7 days after the message."""
+    return f"{PREFIX}:campaign:{campaign_id}:ordered"

@@ -15,6 +15,8 @@ from bot.app import open_runtime
 from bot.handoff_job import schedule_handoff_expiry
 from bot.web import build_web_app
 from config.settings import Settings
+from schedules.campaign_jobs import load_and_schedule
+from schedules.campaigns import CampaignRunner
 from schedules.dispatch import FollowupDispatcher
 from schedules.scheduler import add_followups_dispatch, build_scheduler
 
@@ -33,6 +35,8 @@ async def serve(settings: Settings) -> int:
         schedule_handoff_expiry(scheduler, runtime)
         dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
         add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
+        campaign_runner = CampaignRunner.from_settings(runtime.redis, settings, runtime.delivery)
+        await load_and_schedule(scheduler, campaign_runner, settings)
         scheduler.start()
         for channel in runtime.channels.values():
             await channel.start()

@@ -1,0 +1,322 @@
+"""Campaigns (老客户营销): definitions, status, frozen audiences and results, in Redis.
+
+A campaign is one hash: what to send (texts per language, buttons), to whom (a
+segment expression), when (``now``, a time, or a cron line), and where it stands
+(:class:`Status`). When sending starts, its audience is frozen once into a sorted
+set (opted-out contacts removed); the feeder in :mod:`schedules.campaigns` walks it
+by rank with a cursor (``fed``) that only moves forward by compare-and-set, and
+hands each recipient to the follow-up queue as ``campaign:<id>:<contact>``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+
+from redis.asyncio import Redis
+
+from storage import keys
+from storage.timestamps import from_epoch, to_epoch
+
+ITEM_PREFIX = "campaign"
+"""Follow-up ids of campaign messages start with ``campaign:<id>:``."""
+
+
+class Status(StrEnum):
+    """Where a campaign stands."""
+
+    DRAFT = "draft"
+    CONFIRMING = "confirming"
+    """``/campaign send`` was typed; waits for ``/campaign confirm``."""
+    SCHEDULED = "scheduled"
+    """Confirmed, waits for its time."""
+    ARMED = "armed"
+    """A recurring (cron) campaign: every slot starts a run of its own."""
+    SENDING = "sending"
+    PAUSED = "paused"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+LIVE = frozenset({Status.SCHEDULED, Status.ARMED, Status.SENDING, Status.PAUSED})
+EDITABLE = frozenset({Status.DRAFT, Status.CONFIRMING})
+
+
+@dataclass(frozen=True, slots=True)
+class Campaign:
+    """One campaign; ``when`` is ``now``, an ISO time, or a five-field cron line."""
+
+    id: str
+    name: str
+    segment: str
+    when: str
+    texts: Mapping[str, str]
+    buttons: tuple[Mapping[str, str], ...] = ()
+    """Per button, its label per language; a press comes back as ``campaign:<id>:<n>``."""
+    status: Status = Status.DRAFT
+    created_at: datetime | None = None
+    created_by: str = ""
+    source: str = "chat"
+    parent: str | None = None
+    """For a run of a recurring campaign: the recurring campaign's id."""
+    started_at: datetime | None = None
+    audience: int | None = None
+    """Recipients frozen when sending started (None before)."""
+    opted_out: int = 0
+    """Audience members left out at freezing because they had opted out of marketing."""
+    fed: int = 0
+    fed_at: datetime | None = None
+    finished_at: datetime | None = None
+    results: Mapping[str, int] = field(default_factory=dict)
+    """The final tally, frozen when the campaign is done."""
+
+    @property
+    def item_group(self) -> str:
+        """The follow-up group of this campaign's messages."""
+        return f"{ITEM_PREFIX}:{self.id}"
+
+    def item_id(self, contact_id: str) -> str:
+        """The follow-up id of the message to ``contact_id``."""
+        return f"{self.item_group}:{contact_id}"
+
+
+_TIMES = ("created_at", "started_at", "fed_at", "finished_at")
+
+
+async def next_id(redis: Redis) -> str:
+    """A new id for a campaign made in chat: ``K1``, ``K2``, ..."""
+    return f"K{await redis.incr(keys.campaign_sequence())}"
+
+
+async def save(redis: Redis, campaign: Campaign) -> None:
+    """Write the whole campaign (definition and state)."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.campaign(campaign.id))
+        pipe.hset(keys.campaign(campaign.id), mapping=_encode(campaign))
+        created = to_epoch(campaign.created_at) if campaign.created_at else 0
+        pipe.zadd(keys.campaigns_all(), {campaign.id: created}, nx=True)
+        await pipe.execute()
+
+
+async def define(redis: Redis, campaign: Campaign) -> Campaign:
+    """Write the definition of a configured campaign, keeping the state of an existing one."""
+    current = await get(redis, campaign.id)
+    if current is None:
+        await save(redis, campaign)
+        return campaign
+    updated = replace(
+        current,
+        name=campaign.name,
+        segment=campaign.segment,
+        when=campaign.when,
+        texts=campaign.texts,
+        buttons=campaign.buttons,
+    )
+    await save(redis, updated)
+    return updated
+
+
+async def get(redis: Redis, campaign_id: str) -> Campaign | None:
+    """The campaign, or None."""
+    fields = await redis.hgetall(keys.campaign(campaign_id))
+    return _decode(campaign_id, fields) if fields else None
+
+
+async def all_campaigns(redis: Redis) -> list[Campaign]:
+    """Every campaign, oldest first."""
+    ids = await redis.zrange(keys.campaigns_all(), 0, -1)
+    async with redis.pipeline(transaction=False) as pipe:
+        for campaign_id in ids:
+            pipe.hgetall(keys.campaign(campaign_id))
+        rows = await pipe.execute()
+    return [_decode(cid, row) for cid, row in zip(ids, rows, strict=True) if row]
+
+
+_TRANSITION = """
+local current = redis.call('HGET', KEYS[1], 'status')
+if not current then return false end
+local n = tonumber(ARGV[2])
+local allowed = false
+for i = 3, 2 + n do
+  if ARGV[i] == current then allowed = true end
+end
+if not allowed then return current end
+redis.call('HSET', KEYS[1], 'status', ARGV[1])
+for i = 3 + n, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+end
+return 'ok'
+"""
+
+
+async def transition(
+    redis: Redis,
+    campaign_id: str,
+    allowed_from: Iterable[Status],
+    to: Status,
+    **fields: str | float,
+) -> bool:
+    """Move to ``to`` if the status is one of ``allowed_from`` (atomically); sets ``fields`` too.
+
+    Returns False when the campaign is unknown or in another status.
+    """
+    allowed = [status.value for status in allowed_from]
+    pairs = [part for name, value in fields.items() for part in (name, value)]
+    answer = await redis.eval(
+        _TRANSITION, 1, keys.campaign(campaign_id), to.value, len(allowed), *allowed, *pairs
+    )
+    return answer == "ok"
+
+
+async def set_fields(redis: Redis, campaign_id: str, **fields: str | float) -> None:
+    """Set state fields (``finished_at``, ``results`` ...) of an existing campaign."""
+    await redis.hset(keys.campaign(campaign_id), mapping=dict(fields))
+
+
+_FREEZE = """
+if redis.call('HEXISTS', KEYS[1], 'audience') == 1 then
+  redis.call('DEL', KEYS[3])
+  return redis.call('HGET', KEYS[1], 'audience')
+end
+local matched = redis.call('ZCARD', KEYS[3])
+local kept = 0
+if matched > 0 then kept = redis.call('ZDIFFSTORE', KEYS[2], 2, KEYS[3], KEYS[4]) end
+redis.call('DEL', KEYS[3])
+redis.call('HSET', KEYS[1], 'audience', kept, 'opted_out', matched - kept)
+return kept
+"""
+
+
+async def freeze_audience(redis: Redis, campaign_id: str, matched_key: str) -> int:
+    """Freeze the audience once from the segment's result in ``matched_key`` (then deleted).
+
+    Marketing opt-outs are removed. Only the first call writes; later ones (another
+    process, a retry after a crash) keep the first audience. Returns its size.
+    """
+    answer = await redis.eval(
+        _FREEZE,
+        4,
+        keys.campaign(campaign_id),
+        keys.campaign_audience(campaign_id),
+        matched_key,
+        keys.optout_members("marketing"),
+    )
+    return int(answer)
+
+
+async def audience_slice(redis: Redis, campaign_id: str, start: int, count: int) -> list[str]:
+    """Recipients ``start`` .. ``start + count - 1`` of the frozen audience."""
+    if count <= 0:
+        return []
+    return await redis.zrange(keys.campaign_audience(campaign_id), start, start + count - 1)
+
+
+_ADVANCE = """
+local fed = tonumber(redis.call('HGET', KEYS[1], 'fed') or '0')
+if fed ~= tonumber(ARGV[1]) then return 0 end
+redis.call('HSET', KEYS[1], 'fed', ARGV[2], 'fed_at', ARGV[3])
+return 1
+"""
+
+
+async def advance(redis: Redis, campaign_id: str, old: int, new: int, now: datetime) -> bool:
+    """Move the feeding cursor from ``old`` to ``new``; False if another process moved it."""
+    answer = await redis.eval(_ADVANCE, 1, keys.campaign(campaign_id), old, new, to_epoch(now))
+    return bool(answer)
+
+
+async def claim_slot(redis: Redis, campaign_id: str, slot: str, ttl_s: int) -> bool:
+    """True for the one caller that takes cron slot ``slot`` of the campaign."""
+    return bool(await redis.set(keys.campaign_slot(campaign_id, slot), "1", nx=True, ex=ttl_s))
+
+
+async def record_reply(redis: Redis, campaign_id: str, contact_id: str) -> None:
+    """The recipient wrote back within the reply window (idempotent)."""
+    await redis.sadd(keys.campaign_replied(campaign_id), contact_id)
+
+
+async def record_order(redis: Redis, campaign_id: str, contact_id: str, amount: float) -> None:
+    """The recipient ordered within the attribution window; the first order counts."""
+    await redis.hsetnx(keys.campaign_ordered(campaign_id), contact_id, amount)
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Replies and orders attributed to a campaign."""
+
+    replied: int
+    ordered: int
+    revenue: float
+
+
+async def attribution(redis: Redis, campaign_id: str) -> Attribution:
+    """How many recipients replied and ordered, and what they spent."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.scard(keys.campaign_replied(campaign_id))
+        pipe.hvals(keys.campaign_ordered(campaign_id))
+        replied, amounts = await pipe.execute()
+    return Attribution(replied, len(amounts), round(sum(map(float, amounts)), 2))
+
+
+def _encode(campaign: Campaign) -> dict[str, str | float]:
+    fields: dict[str, str | float] = {
+        "name": campaign.name,
+        "segment": campaign.segment,
+        "when": campaign.when,
+        "texts": json.dumps(dict(campaign.texts), ensure_ascii=False),
+        "buttons": json.dumps([dict(b) for b in campaign.buttons], ensure_ascii=False),
+        "status": campaign.status.value,
+        "created_by": campaign.created_by,
+        "source": campaign.source,
+        "opted_out": campaign.opted_out,
+        "fed": campaign.fed,
+    }
+    for name in _TIMES:
+        moment = getattr(campaign, name)
+        if moment is not None:
+            fields[name] = to_epoch(moment)
+    if campaign.parent:
+        fields["parent"] = campaign.parent
+    if campaign.audience is not None:
+        fields["audience"] = campaign.audience
+    if campaign.results:
+        fields["results"] = json.dumps(dict(campaign.results), ensure_ascii=False)
+    return fields
+
+
+def _decode(campaign_id: str, fields: Mapping[str, str]) -> Campaign:
+    times = {name: from_epoch(fields[name]) if name in fields else None for name in _TIMES}
+    return Campaign(
+        id=campaign_id,
+        name=fields.get("name", campaign_id),
+        segment=fields.get("segment", ""),
+        when=fields.get("when", "now"),
+        texts=json.loads(fields.get("texts", "{}")),
+        buttons=tuple(json.loads(fields.get("buttons", "[]"))),
+        status=Status(fields.get("status", Status.DRAFT.value)),
+        created_by=fields.get("created_by", ""),
+        source=fields.get("source", "chat"),
+        parent=fields.get("parent"),
+        audience=int(fields["audience"]) if "audience" in fields else None,
+        opted_out=int(fields.get("opted_out", 0)),
+        fed=int(fields.get("fed", 0)),
+        results=json.loads(fields["results"]) if "results" in fields else {},
+        **times,
+    )
+
+
+def campaign_of_item(followup_id: str) -> tuple[str, str] | None:
+    """``(campaign id, contact id)`` of a campaign follow-up id, else None."""
+    prefix, _, rest = followup_id.partition(":")
+    campaign_id, _, contact_id = rest.partition(":")
+    if prefix != ITEM_PREFIX or not campaign_id or not contact_id:
+        return None
+    return campaign_id, contact_id
+
+
+def item_ids(campaign: Campaign, contact_ids: Sequence[str]) -> list[str]:
+    """The follow-up ids of the messages to ``contact_ids``."""
+    return [campaign.item_id(contact_id) for contact_id in contact_ids]
