@@ -2,7 +2,8 @@
 
 Each entry names an id, a segment, a ``when`` (a cron line, an ISO time or
 ``now``), texts per language and optional buttons. ``enabled: true`` arms it at
-start; a disabled one is loaded as a draft the owner can send from chat.
+start (a draft, never one an owner cancelled); a disabled one is loaded as a draft the owner can
+send from chat.
 """
 
 from __future__ import annotations

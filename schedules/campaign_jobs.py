@@ -49,7 +49,11 @@ def campaign_from_spec(spec: CampaignSpec, now: datetime) -> Campaign:
 async def load_configured(
     redis: Redis, specs: Iterable[CampaignSpec], now: datetime, tz: ZoneInfo
 ) -> list[Campaign]:
-    """Define every configured campaign; arm the enabled ones, disarm the disabled ones."""
+    """Define every configured campaign and arm the enabled ones that are still drafts.
+
+    The file never disarms: once a campaign is armed or cancelled, the console decides
+    (``/campaign cancel``), so a restart cannot undo what an owner did in chat.
+    """
     loaded = []
     for spec in specs:
         campaign = campaign_from_spec(spec, now)
@@ -59,8 +63,6 @@ async def load_configured(
             await campaigns.transition(
                 redis, spec.id, [Status.DRAFT, Status.CONFIRMING], Status.ARMED
             )
-        else:
-            await campaigns.transition(redis, spec.id, [Status.ARMED], Status.DRAFT)
         loaded.append(stored)
     return loaded
 

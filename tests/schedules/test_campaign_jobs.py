@@ -62,7 +62,10 @@ async def test_enabled_campaigns_are_armed_and_get_one_cron_job(redis, settings)
     assert {job.id for job in scheduler.get_jobs()} == {TICK_JOB, cron_job_id("thanks")}
 
     await load_configured(redis, [replace(THANKS, enabled=False)], SLOT, settings.tz)
-    assert (await campaigns.get(redis, "thanks")).status is Status.DRAFT
+    assert (await campaigns.get(redis, "thanks")).status is Status.ARMED, "chat decides now"
+    assert await runner.cancel("thanks", SLOT) == 0
+    await load_configured(redis, [THANKS], SLOT, settings.tz)
+    assert (await campaigns.get(redis, "thanks")).status is Status.CANCELLED
     await sync_cron_jobs(scheduler, runner, lambda: SLOT)
     assert {job.id for job in scheduler.get_jobs()} == {TICK_JOB}
 
