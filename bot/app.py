@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from bot.channels.base import Channel
+from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
 from bot.delivery import Delivery
 from bot.dispatcher import Clock, Dispatcher, DispatchResult, utc_now
@@ -55,7 +56,7 @@ def console_channel(runtime: Runtime) -> Channel:
     return ConsoleChannel(runtime.redis)
 
 
-CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel,)
+CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_channel)
 
 
 @asynccontextmanager

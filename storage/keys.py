@@ -83,3 +83,11 @@ def seen_message(channel: str, message_id: str) -> str:
 def unanswered() -> str:
     """List of JSON questions the bot could not answer, newest last."""
     return f"{PREFIX}:unanswered"
+
+
+# --- telegram ---
+
+
+def sent_message(contact_id: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this idempotency key is being or was sent."""
+    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
