@@ -103,10 +103,14 @@ class TelegramChannel:
             self.poller.stop()
             await asyncio.gather(self._polling, return_exceptions=True)
             self._polling = None
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.wait_idle()
         await self.sender.close()
         await self.bot.shutdown()
+
+    async def wait_idle(self) -> None:
+        """Wait until every update taken so far is handled and its replies are out."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def check(self, message: OutboundMessage) -> SendCheck:
         """Refuses contacts marked unreachable (they blocked the bot); no side effects."""

@@ -1,22 +1,30 @@
 """Telegram's flood limits, kept on our side so the Bot API never has to answer 429.
 
-Token buckets: one shared by every chat (about 30 messages/s), one per chat
-(1/s with a short burst) and, for groups, a second per chat (20/min). The shared
-bucket is taken under an :class:`asyncio.Lock`, which wakes waiters in the order
-they came, so no chat starves. Rates run a few percent under Telegram's figures:
-a message leaves when its tokens are taken but arrives a little later, and the
-margin absorbs that jitter.
+Shared by every chat: a token bucket that spaces messages at 30/s, and a sliding
+window that lets at most 29 leave in any second (Telegram's "about 30"). The
+window is what keeps us safe from jitter: a message leaves when it is counted
+but arrives a little later, and 31 arrivals within one second would need 31
+sends spread over at least 1.066 s to bunch up by more than 66 ms. Per chat: a
+bucket of 1/s with a burst of 2, and for groups a second one of 20/min, each
+run 3% under Telegram's figure.
+
+The shared limits are taken under an :class:`asyncio.Lock`, which wakes waiters
+in the order they came, so no chat starves.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+_EPSILON = 1e-9  # a token short by a rounding error is a token
 SWEEP_AT = 4096
 """Chats remembered before idle ones (full buckets, nothing to remember) are dropped."""
 
@@ -34,21 +42,71 @@ class FloodLimits:
     """Rates (per second) and bursts of the three limits. The defaults follow Telegram's FAQ."""
 
     global_rate: float = 30.0
-    global_burst: int = 1
+    global_burst: float = 1.5
+    """Pacing only: the bucket may catch up on a late wake-up, the window caps the rate."""
     chat_rate: float = 1.0
-    chat_burst: int = 2
+    chat_burst: float = 2.0
     group_rate: float = 20 / 60
-    group_burst: int = 1
+    group_burst: float = 1.0
     safety: float = 0.97
     """Fraction of each rate actually used."""
+
+
+class Limit(Protocol):
+    """One rule on when the next message may go."""
+
+    def delay(self, now: float) -> float:
+        """Seconds until one more message is allowed (0 = now)."""
+
+    def take(self, now: float) -> None:
+        """Count one message sent at ``now``."""
+
+    def pause(self, until: float) -> None:
+        """Allow nothing before ``until``."""
+
+    def is_idle(self, now: float) -> bool:
+        """Forgetting this limit's state would change nothing."""
+
+
+class SlidingWindow:
+    """At most ``limit`` messages within any ``window`` seconds."""
+
+    def __init__(self, limit: int, window: float, now: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._sent: deque[float] = deque()
+        self._paused_until = now
+
+    def delay(self, now: float) -> float:
+        """Seconds until the oldest message in the window leaves it (0 when there is room)."""
+        self._expire(now)
+        wait = self._sent[0] + self.window - now if len(self._sent) >= self.limit else 0.0
+        return max(wait, self._paused_until - now, 0.0)
+
+    def take(self, now: float) -> None:
+        """Count one message."""
+        self._sent.append(now)
+
+    def pause(self, until: float) -> None:
+        """Nothing before ``until``."""
+        self._paused_until = max(self._paused_until, until)
+
+    def is_idle(self, now: float) -> bool:
+        """Nothing in the window and not paused."""
+        self._expire(now)
+        return not self._sent and self._paused_until <= now
+
+    def _expire(self, now: float) -> None:
+        while self._sent and self._sent[0] <= now - self.window:
+            self._sent.popleft()
 
 
 class TokenBucket:
     """``rate`` tokens a second, holding at most ``burst``; starts full."""
 
-    def __init__(self, rate: float, burst: int, now: float) -> None:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate = rate
-        self.burst = float(burst)
+        self.burst = burst
         self._tokens = float(burst)
         self._updated = now
         self._paused_until = now
@@ -56,12 +114,12 @@ class TokenBucket:
     def delay(self, now: float) -> float:
         """Seconds until one token is there (0 when one is there now)."""
         missing = 1.0 - self._level(now)
-        wait = missing / self.rate if missing > 0 else 0.0
+        wait = missing / self.rate if missing > _EPSILON else 0.0
         return max(wait, self._paused_until - now, 0.0)
 
     def take(self, now: float) -> None:
         """Use one token (the caller waited for :meth:`delay` first)."""
-        self._tokens = self._level(now) - 1.0
+        self._tokens = max(self._level(now) - 1.0, 0.0)
         self._updated = now
 
     def pause(self, until: float) -> None:
@@ -87,8 +145,13 @@ class FloodLimiter:
         self.limits = limits or FloodLimits()
         self.timer = timer or Timer()
         self._lock = asyncio.Lock()
-        self._global = self._bucket(self.limits.global_rate, self.limits.global_burst)
-        self._chats: dict[str, tuple[TokenBucket, ...]] = {}
+        now = self.timer.clock()
+        limits = self.limits
+        self._global: tuple[Limit, ...] = (
+            TokenBucket(limits.global_rate, limits.global_burst, now),
+            SlidingWindow(math.floor(limits.global_rate * limits.safety), 1.0, now),
+        )
+        self._chats: dict[str, tuple[Limit, ...]] = {}
 
     async def acquire(self, chat_id: str) -> None:
         """Wait until a message to ``chat_id`` may be sent, and count it as sent now.
@@ -98,26 +161,25 @@ class FloodLimiter:
         chat = self._chat_buckets(chat_id)
         await self._wait_for(chat)
         async with self._lock:
-            await self._wait_for((self._global, *chat))
+            await self._wait_for((*self._global, *chat))
             now = self.timer.clock()
-            for bucket in (self._global, *chat):
-                bucket.take(now)
+            for limit in (*self._global, *chat):
+                limit.take(now)
 
     def pause(self, chat_id: str, seconds: float) -> None:
         """Telegram answered 429 with ``retry_after``: hold that chat and everyone else."""
         until = self.timer.clock() + seconds
-        self._global.pause(until)
-        for bucket in self._chat_buckets(chat_id):
-            bucket.pause(until)
+        for limit in (*self._global, *self._chat_buckets(chat_id)):
+            limit.pause(until)
 
-    async def _wait_for(self, buckets: tuple[TokenBucket, ...]) -> None:
+    async def _wait_for(self, limits: tuple[Limit, ...]) -> None:
         while True:
-            delay = max(b.delay(self.timer.clock()) for b in buckets)
+            delay = max(limit.delay(self.timer.clock()) for limit in limits)
             if delay <= 0:
                 return
             await self.timer.sleep(delay)
 
-    def _chat_buckets(self, chat_id: str) -> tuple[TokenBucket, ...]:
+    def _chat_buckets(self, chat_id: str) -> tuple[Limit, ...]:
         buckets = self._chats.get(chat_id)
         if buckets is None:
             if len(self._chats) >= SWEEP_AT:
@@ -137,7 +199,7 @@ class FloodLimiter:
         for chat_id in idle:
             del self._chats[chat_id]
 
-    def _bucket(self, rate: float, burst: int) -> TokenBucket:
+    def _bucket(self, rate: float, burst: float) -> TokenBucket:
         return TokenBucket(rate * self.limits.safety, burst, self.timer.clock())
 
 

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 from redis.asyncio import Redis
 from telegram import Bot
@@ -35,7 +36,9 @@ from bot.messages import DeliveryError, OutboundMessage
 from storage import send_claims
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
+REDIS_CONCURRENCY = 8
 OnBlocked = Callable[[OutboundMessage, str], Awaitable[None]]
 """Called when Telegram says a private chat's user blocked the bot (403), with its reason."""
 
@@ -83,6 +86,8 @@ class TelegramSender:
         self.retry = retry or RetryPolicy()
         self.on_blocked = on_blocked
         self._queues: dict[str, deque[_Job]] = {}
+        # Hundreds of chat workers must not take every Redis connection at once.
+        self._redis_slots = asyncio.Semaphore(REDIS_CONCURRENCY)
         self._workers: set[asyncio.Task[None]] = set()
 
     def enqueue(self, message: OutboundMessage) -> asyncio.Future[None]:
@@ -155,7 +160,7 @@ class TelegramSender:
         chunks = render(message)
         key = message.idempotency_key
         contact_id = message.recipient.id
-        if key and not await send_claims.claim(self.redis, contact_id, key):
+        if key and not await self._claims(send_claims.claim, contact_id, key):
             log.info("message %s to %s already sent; not sending again", key, contact_id)
             return
         sent = 0
@@ -163,14 +168,14 @@ class TelegramSender:
             for chunk in chunks:
                 await self._send_chunk(chunk)
                 sent += 1
-        except DeliveryError:
-            if key and sent == 0:
-                await send_claims.release(self.redis, contact_id, key)
-            elif key:
-                await send_claims.confirm(self.redis, contact_id, key)
-            raise
-        if key:
-            await send_claims.confirm(self.redis, contact_id, key)
+        finally:
+            if key:
+                outcome = send_claims.confirm if sent else send_claims.release
+                await self._claims(outcome, contact_id, key)
+
+    async def _claims(self, operation: Callable[..., Awaitable[_T]], *args: str) -> _T:
+        async with self._redis_slots:
+            return await operation(self.redis, *args)
 
     async def _send_chunk(self, chunk: Chunk) -> None:
         network_failures = flood_waits = 0
