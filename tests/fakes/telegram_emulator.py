@@ -110,9 +110,10 @@ class QuirksProxy:
         match method:
             case "getUpdates":
                 params = await bot_api_params(request)
-                return _ok(await self._get_updates(token, params))
+                return _ok(await self._get_updates(token, params, request))
             case "setMyCommands" | "deleteMyCommands":
-                self.commands.append({"method": method, **await bot_api_params(request)})
+                params = await bot_api_params(request)
+                self.commands.append({"token": token, "method": method, **params})
                 return _ok(True)
         answer = await self._forward(token, method, request)
         match method, answer:
@@ -134,7 +135,9 @@ class QuirksProxy:
             )
         return response.json()
 
-    async def _get_updates(self, token: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    async def _get_updates(
+        self, token: str, params: dict[str, Any], request: Request
+    ) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
@@ -143,7 +146,7 @@ class QuirksProxy:
             answer = await self._fetch(token)
             buffer.extend(_fixed_update(update) for update in answer.get("result", []))
             buffer[:] = [u for u in buffer if u["update_id"] >= offset]
-            if buffer or time.monotonic() >= deadline:
+            if buffer or time.monotonic() >= deadline or await request.is_disconnected():
                 return buffer[:limit]
             await asyncio.sleep(POLL_INTERVAL_S)  # the emulator cannot hold a request open
 
@@ -199,6 +202,13 @@ class EmulatorUser:
         head = text.split(" ", 1)[0]
         entities = [{"offset": 0, "length": len(head), "type": "bot_command"}]
         await self._post("/sendCommand", self._message(text) | {"entities": entities})
+
+    async def send_photo(self, caption: str = "") -> None:
+        """Send a photo (the emulator stores it like any message)."""
+        photo = [{"file_id": "p1", "file_unique_id": "u1", "width": 10, "height": 10}]
+        message = self._message("") | {"photo": photo, "caption": caption}
+        del message["text"]
+        await self._post("/sendMessage", message)
 
     async def press(self, data: str) -> None:
         """Press an inline button whose callback data is ``data``."""
