@@ -110,11 +110,6 @@ class TelegramSender:
         """Send ``message`` and wait until it is out; raises :class:`DeliveryError`."""
         await self.enqueue(message)
 
-    @property
-    def pending(self) -> int:
-        """Messages queued or being sent."""
-        return sum(len(queue) for queue in self._queues.values())
-
     async def close(self, grace_s: float = 10.0) -> None:
         """Let queued messages go out for up to ``grace_s`` seconds, then cancel the rest."""
         workers = set(self._workers)
