@@ -332,3 +332,11 @@ def purchases(contact_id: str, sku: str) -> str:
 def repurchase_off(contact_id: str) -> str:
     """Hash: sku -> epoch the contact said "no thanks" to reminders for it."""
     return f"{_contact_scope(contact_id)}:repurchase_off"
+
+
+# --- telegram ---
+
+
+def sent_message(contact_id: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this idempotency key is being or was sent."""
+    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
