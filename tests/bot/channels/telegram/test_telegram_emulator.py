@@ -111,16 +111,7 @@ async def test_the_running_bot_publishes_its_command_menus(emulator, token, serv
     assert {"type": "chat", "chat_id": OWNER_ID} in scopes
 
 
-# --- in-process: a test responder stands in for the handoff handler ---
-
-
-async def _ask_for_a_person(message: InboundMessage, ctx: Context) -> bool:
-    """Test-only: what the handoff handler will do, reduced to notifying the owners."""
-    if message.kind is MessageKind.TEXT and message.text.strip().lower() in {"人工", "human"}:
-        ctx.notify_owners(f"{ctx.contact.short_id} ({ctx.ref}) asks for a person: {message.text}")
-        ctx.reply("OK, a person will answer you here.")
-        return True
-    return False
+# --- in-process: the real pipeline, plus a test responder that offers buttons ---
 
 
 async def _menu(message: InboundMessage, ctx: Context) -> bool:
@@ -139,7 +130,7 @@ async def _menu(message: InboundMessage, ctx: Context) -> bool:
 
 @pytest.fixture
 async def running_bot(emulator, token, settings, redis) -> AsyncIterator[Runtime]:
-    """The bot in this process, polling the emulator, with the test responders first."""
+    """The bot in this process, polling the emulator, with the test menu responder first."""
     configured = settings.model_copy(
         update={
             "telegram_token": token,
@@ -149,7 +140,7 @@ async def running_bot(emulator, token, settings, redis) -> AsyncIterator[Runtime
     )
     async with open_runtime(configured) as runtime:
         dispatcher = runtime.dispatcher
-        dispatcher.responders = (_ask_for_a_person, _menu, *dispatcher.responders)
+        dispatcher.responders = (_menu, *dispatcher.responders)
         channel = runtime.channels["telegram"]
         channel.poller.timeout_s = 2
         await channel.start()
@@ -169,8 +160,9 @@ async def test_an_owner_on_telegram_is_notified_when_a_customer_asks_for_a_perso
 
     [answer] = await customer.replies()
     [notice] = await owner.replies()
-    assert answer["text"] == "OK, a person will answer you here."
-    assert f"(telegram:{customer.id}) asks for a person: 人工" in notice["text"]
+    assert answer["text"].startswith("好的亲，已为您转接人工客服")
+    assert "客户请求人工客服" in notice["text"] and "内容：人工" in notice["text"]
+    assert "/reply C1" in notice["text"], "the owner can answer with a reference"
 
 
 async def test_buttons_are_an_inline_keyboard_and_a_press_comes_back(emulator, token, running_bot):
