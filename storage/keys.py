@@ -370,3 +370,11 @@ def campaign_replied(campaign_id: str) -> str:
 def campaign_ordered(campaign_id: str) -> str:
     """Hash: recipient -> amount of the order they placed within 7 days after the message."""
     return f"{PREFIX}:campaign:{campaign_id}:ordered"
+
+
+# --- telegram ---
+
+
+def sent_message(contact_id: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this idempotency key is being or was sent."""
+    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
