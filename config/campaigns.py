@@ -8,6 +8,7 @@ send from chat.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ import yaml
 from config.settings import LANGUAGES
 
 DEFAULT_CAMPAIGNS = Path(__file__).parent / "campaigns.yaml"
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +45,10 @@ def load_campaign_specs(path: Path | None = None) -> tuple[CampaignSpec, ...]:
 def _spec(entry: Mapping[str, Any]) -> CampaignSpec:
     name = entry.get("id", "?")
     try:
+        if not _ID.match(str(entry["id"])):
+            raise ValueError(
+                "the id is letters, digits, _ and - (at most 32), starting with a letter"
+            )
         texts = {str(lang): str(text) for lang, text in dict(entry["texts"]).items()}
         if not texts or set(texts) - set(LANGUAGES):
             raise ValueError(f"texts must be given in {', '.join(LANGUAGES)}")

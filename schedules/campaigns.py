@@ -425,7 +425,7 @@ class CampaignRunner:
     async def feed(self, campaign: Campaign, now: datetime) -> int:
         """Queue the next recipients of a sending campaign; returns how many were queued."""
         if campaign.audience is None:
-            campaign = replace(campaign, audience=await self._freeze(campaign))
+            campaign = replace(campaign, audience=await self._freeze(campaign, now))
         assert campaign.audience is not None
         if campaign.fed >= campaign.audience:
             await self._close_if_finished(campaign, now)
@@ -451,8 +451,8 @@ class CampaignRunner:
         earned = int((now - since).total_seconds() * self.policy.rate_per_minute / 60)
         return max(1, min(earned, self.policy.batch))
 
-    async def _freeze(self, campaign: Campaign) -> int:
-        started = campaign.started_at or datetime.now(UTC)
+    async def _freeze(self, campaign: Campaign, now: datetime) -> int:
+        started = campaign.started_at or now  # the same moment in every process
         matched_key = keys.segment_scratch(uuid.uuid4().hex, 0)
         await segments.store(self.redis, parse(campaign.segment), started, matched_key, 300)
         return await campaigns.freeze_audience(self.redis, campaign.id, matched_key)
