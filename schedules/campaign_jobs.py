@@ -20,7 +20,8 @@ from redis.exceptions import RedisError
 
 from config.campaigns import CampaignSpec, load_campaign_specs
 from config.settings import Settings
-from schedules.campaigns import CampaignRunner, cron_trigger, validate
+from schedules.campaign_rules import cron_trigger, validate
+from schedules.campaigns import CampaignRunner
 from storage import campaigns
 from storage.campaigns import Campaign, Status
 

@@ -19,13 +19,8 @@ from collections.abc import Awaitable, Callable
 from bot.messages import Button
 from config.campaigns import label_per_language
 from handlers.console.framework import Call, Command, Refusal
-from schedules.campaigns import (
-    CampaignRunner,
-    Preview,
-    Tally,
-    parse_when,
-    validate,
-)
+from schedules.campaign_rules import parse_when, validate
+from schedules.campaigns import CampaignRunner, Preview, Tally
 from schedules.dispatch import Outlet
 from storage import campaigns, contacts
 from storage.campaigns import Campaign, Status

@@ -11,14 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 
-from schedules.campaigns import (
-    CampaignPolicy,
-    CampaignRunner,
-    cron_trigger,
-    current_slot,
-    note_order,
-    note_reply,
-)
+from schedules.campaign_rules import CampaignPolicy, cron_trigger, current_slot
+from schedules.campaigns import CampaignRunner, note_order, note_reply
 from storage import campaigns, contacts, followups, keys, optouts, orders
 from storage.campaigns import Campaign, Status
 from storage.contacts import TagSource
