@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from redis.asyncio import Redis
 
 from storage import keys, segments
-from storage.redis import EmbeddedRedis, create_client
+from storage.redis import EmbeddedRedis
 from storage.segment_parser import RangeAtom, RangeField, Segment, SetAtom, SetField, parse
 from storage.timestamps import to_epoch
 
@@ -248,7 +248,8 @@ async def used_memory(redis: Redis) -> int:
 
 async def main(count: int) -> None:
     server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="shopbot-bench-")), persistent=False)
-    redis = create_client(server.start())
+    # One query on a million contacts can take seconds: no 5 s read timeout here.
+    redis = Redis.from_url(server.start(), decode_responses=True, socket_timeout=600)
     try:
         await redis.flushall()
         before = await used_memory(redis)
