@@ -71,10 +71,13 @@ class ConsoleChannel:
 
 
 def _to_mail(message: OutboundMessage) -> dict[str, Any]:
-    return {
+    mail: dict[str, Any] = {
         "text": message.text,
         "buttons": [[b.label, b.payload] for b in message.buttons],
     }
+    if message.image:
+        mail["image"] = message.image
+    return mail
 
 
 @dataclass
@@ -95,14 +98,14 @@ class ChatSession:
             return
         result = await self.receive(self._inbound(text))
         for reply in result.replies:
-            self._print(reply.text, reply.buttons)
+            self._print(reply.text, reply.buttons, reply.image)
         await self.show_mailbox()
 
     async def show_mailbox(self) -> None:
         """Print whatever waited for this contact."""
         for mail in await mailbox.drain(self.redis, self.contact.id):
             buttons = tuple(Button(label, payload) for label, payload in mail["buttons"])
-            self._print(mail["text"], buttons)
+            self._print(mail["text"], buttons, mail.get("image"))
 
     def _inbound(self, text: str) -> InboundMessage:
         common: dict[str, Any] = {
@@ -125,8 +128,10 @@ class ChatSession:
             return InboundMessage(kind=MessageKind.COMMAND, command=name, payload=args, **common)
         return InboundMessage(kind=MessageKind.TEXT, **common)
 
-    def _print(self, text: str, buttons: tuple[Button, ...]) -> None:
+    def _print(self, text: str, buttons: tuple[Button, ...], image: str | None = None) -> None:
         print(text, file=self.out)
+        if image:
+            print(f"[chart: {image}]", file=self.out)
         for number, button in enumerate(buttons, start=1):
             print(f"  [{number}] {button.label}", file=self.out)
         if buttons:
