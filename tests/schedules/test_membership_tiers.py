@@ -20,7 +20,9 @@ SLIDING = replace(RULES, mode=Mode.UPGRADE_AND_DOWNGRADE)
 
 async def notices(redis) -> list[tuple[str, str]]:
     records = await followups.of_contact(redis, AMY)
-    return [(r.followup.id, r.followup.template) for r in records if r.followup.id.startswith("tier:")]
+    return [
+        (r.followup.id, r.followup.template) for r in records if r.followup.id.startswith("tier:")
+    ]
 
 
 async def test_orders_raise_the_tier_and_each_change_schedules_a_notice(redis):

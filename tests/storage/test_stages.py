@@ -97,7 +97,10 @@ async def test_tier_atom_finds_the_tier_holders(redis):
         await place(redis, contact_id, f"{contact_id}-1", amount, T0)
     assert await segment_members(redis, "tier:VIP会员", T0) == {"console:b", "console:c"}
     assert await segment_members(redis, "会员:普通会员,VIP会员 -tier:VIP会员", T0) == {"console:a"}
-    assert await segment_members(redis, "tier:VIP会员 stage:first", T0) == {"console:b", "console:c"}
+    assert await segment_members(redis, "tier:VIP会员 stage:first", T0) == {
+        "console:b",
+        "console:c",
+    }
 
 
 def test_unknown_stage_is_refused():
