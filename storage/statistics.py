@@ -95,7 +95,7 @@ class Report:
 
     @property
     def member_sales_share(self) -> float | None:
-        """会员消费占比: sales of orders placed by members / all sales."""
+        """会员消费占比: sales of orders placed by someone already a member / all sales."""
         return _ratio(self.member_sales, self.sales)
 
     @property
@@ -181,7 +181,7 @@ async def _buying(
         order.amount
         for order in period_orders
         if order.contact_id in member_since
-        and member_since[order.contact_id] <= to_epoch(order.placed_at)
+        and member_since[order.contact_id] < to_epoch(order.placed_at)
     )
     return {
         "repeat_orders": len(repeats),
