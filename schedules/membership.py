@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 
+from apscheduler.job import Job
+from apscheduler.schedulers.base import BaseScheduler
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from config.catalog import Catalog
 from config.membership import Basis, Membership, Mode, Tier
@@ -149,6 +152,41 @@ async def review_due(redis: Redis, now: datetime, rules: Membership, catalog: Ca
     for contact_id in due:
         await recompute(redis, contact_id, now, rules, catalog)
     return len(due)
+
+
+TIER_REVIEW_JOB = "membership:review"
+TIER_REVIEW_EVERY_S = 3600
+
+
+def schedule_tier_reviews(
+    scheduler: BaseScheduler,
+    redis: Redis,
+    rules: Membership,
+    catalog: Catalog,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> Job | None:
+    """Run :func:`review_due` hourly in upgrade-and-downgrade mode (None in upgrade-only).
+
+    Several processes may run it: :func:`storage.membership.set_tier` is a
+    transaction, so only the one that changes a tier schedules the notice.
+    """
+    if rules.mode is not Mode.UPGRADE_AND_DOWNGRADE:
+        return None
+
+    async def tick() -> None:
+        try:
+            await review_due(redis, clock(), rules, catalog)
+        except RedisError as exc:
+            log.warning("tier review failed: %s", exc)
+
+    return scheduler.add_job(
+        tick,
+        "interval",
+        seconds=TIER_REVIEW_EVERY_S,
+        id=TIER_REVIEW_JOB,
+        name="review rolling-window tiers",
+        replace_existing=True,
+    )
 
 
 class MembershipCare:

@@ -14,8 +14,11 @@ import uvicorn
 from bot.app import open_runtime
 from bot.handoff_job import schedule_handoff_expiry
 from bot.web import build_web_app
+from config.catalog import default_catalog
+from config.membership import membership_from
 from config.settings import Settings
 from schedules.dispatch import FollowupDispatcher
+from schedules.membership import schedule_tier_reviews
 from schedules.scheduler import add_followups_dispatch, build_scheduler
 
 
@@ -33,6 +36,9 @@ async def serve(settings: Settings) -> int:
         schedule_handoff_expiry(scheduler, runtime)
         dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
         add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
+        schedule_tier_reviews(
+            scheduler, runtime.redis, membership_from(settings.membership_file), default_catalog()
+        )
         scheduler.start()
         for channel in runtime.channels.values():
             await channel.start()
