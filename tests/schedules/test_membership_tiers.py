@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 from membership_support import RULES, days, move, place
 
 from config.catalog import default_catalog
 from config.membership import Basis, Mode
-from schedules.membership import review_due
+from schedules.membership import review_due, schedule_tier_reviews
+from schedules.scheduler import build_scheduler
 from storage import followups, keys, membership
 from storage.orders import OrderStatus
 from storage.timestamps import to_epoch
@@ -109,3 +111,14 @@ async def test_the_notice_goes_out_in_the_customers_language_with_the_benefits(r
     assert "10% off everything" in notice.text
     assert notice.idempotency_key == f"tier:{AMY}:VIP会员:{int(to_epoch(T0))}"
     assert notice.purpose.value == "transactional"
+
+
+async def test_tier_reviews_are_scheduled_only_in_downgrade_mode(redis):
+    scheduler = build_scheduler(ZoneInfo("Asia/Shanghai"))
+    catalog = default_catalog()
+    assert schedule_tier_reviews(scheduler, redis, RULES, catalog) is None
+    job = schedule_tier_reviews(scheduler, redis, SLIDING, catalog, clock=lambda: T0 + days(400))
+    assert job.id == "membership:review"
+    await place(redis, AMY, "A1", 600, T0, rules=SLIDING)
+    await job.func()
+    assert await membership.tier_of(redis, AMY) == "普通会员"
