@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from bot.channels.base import Channel
+from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
 from bot.delivery import Delivery
@@ -65,7 +66,7 @@ def console_channel(runtime: Runtime) -> Channel:
     return ConsoleChannel(runtime.redis)
 
 
-CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, wechat_channel)
+CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_channel, wechat_channel)
 
 
 @asynccontextmanager

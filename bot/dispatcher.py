@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.context import Context, Observer, Outbox, Responder
-from bot.messages import InboundMessage, OutboundMessage
+from bot.messages import InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
@@ -103,7 +103,9 @@ class Dispatcher:
         return DispatchResult(message, tuple(outbox.messages))
 
     async def _handle(self, message: InboundMessage) -> Outbox:
-        detected = detect_language(message.text) or normalize_language(message.language_hint)
+        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
+        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
+        detected = detect_language(spoken) or normalize_language(message.language_hint)
         contact = await contacts.touch(
             self.redis,
             message.contact.id,

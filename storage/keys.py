@@ -395,3 +395,11 @@ def ratings() -> str:
 def ratings_by_time() -> str:
     """Sorted set: rated ref -> epoch rated."""
     return f"{PREFIX}:ratings:by_time"
+
+
+# --- telegram ---
+
+
+def sent_message(contact_id: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this idempotency key is being or was sent."""
+    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"

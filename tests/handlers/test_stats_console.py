@@ -19,10 +19,9 @@ CUSTOMER = "wechat:oC"
 def say(redis, settings, make_message):
     bot = make_dispatcher(redis, settings)
 
-    async def send(contact: str, text: str):
-        fields = {}
+    async def send(contact: str, text: str, **fields):
         if parsed := parse_command(text):
-            fields = {"kind": MessageKind.COMMAND, "command": parsed[0], "payload": parsed[1]}
+            fields |= {"kind": MessageKind.COMMAND, "command": parsed[0], "payload": parsed[1]}
         return await bot.dispatch(make_message(text, contact=contact, **fields))
 
     return send
@@ -53,11 +52,11 @@ async def test_stats_periods_languages_and_roles(say, redis):
     zh = (await say(OWNER, "/统计 7d")).replies[0].text
     assert zh.startswith("📊 近 7 天（2026-11-17 起）") and "联系人：共 2" in zh
     assert "阶段：潜在客户 1" in zh
-    en = (await say(OWNER, "/stats")).replies[0].text
+    en = (await say(OWNER, "/stats", language_hint="en")).replies[0].text
     assert en.startswith("📊 Last 30 days (from 2026-10-25)")
-    assert "Last 90 days" in (await say(OWNER, "/stats 90d")).replies[0].text
-    assert "Usage" in (await say(OWNER, "/stats 12d")).replies[0].text
+    assert "Last 90 days" in (await say(OWNER, "/stats 90d", language_hint="en")).replies[0].text
+    assert "Usage" in (await say(OWNER, "/stats 12d", language_hint="en")).replies[0].text
     await staff.add_staff(redis, STAFF)
-    assert "Only an owner" in (await say(STAFF, "/stats")).replies[0].text
+    assert "Only an owner" in (await say(STAFF, "/stats", language_hint="en")).replies[0].text
     customer = (await say(CUSTOMER, "/stats")).replies[0].text
     assert "Last" not in customer and "近" not in customer
