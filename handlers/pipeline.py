@@ -1,6 +1,6 @@
 """The handlers in the order the dispatcher runs them.
 
-Responders: opt-out -> owner commands -> human handoff -> satisfaction ratings ->
+Responders: opt-out -> owner commands -> satisfaction ratings -> human handoff ->
 order questions -> greeting -> follow-up buttons -> FAQ -> fallback. Observers run
 first, for every message: tagging, then the statistics' message counter. Order
 questions, FAQ and fallback are wrapped to count answered and unanswered questions.
@@ -61,8 +61,8 @@ def default_pipeline(settings: Settings, order_listeners: Iterable[OrderListener
         responders=(
             optout,
             console,  # before handoff, so owners are never relayed
+            satisfaction_responder,  # a rating answers our question: never relayed
             handoff,
-            satisfaction_responder,
             counting(OrderQuestions(order_status=OrderStatusAnswers()), Metric.AUTO_ANSWERED),
             greet,
             followup_buttons,

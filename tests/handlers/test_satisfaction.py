@@ -113,3 +113,12 @@ async def test_the_delivery_request_expires(chat, redis, settings):
     await dispatcher(redis, settings, RecordingOutlet()).run_due(due)
     await chat(AMY, "5")
     assert await satisfaction.get(redis, "O6") is None
+
+
+async def test_a_rating_during_a_handoff_is_taken_not_relayed(chat, redis):
+    ticket_id = await open_and_close_ticket(chat)
+    await chat(AMY, "转人工")
+    result = await chat(AMY, "5")
+    assert (await satisfaction.get(redis, ticket_id)).score == 5
+    assert [m.recipient.id for m in result.others] == []
+    assert "谢谢" in result.replies[0].text
