@@ -79,7 +79,7 @@ def expected_order(
     catalog: Catalog,
 ) -> datetime | None:
     """When the contact's next order is due: their median interval, else the catalogue's
-    longest cycle in their last order, else ``expected_cycle_days`` after the last order."""
+    longest cycle in their last counted order (``last``), else ``expected_cycle_days``."""
     times = sorted(at for _, at in ledger.values())
     if not times:
         return None
@@ -136,9 +136,10 @@ async def recompute(
         redis, contact_id, tier_id, now, member=rules.is_member(tier_id)
     )
     await membership.set_review(redis, contact_id, next_review(ledger, rules, now))
-    latest = await orders.orders_of(redis, contact_id, limit=1)
+    latest = max(ledger, key=lambda order_id: ledger[order_id][1]) if ledger else None
+    last = await orders.get(redis, latest) if latest else None
     await membership.set_expected_order(
-        redis, contact_id, expected_order(ledger, latest[0] if latest else None, rules, catalog)
+        redis, contact_id, expected_order(ledger, last, rules, catalog)
     )
     new_tier = rules.tier(tier_id)
     if announce and previous != tier_id and new_tier is not None:

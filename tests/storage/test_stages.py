@@ -9,6 +9,7 @@ from followup_support import T0
 from membership_support import RULES, days, place
 
 from storage import contacts, keys, membership, segments, stages
+from storage.orders import OrderStatus
 from storage.segment_parser import SegmentError, parse
 from storage.stages import Stage, StageFacts, classify
 from storage.timestamps import to_epoch
@@ -107,3 +108,10 @@ def test_unknown_stage_is_refused():
     with pytest.raises(SegmentError, match="unknown stage"):
         parse("stage:sleepy")
     assert parse("阶段:复购").terms[0].atom.values == ("repeat",)
+
+
+async def test_an_unpaid_newer_order_does_not_set_the_expected_order(redis):
+    await place(redis, AMY, "A1", 100, T0, sku="coffee-1kg")  # 40-day cycle
+    await place(redis, AMY, "A2", 100, T0 + days(1), sku="mask-10", status=OrderStatus.UNPAID)
+    expected = await redis.zscore(keys.contacts_by_expected_order(), AMY)
+    assert expected == to_epoch(T0 + days(40))
