@@ -8,7 +8,9 @@ and are shown when that contact is in the chat, or next opens it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from typing import Any, TextIO
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
-from bot.dispatcher import DispatchResult
+from bot.dispatcher import DispatchResult, StorageUnavailable
 from bot.messages import (
     Button,
     ContactRef,
@@ -96,7 +98,12 @@ class ChatSession:
         text = line.strip()
         if not text:
             return
-        result = await self.receive(self._inbound(text))
+        try:
+            result = await self.receive(self._inbound(text))
+        except StorageUnavailable as exc:
+            print(f"error: Redis is unreachable ({exc}); that message was not handled, "
+                  "please send it again.", file=sys.stderr, flush=True)  # fmt: skip
+            return
         for reply in result.replies:
             self._print(reply.text, reply.buttons, reply.image)
         await self.show_mailbox()
@@ -160,4 +167,5 @@ async def run_chat(session: ChatSession, stdin: TextIO, *, interactive: bool) ->
 async def _poll_mailbox(session: ChatSession) -> None:
     while True:
         await asyncio.sleep(MAILBOX_POLL_S)
-        await session.show_mailbox()
+        with contextlib.suppress(*StorageUnavailable):  # shown once Redis is back
+            await session.show_mailbox()

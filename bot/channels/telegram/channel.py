@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 from telegram import Bot, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.channels.base import ChannelStartError
 from bot.channels.telegram.commands import publish_menus
 from bot.channels.telegram.parsing import (
     ALLOWED_UPDATES,
@@ -84,7 +85,12 @@ class TelegramChannel:
 
     async def start(self) -> None:
         """Check the token, publish the command menus, then poll or register the webhook."""
-        await self.bot.initialize()
+        try:
+            await self.bot.initialize()
+        except (InvalidToken, NetworkError) as exc:
+            raise ChannelStartError(
+                f"telegram: cannot log in with SHOPBOT_TELEGRAM_TOKEN: {exc}"
+            ) from None
         await publish_menus(self.bot, self.templates, self.roles.owners, self.settings.language)
         url = self.settings.telegram_webhook_url
         if url:
