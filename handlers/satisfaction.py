@@ -94,7 +94,7 @@ async def satisfaction_responder(message: InboundMessage, ctx: Context) -> bool:
 async def _rating_in(message: InboundMessage, ctx: Context) -> tuple[str, int] | None:
     match message.kind:
         case MessageKind.BUTTON if (message.payload or "").startswith(f"{RATE}:"):
-            _, digit, ref = (message.payload or "").split(":", 2)
+            digit, _, ref = (message.payload or "").removeprefix(f"{RATE}:").partition(":")
             score = _DIGITS.get(digit)
             return (ref, score) if score and ref else None
         case MessageKind.TEXT if (score := _DIGITS.get(message.text.strip())) is not None:

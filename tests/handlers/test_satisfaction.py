@@ -9,7 +9,7 @@ from followup_support import RecordingOutlet, dispatcher
 from support import FIXED_NOW, make_dispatcher
 
 from bot.messages import MessageKind, parse_command
-from storage import followups, satisfaction, tickets
+from storage import followups, keys, satisfaction, tickets
 from storage.followups import Followup, Purpose
 
 OWNER = "telegram:1"
@@ -66,7 +66,7 @@ async def test_a_bare_digit_answers_a_pending_request(chat, redis):
 
 async def test_a_digit_without_a_request_is_not_a_rating(chat, redis):
     await chat(AMY, "3")
-    assert await redis.hlen("shopbot:ratings") == 0
+    assert await redis.hlen(keys.ratings()) == 0
 
 
 async def test_a_low_score_opens_a_ticket_and_tells_the_owners(chat, redis):
@@ -122,3 +122,9 @@ async def test_a_rating_during_a_handoff_is_taken_not_relayed(chat, redis):
     assert (await satisfaction.get(redis, ticket_id)).score == 5
     assert [m.recipient.id for m in result.others] == []
     assert "谢谢" in result.replies[0].text
+
+
+@pytest.mark.parametrize("payload", ["rate:9:T1001", "rate:3", "rate::T1001"])
+async def test_a_malformed_rating_button_is_not_a_rating(chat, redis, payload):
+    await chat(AMY, "x", kind=MessageKind.BUTTON, payload=payload)
+    assert await redis.hlen(keys.ratings()) == 0
