@@ -19,10 +19,12 @@ from bot.roles import Roles
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from config.i18n import Templates, default_templates
+from config.membership import membership_from
 from config.settings import Settings
 from handlers.orders import OrderEvents
 from handlers.pipeline import Pipeline, default_pipeline
 from schedules.campaigns import CampaignAttribution
+from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
 from storage.redis import open_redis
 
@@ -90,6 +92,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             OrderCare(redis, rules_from(settings.followup_rules), default_catalog())
         )
         order_events.subscribe(CampaignAttribution(redis))
+        order_events.subscribe(
+            MembershipCare(redis, membership_from(settings.membership_file), default_catalog())
+        )
         for factory in CHANNEL_FACTORIES:
             channel = factory(runtime)
             if channel is not None:

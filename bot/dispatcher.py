@@ -113,7 +113,7 @@ class Dispatcher:
             display_name=message.display_name,
             language=detected,
         )
-        role = await self.roles.role_of(message.contact)
+        role, owners = await self.roles.role_and_owners(message.contact)
         ctx = Context(
             message=message,
             contact=contact,
@@ -123,7 +123,7 @@ class Dispatcher:
             redis=self.redis,
             settings=self.settings,
             templates=self.templates,
-            owners=await self.roles.owners_to_notify(),
+            owners=owners,
             role=role,
         )
         try:

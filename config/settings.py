@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     followup_keep_days: int = Field(default=30, ge=1)
     followup_batch: int = Field(default=200, ge=1, le=5000)
     followup_tick_s: float = Field(default=1.0, gt=0)
+    # --- membership ---
+    membership_file: Path | None = Field(
+        default=None, description="Tiers, stages, satisfaction YAML; unset = the shipped one"
+    )
+    charts_dir: Path | None = Field(
+        default=None, description="Where /stats chart writes PNGs; unset = data_dir/charts"
+    )
 
     # --- campaigns ---
     campaigns_file: Path | None = Field(

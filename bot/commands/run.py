@@ -15,10 +15,13 @@ from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
 from bot.handoff_job import schedule_handoff_expiry
 from bot.web import build_web_app
+from config.catalog import default_catalog
+from config.membership import membership_from
 from config.settings import Settings
 from schedules.campaign_jobs import load_and_schedule
 from schedules.campaigns import CampaignRunner
 from schedules.dispatch import FollowupDispatcher
+from schedules.membership import schedule_tier_reviews
 from schedules.scheduler import add_followups_dispatch, build_scheduler
 
 EXIT_CHANNEL_FAILED = 2
@@ -45,6 +48,9 @@ async def serve(settings: Settings) -> int:
         add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
         campaign_runner = CampaignRunner.from_settings(runtime.redis, settings, runtime.delivery)
         await load_and_schedule(scheduler, campaign_runner, settings)
+        schedule_tier_reviews(
+            scheduler, runtime.redis, membership_from(settings.membership_file), default_catalog()
+        )
         scheduler.start()
         server = _Server(
             uvicorn.Config(
