@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.triggers.cron import CronTrigger
 
 from config.i18n import Templates
+from config.membership import StageRules, membership_from
 from config.settings import Settings
 from schedules.quiet_hours import QuietHours
 from storage import followups
@@ -110,6 +111,8 @@ class CampaignPolicy:
     language: str = "zh-CN"
     shop_name: str = "Shopbot"
     keep_s: int = followups.DEFAULT_KEEP_S
+    stage_rules: StageRules | None = None
+    """Thresholds of ``stage:`` atoms in audiences (None: the shipped ``membership.yaml``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CampaignPolicy:
@@ -123,6 +126,7 @@ class CampaignPolicy:
             language=settings.language,
             shop_name=settings.shop_name,
             keep_s=settings.followup_keep_days * 86_400,
+            stage_rules=membership_from(settings.membership_file).stages,
         )
 
 

@@ -110,6 +110,17 @@ class Tally:
         }
 
 
+@dataclass
+class PeriodResults:
+    """What the campaigns that started in a period achieved, summed."""
+
+    campaigns: int = 0
+    sent: int = 0
+    replied: int = 0
+    ordered: int = 0
+    revenue: float = 0.0
+
+
 # --- the runner ---
 
 
@@ -143,9 +154,7 @@ class CampaignRunner:
         matched_key = keys.segment_scratch(uuid.uuid4().hex, 0)
         preview = Preview(checked_channels=self.outlet is not None)
         preview.quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
-        preview.matched = await segments.store(
-            self.redis, parse(campaign.segment), now, matched_key, 300
-        )
+        preview.matched = await self._store_segment(campaign, now, matched_key)
         try:
             for start in range(0, preview.matched, CHUNK):
                 ids = await self.redis.zrange(matched_key, start, start + CHUNK - 1)
@@ -314,10 +323,17 @@ class CampaignRunner:
         earned = int((now - since).total_seconds() * self.policy.rate_per_minute / 60)
         return max(1, min(earned, self.policy.batch))
 
+    async def _store_segment(self, campaign: Campaign, now: datetime, dest: str) -> int:
+        """Evaluate the campaign's segment into ``dest`` (a scratch key with a TTL)."""
+        segment = parse(campaign.segment)
+        return await segments.store(
+            self.redis, segment, now, dest, 300, stage_rules=self.policy.stage_rules
+        )
+
     async def _freeze(self, campaign: Campaign, now: datetime) -> int:
         started = campaign.started_at or now  # the same moment in every process
         matched_key = keys.segment_scratch(uuid.uuid4().hex, 0)
-        await segments.store(self.redis, parse(campaign.segment), started, matched_key, 300)
+        await self._store_segment(campaign, started, matched_key)
         return await campaigns.freeze_audience(self.redis, campaign.id, matched_key)
 
     def _item(
@@ -404,6 +420,21 @@ class CampaignRunner:
         tally.replied, tally.ordered = attribution.replied, attribution.ordered
         tally.revenue = attribution.revenue
         return tally
+
+
+async def results_between(runner: CampaignRunner, start: datetime, end: datetime) -> PeriodResults:
+    """Sum the campaigns (and cron runs) that started sending between ``start`` and ``end``."""
+    results = PeriodResults()
+    for campaign in await campaigns.all_campaigns(runner.redis):
+        if campaign.started_at is None or not start <= campaign.started_at <= end:
+            continue
+        tally = await runner.tally(campaign, end)
+        results.campaigns += 1
+        results.sent += max(tally.sent, int(campaign.results.get("sent", 0)))
+        results.replied += tally.replied
+        results.ordered += tally.ordered
+        results.revenue += tally.revenue
+    return results
 
 
 async def note_reply(redis: Redis, contact_id: str, now: datetime) -> list[str]:

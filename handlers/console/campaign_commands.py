@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from bot.messages import Button
 from config.campaigns import label_per_language
 from handlers.console.framework import Call, Command, Refusal
 from schedules.campaign_rules import parse_when, validate
-from schedules.campaigns import CampaignRunner, Preview, Tally
+from schedules.campaigns import CampaignRunner, Preview, Tally, results_between
 from schedules.dispatch import Outlet
 from storage import campaigns, contacts
 from storage.campaigns import Campaign, Status
@@ -239,6 +240,20 @@ async def _campaign(call: Call, rest: str) -> Campaign:
 
 def _wrong_status(call: Call, campaign: Campaign) -> Refusal:
     return Refusal("campaign_wrong_status", id=campaign.id, status=_status(call, campaign.status))
+
+
+async def campaign_stats_line(call: Call, start: datetime) -> str:
+    """For ``/stats``: what the campaigns started since ``start`` achieved."""
+    runner = CampaignRunner.from_settings(call.ctx.redis, call.ctx.settings)
+    results = await results_between(runner, start, call.now)
+    return call.render(
+        "campaign_stats_line",
+        campaigns=results.campaigns,
+        sent=results.sent,
+        replied=results.replied,
+        ordered=results.ordered,
+        revenue=call.money(results.revenue),
+    )
 
 
 def _status(call: Call, status: Status) -> str:

@@ -10,6 +10,7 @@ from bot.messages import OutboundMessage
 from config.membership import Membership, membership_from
 from config.settings import Settings
 from handlers import stats_chart
+from handlers.console.campaign_commands import campaign_stats_line
 from handlers.console.framework import Call, Command
 from storage import membership, segments, stages
 from storage.segment_parser import Segment, SetAtom, SetField, Term
@@ -38,7 +39,8 @@ async def stats(call: Call) -> None:
     rules = rules_of(settings)
     period = Period.last_days(PERIODS[arg], call.now, settings.tz)
     report = await compute(call.ctx.redis, period, rules, await stage_counts(call, rules))
-    call.reply("console_stats", **_fields(call, report, rules))
+    figures = call.render("console_stats", **_fields(call, report, rules))
+    call.ctx.reply(f"{figures}\n{await campaign_stats_line(call, period.start)}")
 
 
 async def stage_counts(call: Call, rules: Membership) -> dict[str, int]:

@@ -141,3 +141,6 @@ async def test_owner_wins_back_repeat_buyers_and_watches_the_results(shop):
     await followups.run_due(clock.now)
     later = [mail["text"] for who in (AMY, BOB) for mail in await inbox(who)]
     assert not [text for text in later if "10% off" in text], "nobody gets a second copy"
+
+    [stats] = await say(OWNER, "/stats 7d")
+    assert "Campaigns: 1 started, 2 messages sent, 1 replied within 24 h, 1 ordered" in stats
