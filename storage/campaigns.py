@@ -178,13 +178,13 @@ async def set_fields(redis: Redis, campaign_id: str, **fields: str | float) -> N
 
 _FREEZE = """
 if redis.call('HEXISTS', KEYS[1], 'audience') == 1 then
-  redis.call('DEL', KEYS[3])
+  redis.call('UNLINK', KEYS[3])
   return redis.call('HGET', KEYS[1], 'audience')
 end
 local matched = redis.call('ZCARD', KEYS[3])
 local kept = 0
 if matched > 0 then kept = redis.call('ZDIFFSTORE', KEYS[2], 2, KEYS[3], KEYS[4]) end
-redis.call('DEL', KEYS[3])
+redis.call('UNLINK', KEYS[3])
 redis.call('HSET', KEYS[1], 'audience', kept, 'opted_out', matched - kept)
 return kept
 """

@@ -72,7 +72,7 @@ async def find(
         result = plan.build(segment)
         pipe.zcard(result)
         pipe.zrevrange(result, 0, max(limit, 1) - 1)
-        pipe.delete(*plan.scratch)
+        pipe.unlink(*plan.scratch)  # freed in the background: a big scratch set is slow to free
         *_, count, members, _ = await pipe.execute()
     return SegmentMatch(count, tuple(members[:limit]))
 
@@ -98,7 +98,7 @@ async def store(
         pipe.zunionstore(dest, [result])
         pipe.expire(dest, ttl_s)
         pipe.zcard(dest)
-        pipe.delete(*plan.scratch)
+        pipe.unlink(*plan.scratch)  # freed in the background: a big scratch set is slow to free
         *_, count, _ = await pipe.execute()
     return count
 
