@@ -12,6 +12,7 @@ from bot.channels.base import Channel
 from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
+from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
 from bot.dispatcher import Clock, Dispatcher, DispatchResult, utc_now
 from bot.messages import InboundMessage
@@ -75,7 +76,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
     async with open_redis(settings.redis_url, settings.data_dir) as redis:
         templates = default_templates()
         order_events = OrderEvents()
-        pipeline = default_pipeline(settings, order_events)
+        pipeline = default_pipeline(settings, order_events, wechat_tag_mirror(settings, redis))
         dispatcher = Dispatcher(
             redis=redis,
             settings=settings,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.context import Observer, Responder
+from bot.context import Observer, Responder, TagMirror
 from config.settings import Settings
 from handlers.console import build_console, stats_commands, ticket_commands
 from handlers.console.faq_commands import faq_commands
@@ -45,16 +45,22 @@ class Pipeline:
         await self.knowledge.current()
 
 
-def default_pipeline(settings: Settings, order_listeners: Iterable[OrderListener] = ()) -> Pipeline:
+def default_pipeline(
+    settings: Settings,
+    order_listeners: Iterable[OrderListener] = (),
+    tag_mirror: TagMirror | None = None,
+) -> Pipeline:
     """The customer-service pipeline every channel shares.
 
-    ``order_listeners`` hear about orders recorded from chat (``/order``).
+    ``order_listeners`` hear about orders recorded from chat (``/order``);
+    ``tag_mirror`` copies owner tags to WeChat user tags (None: WeChat not configured).
     """
     knowledge = KnowledgeStore(working_kb_path(settings))
     console = build_console(
         order_listeners=order_listeners,
         contact_sections=(open_tickets_section, stats_commands.membership_section),
         extra=(*ticket_commands.COMMANDS, *faq_commands(knowledge), *stats_commands.COMMANDS),
+        tag_mirror=tag_mirror,
     )
     return Pipeline(
         observers=(tag_contact, count_message),

@@ -403,3 +403,11 @@ def ratings_by_time() -> str:
 def sent_message(contact_id: str, idempotency_key: str) -> str:
     """String with a TTL: an outbound message with this idempotency key is being or was sent."""
     return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
+
+
+# --- wechat tags ---
+
+
+def wechat_tag_ids(app_id: str) -> str:
+    """Hash: contact tag name -> the Official Account's user tag id (mirrored tags)."""
+    return f"{PREFIX}:wechat:tag_ids:{{{app_id}}}"
