@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from fakes.wechat_api import (
     ACCOUNT_TAG_LIMIT,
@@ -14,6 +16,7 @@ from fakes.wechat_api import (
 from support import FIXED_NOW
 
 from bot.channels.wechat.tags import WeChatTagMirror, wechat_tag_mirror
+from bot.commands.wechat_tags import sync_tags
 from bot.context import TagMirrorFailure, TagProblem
 from bot.dispatcher import Dispatcher
 from bot.messages import MessageKind, parse_command
@@ -220,3 +223,42 @@ async def test_without_a_mirror_tag_calls_nothing(console, wechat_api):
     reply = await console(f"/tag {ALICE} VIP", mirrored=False)
     assert "tagged: VIP" in reply
     assert wechat_api.requests() == []
+
+
+# --- python -m bot wechat-tags sync ---
+
+
+async def test_sync_pushes_owner_tags_of_wechat_contacts_only(wechat_settings, wechat_api, redis):
+    openids = [f"o{n:03}" for n in range(55)]
+    for openid in openids:
+        await contacts.add_tags(redis, f"wechat:{openid}", ["VIP"], TagSource.OWNER, FIXED_NOW)
+        await contacts.ensure(redis, f"wechat:{openid}", FIXED_NOW)
+    await contacts.add_tags(redis, "wechat:o000", ["首次询单"], TagSource.AUTO, FIXED_NOW)
+    await contacts.add_tags(redis, "telegram:9", ["VIP"], TagSource.OWNER, FIXED_NOW)
+    await contacts.ensure(redis, "telegram:9", FIXED_NOW)
+    out = io.StringIO()
+
+    assert await sync_tags(wechat_settings, out) == 0
+
+    assert out.getvalue() == "VIP: 55 of 55 mirrored\n"
+    assert [len(r.body["openid_list"]) for r in wechat_api.requests(TAGS_TAG)] == [50, 5]
+    assert wechat_api.user_tags("o000") == {"VIP"}  # the automatic tag stays in Shopbot
+    assert set(wechat_api.tags()) == {"星标组", "VIP"}
+
+
+async def test_sync_names_the_contacts_wechat_refused(wechat_settings, wechat_api, redis):
+    _fill_account(wechat_api, USER_TAG_LIMIT)
+    wechat_api.tag_user_directly("oFull", *(f"tag{n}" for n in range(USER_TAG_LIMIT)))
+    for openid in ("oFull", "oFine"):
+        await contacts.ensure(redis, f"wechat:{openid}", FIXED_NOW)
+        await contacts.add_tags(redis, f"wechat:{openid}", ["VIP"], TagSource.OWNER, FIXED_NOW)
+    out = io.StringIO()
+
+    assert await sync_tags(wechat_settings, out) == 1
+
+    assert out.getvalue() == "VIP: 1 of 2 mirrored\n  not mirrored (user_limit): wechat:oFull\n"
+
+
+async def test_sync_without_wechat_is_an_error(settings, capsys):
+    assert await sync_tags(settings, io.StringIO()) == 1
+    assert "WeChat is not configured" in capsys.readouterr().err
