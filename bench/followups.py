@@ -118,13 +118,12 @@ async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
 
 
 async def sampled_bytes(redis: Redis, items: list[Followup]) -> float:
-    """MEMORY USAGE: the due index per item, plus a sample of item hashes and contact indexes."""
-    sample = items[:: max(1, len(items) // 200)]
-    due = await redis.memory_usage(keys.followups_due(), samples=0) / len(items)
-    hashes = [await redis.memory_usage(keys.followup(f.id)) for f in sample]
-    contact_keys = {keys.followups_of_contact(f.contact_id) for f in sample}
-    indexes = [await redis.memory_usage(key) / PER_CONTACT for key in contact_keys]
-    return due + sum(hashes) / len(hashes) + sum(indexes) / len(indexes)
+    """MEMORY USAGE: the due index, record buckets and contact index buckets, per item."""
+    total = await redis.memory_usage(keys.followups_due(), samples=0)
+    for pattern in ("r:*", "s:*", "c:*"):
+        async for key in redis.scan_iter(f"shopbot:{{fu}}:{pattern}", count=1000):
+            total += await redis.memory_usage(key, samples=0)
+    return total / len(items)
 
 
 class NaiveCounter:

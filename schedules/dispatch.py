@@ -278,7 +278,7 @@ class FollowupDispatcher:
     async def _send(self, jobs: Sequence[_Job], now: datetime) -> None:
         cap = Cap(self.policy.weekly_cap, WEEK_S)
         claimed = [job.claimed for job in jobs]
-        starts = await followups.begin_send_many(self.redis, claimed, now, cap, self.policy.keep_s)
+        starts = await followups.begin_send_many(self.redis, claimed, now, cap)
         limit = asyncio.Semaphore(SEND_CONCURRENCY)
         sending = []
         for job, start in zip(jobs, starts, strict=True):
