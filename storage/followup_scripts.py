@@ -6,8 +6,10 @@ state, contact-index and weekly-cap keys); per-item arguments follow in fixed-wi
 groups, because a client round trip costs far more than the work per item.
 
 - ``r:<b>`` record bucket, field id -> *head* ``contact US template US purpose US
-  optout US data``; ``data`` is the JSON inline, or ``RS`` when it is kept in the field
-  ``id US d`` (so every value stays under the 64-byte limit of a small hash).
+  optout US data``; ``data`` is the JSON inline, or ``RS n.h`` when it is kept in n
+  chunk fields ``RS h.1`` .. ``RS h.n`` of 64 bytes, ``h`` a handle from the bucket's
+  counter field ``RS`` (every value stays within the 64-byte limit of a small hash, so
+  the bucket stays a listpack/ziplist, and chunk names stay short).
 - ``s:<b>`` state bucket (same ``b``), field id -> ``token US attempts US state US
   finished US due US marker US reason``, written at the first claim; a pending item
   that was never claimed has none.
@@ -55,6 +57,41 @@ end
 local function put_state(b, id, s)
   redis.call('HSET', ST .. b, id, table.concat(s, US, 1, 7))
 end
+local CHUNK = 64
+-- A head ending in RS <count>.<handle> keeps its data in fields RS <handle>.<k>, k = 1..count;
+-- the handle comes from the bucket's counter (field RS), so chunk names stay short.
+local function chunks(head)
+  local count, handle = string.match(head, RS .. '(%d+)%.(%d+)$')
+  return tonumber(count or '0'), handle
+end
+local function chunk_field(handle, k) return RS .. handle .. '.' .. k end
+-- The item's data: inline in the head, or in its chunk fields.
+local function read_data(b, id, head)
+  local n, handle = chunks(head)
+  if n == 0 then return string.match(head, '([^\\31]*)$') end
+  local parts = {{}}
+  for k = 1, n do parts[k] = redis.call('HGET', REC .. b, chunk_field(handle, k)) or '' end
+  return table.concat(parts)
+end
+local function write(b, id, head, data)
+  local n = tonumber(string.match(head, RS .. '(%d+)$') or '0')
+  if n > 0 then
+    local handle = redis.call('HINCRBY', REC .. b, RS, 1)
+    head = head .. '.' .. handle
+    for k = 1, n do
+      local part = string.sub(data, k * CHUNK - CHUNK + 1, k * CHUNK)
+      redis.call('HSET', REC .. b, chunk_field(handle, k), part)
+    end
+  end
+  redis.call('HSET', REC .. b, id, head)
+end
+local function drop(b, id)
+  local head = redis.call('HGET', REC .. b, id)
+  if not head then return end
+  local n, handle = chunks(head)
+  for k = 1, n do redis.call('HDEL', REC .. b, chunk_field(handle, k)) end
+  redis.call('HDEL', REC .. b, id)
+end
 local function contact_of(head) return string.match(head, '^([^\\31]*)') end
 local function index_key(contact) return BYC .. bucket(contact, {CONTACT_BUCKETS}) end
 local function index_add(contact, b)
@@ -96,7 +133,7 @@ local function forget(id)
   local head = redis.call('HGET', REC .. b, id)
   redis.call('ZREM', DONE, id)
   if head then
-    redis.call('HDEL', REC .. b, id, id .. US .. 'd')
+    drop(b, id)
     redis.call('HDEL', ST .. b, id)
     local contact = contact_of(head)
     if #ids_in(b, contact) == 0 then ids_of(contact) end
@@ -124,8 +161,7 @@ local function row(id)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return {{id, false}} end
-  local data = ''
-  if string.sub(head, -1) == RS then data = redis.call('HGET', REC .. b, id .. US .. 'd') or '' end
+  local data = read_data(b, id, head)
   return {{id, head, data, redis.call('HGET', ST .. b, id) or '',
     redis.call('ZSCORE', DUE, id) or '', redis.call('ZSCORE', LEASED, id) or ''}}
 end
@@ -134,7 +170,7 @@ end
 SCHEDULE_MANY = script(
     _LIB
     + """
--- ARGV[5] replace, then per item: id, due_epoch, contact, head, data field ('' for none).
+-- ARGV[5] replace, then per item: id, due_epoch, contact, head, data ('' when inline).
 -- Returns 1 per item added, 0 per id that exists (unless replace and still pending).
 local added = {}
 for i = 6, #ARGV, 5 do
@@ -143,13 +179,12 @@ for i = 6, #ARGV, 5 do
   local fresh = redis.call('HEXISTS', REC .. b, id) == 0
   if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
       and get_state(b, id)[3] == '' then
-    redis.call('HDEL', REC .. b, id .. US .. 'd')
+    drop(b, id)
     redis.call('HDEL', ST .. b, id)
     fresh = true
   end
   if fresh then
-    redis.call('HSET', REC .. b, id, head)
-    if data ~= '' then redis.call('HSET', REC .. b, id .. US .. 'd', data) end
+    write(b, id, head, data)
     redis.call('ZADD', DUE, due, id)
     index_add(contact, b)
   end
@@ -183,8 +218,7 @@ local function take(id, from)
   redis.call('ZADD', LEASED, ARGV[7], id)
   s[1], s[5] = tostring(tonumber(s[1]) + 1), score
   put_state(b, id, s)
-  local data = ''
-  if string.sub(head, -1) == RS then data = redis.call('HGET', REC .. b, id .. US .. 'd') or '' end
+  local data = read_data(b, id, head)
   claimed[#claimed + 1] = {{id, s[1], score, head, data, s[2]}}
 end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASED, '-inf', ARGV[5], 'LIMIT', 0, limit)) do

@@ -298,7 +298,7 @@ def _record_from(row: Sequence[str]) -> Record:
 
 
 def _pack(followup: Followup) -> tuple[str, str]:
-    """The item's head, and its data field when the data does not fit in the head."""
+    """The item's head, and its data when the data does not fit in the head (then chunked)."""
     data = (
         json.dumps(followup.data, ensure_ascii=False, separators=_COMPACT) if followup.data else ""
     )
@@ -308,13 +308,12 @@ def _pack(followup: Followup) -> tuple[str, str]:
     head = f"{lead}{_US}{data}"
     if len(head.encode()) <= _SMALL_VALUE:
         return head, ""
-    return f"{lead}{_US}{_RS}", data
+    chunks = -(-len(data.encode()) // _SMALL_VALUE)
+    return f"{lead}{_US}{_RS}{chunks}", data
 
 
 def _followup(item_id: str, head: str, data: str, due: float) -> Followup:
-    contact, template, purpose, optout, inline = head.split(_US)
-    if inline != _RS:
-        data = inline
+    contact, template, purpose, optout, _ = head.split(_US)
     return Followup(
         id=item_id,
         contact_id=contact,
