@@ -2,10 +2,15 @@
 
 Schedules N follow-ups (100,000; ``--quick``: 10,000), a realistic mix of five per
 contact (review thanks, revisit, a repurchase reminder, win-back at 60 and 90 days),
-then dispatches them all through full dispatch passes (opt-out, quiet hours, cap,
-channel check, render, sent marker, ack) to an outlet that only counts. Then the naive
-way on the same server: one APScheduler ``date`` job per follow-up in a
+then dispatches them all through full dispatch passes to an outlet that only counts.
+Then the naive way on the same server: one APScheduler ``date`` job per follow-up in a
 ``RedisJobStore``, fired when due by an ``AsyncIOScheduler``.
+
+Per item, both sides read the contact's profile (stored before the clock starts) and
+render the template in the contact's language, then count. The engine also does its
+bookkeeping: lease and claim token, opt-out and quiet-hours rules, the channel check,
+the sent marker and weekly cap, the ack, the per-contact index. The naive job does none
+of that (it would need it to be correct, but it is not counted against it).
 
 Run from the project root: ``python bench/followups.py [--quick]``.
 """
@@ -17,6 +22,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,17 +30,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.messages import OutboundMessage, SendCheck
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from config.settings import Settings
-from schedules.dispatch import DispatchPolicy, FollowupDispatcher
+from schedules.dispatch import SEND_CONCURRENCY, DispatchPolicy, FollowupDispatcher
 from schedules.lifecycle import OrderFacts, care_followup
 from schedules.quiet_hours import QuietHours
 from schedules.repurchase import reminder, winback
-from storage import keys
+from storage import contacts, keys
 from storage.followups import Followup, schedule_many
 from storage.orders import OrderItem
 from storage.redis import EmbeddedRedis, create_client
@@ -89,8 +95,19 @@ async def used_memory(redis: Redis) -> int:
     return int((await redis.info("memory"))["used_memory"])
 
 
+async def store_contacts(redis: Redis, items: list[Followup]) -> None:
+    """A profile per contact, as the product has when it schedules (not timed, not counted)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in sorted({item.contact_id for item in items}):
+            fields = {"display_name": f"Guest {contact_id[-4:]}", "language": "zh-CN"}
+            fields |= {"first_seen": "1763000000", "last_seen": "1763000000"}
+            pipe.hset(keys.contact(contact_id), mapping=fields)
+        await pipe.execute()
+
+
 async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
     items = followups_for(count)
+    await store_contacts(redis, items)
     before = await used_memory(redis)
     started = time.perf_counter()
     for start in range(0, len(items), CHUNK):
@@ -127,22 +144,38 @@ async def sampled_bytes(redis: Redis, items: list[Followup]) -> float:
 
 
 class NaiveCounter:
-    """What the naive jobs report to (a job must name a module-level callable to be pickled)."""
+    """What the naive jobs use (a job must name a module-level callable to be pickled)."""
 
     fired = 0
     target = 0
     done: asyncio.Event | None = None
+    redis: Redis | None = None
+    texts = rules_from(None).templates
 
 
-async def naive_fire(_: str) -> None:
-    """The naive job: count, like the counting outlet."""
+async def naive_fire(contact_id: str, template: str) -> None:
+    """The naive job: read the contact, render the text in its language, count."""
+    assert NaiveCounter.redis is not None
+    contact = await contacts.get(NaiveCounter.redis, contact_id)
+    language = (contact and contact.language) or "zh-CN"
+    name = (contact and contact.display_name) or ""
+    NaiveCounter.texts.text(template, language).format_map(defaultdict(str, name=name))
     NaiveCounter.fired += 1
     if NaiveCounter.fired == NaiveCounter.target and NaiveCounter.done is not None:
         NaiveCounter.done.set()
 
 
 async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, float]:
+    items = followups_for(count)
+    await store_contacts(redis, items)
+    # The jobs fire all at once: give them a pool that waits for a free connection
+    # (as many as the engine's sending workers) instead of failing.
+    pool = BlockingConnectionPool.from_url(
+        f"unix://{socket_path}", max_connections=SEND_CONCURRENCY, decode_responses=True
+    )
+    jobs_client = Redis(connection_pool=pool)
     NaiveCounter.target, NaiveCounter.done = count, asyncio.Event()
+    NaiveCounter.redis = jobs_client
     store = RedisJobStore(
         unix_socket_path=socket_path,
         jobs_key="shopbot:naive:jobs",
@@ -155,8 +188,9 @@ async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, f
     due = datetime.now(UTC)
     before = await used_memory(redis)
     started = time.perf_counter()
-    for n in range(count):
-        scheduler.add_job(naive_fire, "date", run_date=due, id=f"order:{n}:naive", args=(str(n),))
+    for item in items:
+        args = (item.contact_id, item.template)
+        scheduler.add_job(naive_fire, "date", run_date=due, id=item.id, args=args)
     scheduled_s = time.perf_counter() - started
     per_job = (await used_memory(redis) - before) / count
     started = time.perf_counter()
@@ -164,6 +198,8 @@ async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, f
     await NaiveCounter.done.wait()
     dispatched_s = time.perf_counter() - started
     scheduler.shutdown(wait=False)
+    await jobs_client.aclose()
+    await pool.disconnect()
     return {
         "count": count,
         "schedules_per_s": count / scheduled_s,
@@ -189,6 +225,8 @@ async def main(count: int) -> None:
 
 def report(engine: dict[str, float], naive: dict[str, float]) -> None:
     print(f"{int(engine['count'])} follow-ups, each way, on one redis-server")
+    print("per item, both: read the contact, render the text, count at the outlet")
+    print("engine also: claim+lease, opt-out/quiet/cap rules, channel check, sent marker, ack")
     print(f"{'':24}{'engine':>14}{'APScheduler':>14}{'ratio':>10}")
     for name in ("schedules_per_s", "dispatches_per_s", "bytes"):
         ratio = engine[name] / naive[name]
