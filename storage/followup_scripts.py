@@ -48,6 +48,12 @@ local function split(raw)
   for part in string.gmatch(raw .. US, '([^\\31]*)\\31') do t[#t + 1] = part end
   return t
 end
+-- One batch item: its fields joined by GS (one argument per item: far less to encode).
+local function item(raw)
+  local t = {{}}
+  for part in string.gmatch(raw .. '\\29', '([^\\29]*)\\29') do t[#t + 1] = part end
+  return t
+end
 -- state: 1 token, 2 attempts, 3 final state, 4 finished, 5 due, 6 sent marker, 7 reason
 local function get_state(b, id)
   local raw = redis.call('HGET', ST .. b, id)
@@ -170,11 +176,11 @@ end
 SCHEDULE_MANY = script(
     _LIB
     + """
--- ARGV[5] replace, then per item: id, due_epoch, contact, head, data ('' when inline).
+-- ARGV[5] replace, then per item (GS-joined): id, due_epoch, contact, head, data ('' when inline).
 -- Returns 1 per item added, 0 per id that exists (unless replace and still pending).
 local added = {}
-for i = 6, #ARGV, 5 do
-  local id, due, contact, head, data = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+for i = 6, #ARGV do
+  local id, due, contact, head, data = unpack(item(ARGV[i]))
   local b = ib(id)
   local fresh = redis.call('HEXISTS', REC .. b, id) == 0
   if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
@@ -238,14 +244,14 @@ BEGIN_SEND_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] cap, ARGV[7] window_s,
---   then per item: id, token, contact, capped ('1' for marketing)
+--   then per item (GS-joined): id, token, contact, capped ('1' for marketing)
 -- Per item: 'go' (this claim holds the sent marker: send now), 'done' (an earlier claim
 -- committed to sending it: do not send), 'lost' (re-claimed by someone else, or
 -- cancelled), or the epoch at which the weekly cap frees a slot.
 local answers = {}
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-for i = 8, #ARGV, 4 do
-  local id, token = ARGV[i], ARGV[i + 1]
+for i = 8, #ARGV do
+  local id, token, contact, capped = unpack(item(ARGV[i]))
   local b = ib(id)
   local s = get_state(b, id)
   local answer
@@ -253,8 +259,8 @@ for i = 8, #ARGV, 4 do
     answer = 'lost'
   elseif s[6] ~= '' then
     answer = 'done'
-  elseif ARGV[i + 3] == '1' then
-    local sent = CAP .. ARGV[i + 2]
+  elseif capped == '1' then
+    local sent = CAP .. contact
     redis.call('ZREMRANGEBYSCORE', sent, '-inf', now - window)
     if not redis.call('ZSCORE', sent, id) and redis.call('ZCARD', sent) >= cap then
       answer = tostring(tonumber(redis.call('ZRANGE', sent, 0, 0, 'WITHSCORES')[2]) + window)
@@ -278,15 +284,14 @@ RECORD_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
---   then per item: kind, id, token, contact, x, y where kind is
+--   then per item (GS-joined): kind, id, token, contact, x, y where kind is
 --   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error).
 -- Per item: 1 finished/postponed, 'retry', 'dead', or 0 when the claim is stale.
 local answers = {}
 local now = tonumber(ARGV[5])
 local keep_until = now + tonumber(ARGV[6])
-for i = 10, #ARGV, 6 do
-  local kind, id, token, contact, x, y =
-    ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+for i = 10, #ARGV do
+  local kind, id, token, contact, x, y = unpack(item(ARGV[i]))
   local b = ib(id)
   local s = get_state(b, id)
   local answer = 0

@@ -114,7 +114,8 @@ async def schedule_many(
     args: list[str | float] = [*_prefixes(), "1" if replace else "0"]
     for followup in followups:
         head, data = _pack(followup)
-        args += [followup.id, to_epoch(followup.due_at), followup.contact_id, head, data]
+        fields = (followup.id, str(to_epoch(followup.due_at)), followup.contact_id, head, data)
+        args.append(_GS.join(fields))
     if len(args) == _HEADER + 1:
         return []
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
@@ -184,7 +185,8 @@ async def begin_send_many(
     args: list[str | float] = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s]
     for item in claimed:
         marketing = item.followup.purpose is Purpose.MARKETING
-        args += [item.followup.id, item.token, item.followup.contact_id, "1" if marketing else "0"]
+        fields = (item.followup.id, item.token, item.followup.contact_id, "1" if marketing else "0")
+        args.append(_GS.join(fields))
     answers = await lua.BEGIN_SEND_MANY(keys=_keys(), args=args, client=redis)
     return [_send_start(answer) for answer in answers]
 
@@ -244,7 +246,8 @@ async def record_outcomes(
             step = ["p", to_epoch(outcome.postpone_to), _clean(outcome.reason)]
         else:
             step = ["r", _clean(outcome.retry_error or "failed"), ""]
-        args += [step[0], item.id, token, item.contact_id, step[1], step[2]]
+        kind, x, y = step
+        args.append(_GS.join((kind, item.id, token, item.contact_id, str(x), y)))
     return await lua.RECORD_MANY(keys=_keys(), args=args, client=redis)
 
 
@@ -327,7 +330,7 @@ def _followup(item_id: str, head: str, data: str, due: float) -> Followup:
 
 def _clean(text: str) -> str:
     """A reason without the field separators of the packed state."""
-    return text.replace(_US, " ").replace(_RS, " ")
+    return text.replace(_US, " ").replace(_RS, " ").replace(_GS, " ")
 
 
 def _prefixes() -> tuple[str, str, str, str]:
@@ -349,7 +352,7 @@ def _keys() -> list[str]:
 
 
 _HEADER = 4
-_US, _RS = "\x1f", "\x1e"
+_US, _RS, _GS = "\x1f", "\x1e", "\x1d"
 _SMALL_VALUE = 64
 """Redis keeps a hash small (listpack/ziplist) while every value is at most this long."""
 _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
