@@ -9,7 +9,7 @@ message sent with the follow-up id as idempotency key. Each step works on the
 whole batch at once (one Redis round trip per step), so a pass scales.
 
 Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
-fencing token; the sent marker (SET NX, checked with the token) is taken right
+fencing token; the sent marker (taken atomically with a token check) is taken right
 before the send, so an item whose holder died after that point is acked as sent
 by the next holder instead of being sent again, and an item whose holder died
 before it is sent by the next holder.
