@@ -16,13 +16,19 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# Test-only: the telegram-test-api Bot API emulator (npm), reinstalled when its lock changes.
+TELEGRAM_EMULATOR := tests/fakes/telegram
+$(TELEGRAM_EMULATOR)/node_modules/.installed: $(TELEGRAM_EMULATOR)/package-lock.json
+	npm ci --prefix $(TELEGRAM_EMULATOR) --no-audit --no-fund --loglevel=error
+	touch $@
+
 run: $(VENV)/.installed
 	$(PY) -m bot run
 
 chat: $(VENV)/.installed
 	$(PY) -m bot chat
 
-test: $(VENV)/.installed-dev
+test: $(VENV)/.installed-dev $(TELEGRAM_EMULATOR)/node_modules/.installed
 	$(PY) -m ruff check .
 	$(PY) -m pytest
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from bot.channels.base import Channel
+from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
 from bot.delivery import Delivery
@@ -18,9 +19,11 @@ from bot.roles import Roles
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from config.i18n import Templates, default_templates
+from config.membership import membership_from
 from config.settings import Settings
 from handlers.orders import OrderEvents
 from handlers.pipeline import Pipeline, default_pipeline
+from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
 from storage.redis import open_redis
 
@@ -63,7 +66,7 @@ def console_channel(runtime: Runtime) -> Channel:
     return ConsoleChannel(runtime.redis)
 
 
-CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, wechat_channel)
+CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_channel, wechat_channel)
 
 
 @asynccontextmanager
@@ -87,6 +90,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         )
         order_events.subscribe(
             OrderCare(redis, rules_from(settings.followup_rules), default_catalog())
+        )
+        order_events.subscribe(
+            MembershipCare(redis, membership_from(settings.membership_file), default_catalog())
         )
         for factory in CHANNEL_FACTORIES:
             channel = factory(runtime)

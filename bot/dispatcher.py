@@ -17,7 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.context import Context, Observer, Outbox, Responder
-from bot.messages import InboundMessage, OutboundMessage
+from bot.messages import InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
@@ -103,7 +103,9 @@ class Dispatcher:
         return DispatchResult(message, tuple(outbox.messages))
 
     async def _handle(self, message: InboundMessage) -> Outbox:
-        detected = detect_language(message.text) or normalize_language(message.language_hint)
+        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
+        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
+        detected = detect_language(spoken) or normalize_language(message.language_hint)
         contact = await contacts.touch(
             self.redis,
             message.contact.id,
@@ -111,7 +113,7 @@ class Dispatcher:
             display_name=message.display_name,
             language=detected,
         )
-        role = await self.roles.role_of(message.contact)
+        role, owners = await self.roles.role_and_owners(message.contact)
         ctx = Context(
             message=message,
             contact=contact,
@@ -121,7 +123,7 @@ class Dispatcher:
             redis=self.redis,
             settings=self.settings,
             templates=self.templates,
-            owners=await self.roles.owners_to_notify(),
+            owners=owners,
             role=role,
         )
         try:

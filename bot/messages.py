@@ -132,7 +132,9 @@ class OutboundMessage:
     """A message to send. The channel renders ``buttons`` natively or as numbered text.
 
     ``idempotency_key`` lets a sender drop a second send of the same message
-    (a retry after a crash, a duplicate follow-up).
+    (a retry after a crash, a duplicate follow-up). ``image`` is the path of a
+    picture to show with the text (a chart); channels without native pictures
+    show the path (the text should name it too).
     """
 
     recipient: ContactRef
@@ -141,6 +143,7 @@ class OutboundMessage:
     buttons: tuple[Button, ...] = ()
     chat_id: str | None = None
     idempotency_key: str | None = None
+    image: str | None = None
 
     @property
     def target_chat(self) -> str:

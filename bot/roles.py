@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from redis.asyncio import Redis
 
 from bot.messages import ContactRef
@@ -41,22 +43,29 @@ class Roles:
     async def owners_to_notify(self) -> tuple[ContactRef, ...]:
         """Configured, claimed and terminal owners: everyone who gets owner notifications."""
         claimed = await staff.claimed_owners(self._redis) if self._redis is not None else []
-        extra = tuple(ContactRef.parse(c) for c in claimed)
-        return (*self._owners, *(ref for ref in extra if ref not in self._owners))
+        return self._with_claimed(claimed)
 
     async def role_of(self, contact: ContactRef) -> Role:
         """The person's role; claimed owners and staff are looked up in Redis."""
-        if contact in self._owners:
-            return Role.OWNER
+        role, _ = await self.role_and_owners(contact)
+        return role
+
+    async def role_and_owners(self, contact: ContactRef) -> tuple[Role, tuple[ContactRef, ...]]:
+        """The person's role and the owners to notify, in one round trip (every message)."""
         if self._redis is None:
-            return Role.CUSTOMER
+            return (Role.OWNER if contact in self._owners else Role.CUSTOMER), self._owners
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.sismember(keys.claimed_owners(), contact.id)
+            pipe.smembers(keys.claimed_owners())
             pipe.sismember(keys.staff(), contact.id)
-            is_claimed, is_staff = await pipe.execute()
-        if is_claimed:
-            return Role.OWNER
-        return Role.STAFF if is_staff else Role.CUSTOMER
+            claimed, is_staff = await pipe.execute()
+        owners = self._with_claimed(claimed)
+        if contact in owners:
+            return Role.OWNER, owners
+        return (Role.STAFF if is_staff else Role.CUSTOMER), owners
+
+    def _with_claimed(self, claimed: Iterable[str]) -> tuple[ContactRef, ...]:
+        extra = tuple(ContactRef.parse(c) for c in sorted(claimed))
+        return (*self._owners, *(ref for ref in extra if ref not in self._owners))
 
     async def is_owner(self, contact: ContactRef) -> bool:
         """True for an owner (configured, terminal or claimed); staff are not owners."""

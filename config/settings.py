@@ -25,6 +25,7 @@ from pydantic_settings import (
 ENV_PREFIX = "SHOPBOT_"
 LANGUAGES = ("zh-CN", "en")
 _OWNER_RE = re.compile(r"^[a-z][a-z0-9_]*:[^\s:,][^\s,]*$")
+_WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 class Settings(BaseSettings):
@@ -93,6 +94,19 @@ class Settings(BaseSettings):
     followup_keep_days: int = Field(default=30, ge=1)
     followup_batch: int = Field(default=200, ge=1, le=5000)
     followup_tick_s: float = Field(default=1.0, gt=0)
+    # --- membership ---
+    membership_file: Path | None = Field(
+        default=None, description="Tiers, stages, satisfaction YAML; unset = the shipped one"
+    )
+    charts_dir: Path | None = Field(
+        default=None, description="Where /stats chart writes PNGs; unset = data_dir/charts"
+    )
+
+    # --- telegram ---
+    telegram_token: str | None = Field(default=None, description="Bot token; unset = no Telegram")
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = None
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
     log_level: str = "INFO"
 
@@ -109,6 +123,20 @@ class Settings(BaseSettings):
         for owner in value:
             if not _OWNER_RE.match(owner):
                 raise ValueError(f"{owner!r} is not channel:id (e.g. telegram:12345)")
+        return value
+
+    @field_validator("telegram_base_url", mode="before")
+    @classmethod
+    def _default_base_url(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields["telegram_base_url"].default
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None and not _WEBHOOK_SECRET_RE.match(value):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
 
     @field_validator("language")
@@ -128,6 +156,9 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
+        "telegram_token",
+        "telegram_webhook_url",
+        "telegram_webhook_secret",
         "wechat_token",
         "wechat_app_id",
         "wechat_app_secret",

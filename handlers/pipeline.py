@@ -1,7 +1,9 @@
 """The handlers in the order the dispatcher runs them.
 
-Responders: opt-out -> owner commands -> human handoff -> order questions ->
-greeting -> FAQ -> fallback. Observers run first, for every message: tagging.
+Responders: opt-out -> owner commands -> satisfaction ratings -> human handoff ->
+order questions -> greeting -> follow-up buttons -> FAQ -> fallback. Observers run
+first, for every message: tagging, then the statistics' message counter. Order
+questions, FAQ and fallback are wrapped to count answered and unanswered questions.
 """
 
 from __future__ import annotations
@@ -11,9 +13,10 @@ from dataclasses import dataclass
 
 from bot.context import Observer, Responder
 from config.settings import Settings
-from handlers.console import build_console, ticket_commands
+from handlers.console import build_console, stats_commands, ticket_commands
 from handlers.console.faq_commands import faq_commands
 from handlers.console.ticket_commands import open_tickets_section
+from handlers.counting import count_message, counting
 from handlers.fallback import fallback
 from handlers.faq.responder import FaqResponder
 from handlers.faq.store import KnowledgeStore, working_kb_path
@@ -23,7 +26,9 @@ from handlers.handoff import handoff
 from handlers.optout import optout
 from handlers.order_questions import OrderQuestions
 from handlers.order_status import OrderStatusAnswers
+from handlers.satisfaction import satisfaction_responder
 from handlers.tagging import tag_contact
+from storage.daily_counters import Metric
 from storage.orders import OrderListener
 
 
@@ -48,20 +53,21 @@ def default_pipeline(settings: Settings, order_listeners: Iterable[OrderListener
     knowledge = KnowledgeStore(working_kb_path(settings))
     console = build_console(
         order_listeners=order_listeners,
-        contact_sections=(open_tickets_section,),
-        extra=(*ticket_commands.COMMANDS, *faq_commands(knowledge)),
+        contact_sections=(open_tickets_section, stats_commands.membership_section),
+        extra=(*ticket_commands.COMMANDS, *faq_commands(knowledge), *stats_commands.COMMANDS),
     )
     return Pipeline(
-        observers=(tag_contact,),
+        observers=(tag_contact, count_message),
         responders=(
             optout,
             console,  # before handoff, so owners are never relayed
+            satisfaction_responder,  # a rating answers our question: never relayed
             handoff,
-            OrderQuestions(order_status=OrderStatusAnswers()),
+            counting(OrderQuestions(order_status=OrderStatusAnswers()), Metric.AUTO_ANSWERED),
             greet,
             followup_buttons,
-            FaqResponder(knowledge),
-            fallback,
+            counting(FaqResponder(knowledge), Metric.AUTO_ANSWERED),
+            counting(fallback, Metric.UNANSWERED),
         ),
         knowledge=knowledge,
     )

@@ -332,3 +332,74 @@ def purchases(contact_id: str, sku: str) -> str:
 def repurchase_off(contact_id: str) -> str:
     """Hash: sku -> epoch the contact said "no thanks" to reminders for it."""
     return f"{_contact_scope(contact_id)}:repurchase_off"
+
+
+# --- membership ---
+
+
+def contact_membership(contact_id: str) -> str:
+    """Hash: the contact's ``tier``, ``tier_at`` (epoch of the last change)."""
+    return f"{_contact_scope(contact_id)}:membership"
+
+
+def tier_members(tier: str) -> str:
+    """Set of contact ids holding ``tier`` (segment atom ``tier:``)."""
+    return f"{PREFIX}:tier:{tier}"
+
+
+def members_since() -> str:
+    """Sorted set: contact ids at or above the members' tier -> epoch they became members."""
+    return f"{PREFIX}:members:since"
+
+
+def tier_reviews() -> str:
+    """Sorted set: contact id -> epoch their rolling-window value next drops (downgrade mode)."""
+    return f"{PREFIX}:members:review"
+
+
+def contacts_by_expected_order() -> str:
+    """Sorted set: buyer contact id -> epoch their next order is expected (stage ``at_risk``)."""
+    return f"{PREFIX}:contacts:expected_order"
+
+
+def contacts_by_first_inquiry() -> str:
+    """Sorted set: contact id -> epoch of their first question (stage ``prospect``)."""
+    return f"{PREFIX}:contacts:first_inquiry"
+
+
+def orders_by_time() -> str:
+    """Sorted set: counted order ids -> epoch placed (statistics)."""
+    return f"{PREFIX}:stats:orders"
+
+
+def tickets_by_close_time() -> str:
+    """Sorted set: closed ticket ids -> epoch closed (statistics)."""
+    return f"{PREFIX}:stats:tickets_closed"
+
+
+def daily_counters(day: str) -> str:
+    """Hash with a TTL: metric -> count for one day (``2026-11-23``, shop time zone)."""
+    return f"{PREFIX}:stats:day:{day}"
+
+
+def rating_pending(contact_id: str) -> str:
+    """String with a TTL: the ref (ticket or order id) a rating was asked for."""
+    return f"{_contact_scope(contact_id)}:rating_pending"
+
+
+def ratings() -> str:
+    """Hash: rated ref (ticket or order id) -> JSON ``{"contact", "score", "at"}``."""
+    return f"{PREFIX}:ratings"
+
+
+def ratings_by_time() -> str:
+    """Sorted set: rated ref -> epoch rated."""
+    return f"{PREFIX}:ratings:by_time"
+
+
+# --- telegram ---
+
+
+def sent_message(contact_id: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this idempotency key is being or was sent."""
+    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"

@@ -204,6 +204,20 @@ async def purchase_summary(redis: Redis, contact_id: str) -> PurchaseSummary:
     return _summarise(ledger)
 
 
+async def ledger(redis: Redis, contact_id: str) -> dict[str, tuple[float, datetime]]:
+    """The contact's counted orders: order id -> (amount, placed at)."""
+    entries = _ledger(await redis.hgetall(keys.contact_order_ledger(contact_id)))
+    return {order_id: (amount, from_epoch(at)) for order_id, (amount, at) in entries.items()}
+
+
+async def get_many(redis: Redis, order_ids: list[str]) -> list[Order]:
+    """The orders of ``order_ids`` that exist, in that order."""
+    if not order_ids:
+        return []
+    raws = await redis.mget([keys.order(order_id) for order_id in order_ids])
+    return [_decode(raw) for raw in raws if raw]
+
+
 async def apply(redis: Redis, change: OrderChange, now: datetime) -> Applied:
     """Create or update an order, atomically with its contact's ledger and the indexes.
 

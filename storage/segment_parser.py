@@ -9,6 +9,9 @@ its terms; a leading ``-`` negates a term; ``a,b`` inside one term is an OR
 ``channel:NAME`` (``渠道:``)   on that channel (``telegram``, ``wechat``, ``console``)
 ``lang:CODE`` (``语言:``)      language ``zh-CN`` or ``en`` (``zh`` is accepted)
 ``optout:CAT`` (``退订:``)     opted out of ``marketing`` or ``repurchase``
+``tier:NAME`` (``会员:``)      holds the membership tier (``tier:VIP会员``)
+``stage:NAME`` (``阶段:``)     lifecycle stage: ``prospect``, ``first``, ``repeat``,
+                              ``at_risk``, ``dormant``, ``churned`` (:mod:`storage.stages`)
 ``spend OP N`` (``消费``)      lifetime spend (paid orders); no orders counts as 0
 ``orders OP N`` (``订单数``)   number of paid orders; no orders counts as 0
 ``lastorder OP AGE``           age of the latest paid order (``最近下单``); none: no match
@@ -30,6 +33,8 @@ import shlex
 from dataclasses import dataclass
 from enum import StrEnum
 
+from storage.stages import STAGE_NAMES, Stage
+
 
 class SegmentError(ValueError):
     """The expression cannot be understood; the message quotes the bad term."""
@@ -42,6 +47,8 @@ class SetField(StrEnum):
     CHANNEL = "channel"
     LANG = "lang"
     OPTOUT = "optout"
+    TIER = "tier"
+    STAGE = "stage"
 
 
 class RangeField(StrEnum):
@@ -115,6 +122,11 @@ SET_NAMES: dict[str, SetField] = {
     "语言": SetField.LANG,
     "optout": SetField.OPTOUT,
     "退订": SetField.OPTOUT,
+    "tier": SetField.TIER,
+    "会员": SetField.TIER,
+    "等级": SetField.TIER,
+    "stage": SetField.STAGE,
+    "阶段": SetField.STAGE,
 }
 RANGE_NAMES: dict[str, RangeField] = {
     "spend": RangeField.SPEND,
@@ -183,6 +195,11 @@ def _set_value(field: SetField, value: str) -> str:
             return LANG_ALIASES.get(value.lower(), value)
         case SetField.CHANNEL | SetField.OPTOUT:
             return value.lower()
+        case SetField.STAGE:
+            stage = STAGE_NAMES.get(value.lower())
+            if stage is None:
+                raise SegmentError(f"unknown stage {value!r}: use {', '.join(Stage)}")
+            return stage.value
         case _:
             return value
 

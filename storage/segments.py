@@ -1,7 +1,8 @@
 """Evaluate a segment (:mod:`storage.segment_parser`) with Redis set operations.
 
 Nothing scans the contacts: every atom is an index (a tag's members, a
-channel's or language's set, an opt-out set, or a score range of the spend,
+channel's or language's set, an opt-out set, a tier's set, a lifecycle stage built
+from score ranges (:mod:`storage.stages`), or a score range of the spend,
 order-count, first/last order or first/last seen sorted sets). Inside one
 MULTI, each atom becomes a key (the index itself, or a scratch key made with
 ZUNIONSTORE / ZRANGESTORE / ZDIFFSTORE), the positive atoms are intersected
@@ -19,8 +20,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from config.membership import StageRules, membership_from
 from storage import keys
 from storage.segment_parser import Atom, RangeAtom, RangeField, Segment, SetAtom, SetField
+from storage.stages import Stage, queue_stage
 from storage.timestamps import to_epoch
 
 SCRATCH_TTL_S = 60
@@ -30,6 +33,7 @@ _SET_INDEX = {
     SetField.CHANNEL: keys.contacts_by_channel,
     SetField.LANG: keys.contacts_by_language,
     SetField.OPTOUT: keys.optout_members,
+    SetField.TIER: keys.tier_members,
 }
 _RANGE_INDEX = {
     RangeField.SPEND: keys.contacts_by_spend,
@@ -50,11 +54,21 @@ class SegmentMatch:
     contact_ids: tuple[str, ...]
 
 
-async def find(redis: Redis, segment: Segment, now: datetime, limit: int = 10) -> SegmentMatch:
-    """Count the contacts in ``segment`` and list the first ``limit``; leaves no keys behind."""
+async def find(
+    redis: Redis,
+    segment: Segment,
+    now: datetime,
+    limit: int = 10,
+    *,
+    stage_rules: StageRules | None = None,
+) -> SegmentMatch:
+    """Count the contacts in ``segment`` and list the first ``limit``; leaves no keys behind.
+
+    ``stage_rules`` are the thresholds of ``stage:`` atoms (default: ``membership.yaml``'s).
+    """
     token = uuid.uuid4().hex
     async with redis.pipeline(transaction=True) as pipe:
-        plan = _Plan(pipe, token, now)
+        plan = _Plan(pipe, token, now, stage_rules)
         result = plan.build(segment)
         pipe.zcard(result)
         pipe.zrevrange(result, 0, max(limit, 1) - 1)
@@ -63,7 +77,15 @@ async def find(redis: Redis, segment: Segment, now: datetime, limit: int = 10) -
     return SegmentMatch(count, tuple(members[:limit]))
 
 
-async def store(redis: Redis, segment: Segment, now: datetime, dest: str, ttl_s: int) -> int:
+async def store(
+    redis: Redis,
+    segment: Segment,
+    now: datetime,
+    dest: str,
+    ttl_s: int,
+    *,
+    stage_rules: StageRules | None = None,
+) -> int:
     """Write the matching contacts to the sorted set ``dest`` (scored by last seen, with a TTL).
 
     For callers that walk a whole audience (campaigns): ZSCAN ``dest``.
@@ -71,7 +93,7 @@ async def store(redis: Redis, segment: Segment, now: datetime, dest: str, ttl_s:
     """
     token = uuid.uuid4().hex
     async with redis.pipeline(transaction=True) as pipe:
-        plan = _Plan(pipe, token, now)
+        plan = _Plan(pipe, token, now, stage_rules)
         result = plan.build(segment)
         pipe.zunionstore(dest, [result])
         pipe.expire(dest, ttl_s)
@@ -84,10 +106,14 @@ async def store(redis: Redis, segment: Segment, now: datetime, dest: str, ttl_s:
 class _Plan:
     """Queues the commands that evaluate one segment into scratch keys."""
 
-    def __init__(self, pipe: Any, token: str, now: datetime) -> None:
+    def __init__(
+        self, pipe: Any, token: str, now: datetime, stage_rules: StageRules | None
+    ) -> None:
         self.pipe = pipe
         self.token = token
+        self.moment = now
         self.now = to_epoch(now)
+        self.stage_rules = stage_rules or membership_from(None).stages
         self.scratch: list[str] = []
 
     def build(self, segment: Segment) -> str:
@@ -103,6 +129,11 @@ class _Plan:
     def atom(self, atom: Atom) -> str:
         """A key whose members are exactly the contacts ``atom`` matches."""
         match atom:
+            case SetAtom(field=SetField.STAGE, values=values):
+                built = [self._stage(Stage(value)) for value in values]
+                if len(built) == 1:
+                    return built[0]
+                return self._store(lambda dest: self.pipe.zunionstore(dest, built))
             case SetAtom(field=field, values=(value,)):
                 return _SET_INDEX[field](value)
             case SetAtom(field=field, values=values):
@@ -111,6 +142,9 @@ class _Plan:
             case RangeAtom():
                 return self._range(atom)
         raise TypeError(f"unknown atom {atom!r}")
+
+    def _stage(self, stage: Stage) -> str:
+        return queue_stage(self.pipe, self._store, stage, self.moment, self.stage_rules)
 
     def _range(self, atom: RangeAtom) -> str:
         index = _RANGE_INDEX[atom.field]()

@@ -133,7 +133,10 @@ async def get(redis: Redis, ticket_id: str) -> Ticket | None:
 async def answer(redis: Redis, ticket_id: str, text: str, now: datetime, *, by: str) -> Ticket:
     """Record an owner's answer; the ticket becomes ``answered``."""
     updates = {"answered_at": to_epoch(now), "answered_by": by, "answer": text}
-    return await _transition(redis, ticket_id, TicketStatus.ANSWERED, NOT_CLOSED, updates)
+    ticket = await _transition(redis, ticket_id, TicketStatus.ANSWERED, NOT_CLOSED, updates)
+    # The first answer's time stays, for the statistics' first response time.
+    await redis.hsetnx(keys.ticket(ticket.id), "first_answered_at", to_epoch(now))
+    return ticket
 
 
 async def close(
@@ -142,11 +145,13 @@ async def close(
     """Close a ticket; returns it and whether this call closed it (False if it already was)."""
     updates = {"closed_at": to_epoch(now), "closed_by": by, "close_reason": reason}
     try:
-        return await _transition(redis, ticket_id, TicketStatus.CLOSED, NOT_CLOSED, updates), True
+        ticket = await _transition(redis, ticket_id, TicketStatus.CLOSED, NOT_CLOSED, updates)
     except TicketClosed:
         ticket = await get(redis, ticket_id)
         assert ticket is not None  # _transition raised TicketClosed, so it exists
         return ticket, False
+    await redis.zadd(keys.tickets_by_close_time(), {ticket.id: to_epoch(now)})
+    return ticket, True
 
 
 async def list_open(redis: Redis, limit: int = 50) -> list[Ticket]:

@@ -9,7 +9,11 @@ from starlette.routing import BaseRoute
 
 from bot.messages import DeliveryError, OutboundMessage, SendCheck
 
-__all__ = ["Channel", "DeliveryError"]
+__all__ = ["Channel", "ChannelStartError", "DeliveryError"]
+
+
+class ChannelStartError(RuntimeError):
+    """A channel cannot start (a wrong token, the platform unreachable); one line says why."""
 
 
 class Channel(Protocol):

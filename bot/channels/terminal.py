@@ -8,7 +8,9 @@ and are shown when that contact is in the chat, or next opens it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import sys
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from typing import Any, TextIO
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
-from bot.dispatcher import DispatchResult
+from bot.dispatcher import DispatchResult, StorageUnavailable
 from bot.messages import (
     Button,
     ContactRef,
@@ -71,10 +73,13 @@ class ConsoleChannel:
 
 
 def _to_mail(message: OutboundMessage) -> dict[str, Any]:
-    return {
+    mail: dict[str, Any] = {
         "text": message.text,
         "buttons": [[b.label, b.payload] for b in message.buttons],
     }
+    if message.image:
+        mail["image"] = message.image
+    return mail
 
 
 @dataclass
@@ -93,16 +98,21 @@ class ChatSession:
         text = line.strip()
         if not text:
             return
-        result = await self.receive(self._inbound(text))
+        try:
+            result = await self.receive(self._inbound(text))
+        except StorageUnavailable as exc:
+            print(f"error: Redis is unreachable ({exc}); that message was not handled, "
+                  "please send it again.", file=sys.stderr, flush=True)  # fmt: skip
+            return
         for reply in result.replies:
-            self._print(reply.text, reply.buttons)
+            self._print(reply.text, reply.buttons, reply.image)
         await self.show_mailbox()
 
     async def show_mailbox(self) -> None:
         """Print whatever waited for this contact."""
         for mail in await mailbox.drain(self.redis, self.contact.id):
             buttons = tuple(Button(label, payload) for label, payload in mail["buttons"])
-            self._print(mail["text"], buttons)
+            self._print(mail["text"], buttons, mail.get("image"))
 
     def _inbound(self, text: str) -> InboundMessage:
         common: dict[str, Any] = {
@@ -125,8 +135,10 @@ class ChatSession:
             return InboundMessage(kind=MessageKind.COMMAND, command=name, payload=args, **common)
         return InboundMessage(kind=MessageKind.TEXT, **common)
 
-    def _print(self, text: str, buttons: tuple[Button, ...]) -> None:
+    def _print(self, text: str, buttons: tuple[Button, ...], image: str | None = None) -> None:
         print(text, file=self.out)
+        if image:
+            print(f"[chart: {image}]", file=self.out)
         for number, button in enumerate(buttons, start=1):
             print(f"  [{number}] {button.label}", file=self.out)
         if buttons:
@@ -155,4 +167,5 @@ async def run_chat(session: ChatSession, stdin: TextIO, *, interactive: bool) ->
 async def _poll_mailbox(session: ChatSession) -> None:
     while True:
         await asyncio.sleep(MAILBOX_POLL_S)
-        await session.show_mailbox()
+        with contextlib.suppress(*StorageUnavailable):  # shown once Redis is back
+            await session.show_mailbox()

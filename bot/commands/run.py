@@ -7,16 +7,22 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import uvicorn
 
 from bot.app import open_runtime
+from bot.channels.base import Channel, ChannelStartError
 from bot.handoff_job import schedule_handoff_expiry
 from bot.web import build_web_app
+from config.catalog import default_catalog
+from config.membership import membership_from
 from config.settings import Settings
 from schedules.dispatch import FollowupDispatcher
+from schedules.membership import schedule_tier_reviews
 from schedules.scheduler import add_followups_dispatch, build_scheduler
+
+EXIT_CHANNEL_FAILED = 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,13 +35,19 @@ async def serve(settings: Settings) -> int:
     """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
     async with open_runtime(settings) as runtime:
         await runtime.pipeline.warm_up()  # before channels: WeChat allows 5 s per answer
+        try:
+            await _start_channels(runtime.channels.values())
+        except ChannelStartError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CHANNEL_FAILED
         scheduler = build_scheduler(settings.tz)
         schedule_handoff_expiry(scheduler, runtime)
         dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
         add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
+        schedule_tier_reviews(
+            scheduler, runtime.redis, membership_from(settings.membership_file), default_catalog()
+        )
         scheduler.start()
-        for channel in runtime.channels.values():
-            await channel.start()
         server = _Server(
             uvicorn.Config(
                 build_web_app(runtime),
@@ -78,6 +90,19 @@ class _Server(uvicorn.Server):
 
     def _request_exit(self) -> None:
         self.should_exit = True
+
+
+async def _start_channels(channels: Iterable[Channel]) -> None:
+    """Start every channel; if one cannot start, stop those already started and re-raise."""
+    started: list[Channel] = []
+    try:
+        for channel in channels:
+            await channel.start()
+            started.append(channel)
+    except ChannelStartError:
+        for channel in reversed(started):
+            await channel.stop()
+        raise
 
 
 def banner(settings: Settings) -> str:

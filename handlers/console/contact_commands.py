@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 
+from config.membership import membership_from
 from handlers.console.framework import Call, Command, Refusal
 from handlers.console.refs import looks_like_reference
 from storage import contacts, optouts, orders, segments
@@ -134,7 +135,10 @@ async def find(call: Call) -> None:
         segment = parse(call.args)
     except SegmentError as exc:
         raise Refusal("console_bad_segment", error=str(exc)) from None
-    match = await segments.find(call.ctx.redis, segment, call.now, FIND_LIMIT)
+    stage_rules = membership_from(call.ctx.settings.membership_file).stages
+    match = await segments.find(
+        call.ctx.redis, segment, call.now, FIND_LIMIT, stage_rules=stage_rules
+    )
     found = [await contacts.get(call.ctx.redis, cid) for cid in match.contact_ids]
     lines = [f"{label(c)} · {call.when(c.last_seen)}" for c in found if c is not None]
     call.reply("console_found", count=match.count, shown=len(lines), contacts="\n".join(lines))

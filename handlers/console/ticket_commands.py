@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.messages import ContactRef, OutboundMessage, Purpose
 from handlers.console.framework import Call, Command, Refusal
 from handlers.handoff import end_handoff
+from handlers.satisfaction import ask_after_ticket
 from handlers.ticket_actions import answer_ticket, close_ticket
 from storage import contacts, handoff, tickets
 from storage.tickets import Ticket, TicketClosed, TicketNotFound, TicketStatus
@@ -94,6 +95,9 @@ async def close(call: Call) -> None:
         call.reply("console_ticket_already_closed", ticket=ticket.id)
         return
     call.ctx.outbox.add(message)
+    ask = await ask_after_ticket(call.ctx.redis, ticket, call.ctx.settings, call.ctx.templates)
+    if ask is not None:
+        call.ctx.outbox.add(ask)
     call.reply("console_ticket_closed", ticket=ticket.id)
 
 

@@ -140,3 +140,18 @@ def _wait_for_health(url: str, service: subprocess.Popen) -> httpx.Response:
         except httpx.TransportError:
             time.sleep(0.1)  # the server is still starting: no clock to inject in a subprocess
     raise AssertionError("service never answered /healthz")
+
+
+def test_a_channel_that_cannot_start_exits_2_with_one_line(embedded_env, tmp_path):
+    result = run_bot(
+        "run",
+        SHOPBOT_HTTP_PORT=str(free_port()),
+        SHOPBOT_TELEGRAM_TOKEN="123:abc",
+        SHOPBOT_TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot",
+        **embedded_env,
+    )
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [errors[0]] and "SHOPBOT_TELEGRAM_TOKEN" in errors[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data" / "redis.sock").exists(), "embedded Redis stopped"

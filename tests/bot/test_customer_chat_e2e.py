@@ -1,4 +1,4 @@
-"""The issue's terminal scenario, end to end in subprocesses: a ticket, then a handoff."""
+"""The issue's terminal scenario, end to end in subprocesses: an FAQ, a ticket, a handoff."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ def test_piped_chat_opens_a_ticket_then_hands_over(tmp_path):
 
     assert customer.returncode == 0, customer.stderr
     out = customer.stdout
+    assert out.startswith("亲，现货商品付款后48小时内发货"), "the FAQ answers the first line"
     assert "亲，已为您登记退货申请，工单号 T1001（订单号 202611220001）" in out
     assert "已为您转接人工客服" in out
     assert out.index("T1001") < out.index("转接人工客服")

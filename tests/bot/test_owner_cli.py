@@ -42,7 +42,7 @@ def _claim_code_from_run(env: dict[str, str]) -> str:
 
 
 async def test_first_start_prints_a_claim_code_that_works_once(redis, redis_url):
-    env = {"SHOPBOT_REDIS_URL": redis_url}
+    env = {"SHOPBOT_REDIS_URL": redis_url, "SHOPBOT_LANGUAGE": "en"}
     code = _claim_code_from_run(env)
     claimed = run_bot("chat", "--as", "boss", stdin=f"/claim {code}\n/tags\n", **env)
     assert "you are now an owner" in claimed.stdout and "All tags (contacts):" in claimed.stdout
@@ -97,7 +97,7 @@ async def test_import_with_a_bad_row_then_export(redis, redis_url, tmp_path):
 
 
 async def test_owner_runs_the_shop_from_the_terminal(redis, redis_url):
-    env = {"SHOPBOT_REDIS_URL": redis_url}
+    env = {"SHOPBOT_REDIS_URL": redis_url, "SHOPBOT_LANGUAGE": "en"}
     run_bot("chat", "--as", "amy", stdin="hello\n", **env)
     owner = run_bot(
         "chat",

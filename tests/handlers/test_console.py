@@ -33,13 +33,14 @@ def say(dispatcher, make_message):
             message = make_message(text, contact=contact, **fields)
         else:
             name, args = parsed
+            # Like a chat app set to English: a command's own text carries no language.
             message = make_message(
                 text,
                 contact=contact,
                 kind=MessageKind.COMMAND,
                 command=name,
                 payload=args,
-                **fields,
+                **{"language_hint": "en"} | fields,
             )
         result = await dispatcher.dispatch(message)
         return "\n".join(reply.text for reply in result.replies)
@@ -121,7 +122,7 @@ async def test_find_counts_and_lists(redis, say, people):
     await say(OWNER, f"/tag {people[CUSTOMER]} VIP")
     await say(OWNER, f"/tag {people[STAFF]} VIP 黑名单")
     reply = await say(OWNER, "/find tag:VIP -tag:黑名单 channel:wechat")
-    assert reply.startswith("共 1 位联系人符合") and CUSTOMER in reply and STAFF not in reply
+    assert reply.startswith("1 contacts match") and CUSTOMER in reply and STAFF not in reply
     assert (await say(OWNER, "/find channel:wechat")).startswith("1 contacts match")
     assert "Cannot read that segment" in await say(OWNER, "/find spend>lots")
     assert "Usage: /find" in await say(OWNER, "/find")
@@ -180,6 +181,7 @@ async def test_reply_reference_hook_names_the_contact(redis, settings, make_mess
             command="tag",
             payload="VIP",
             event_key="reply:42",
+            language_hint="en",
         )
     )
     assert "tagged: VIP" in result.replies[0].text

@@ -48,14 +48,16 @@ async def test_full_lifecycle_sends_each_message_at_its_time(redis, settings):
         await bot.run_due(delivered_at + timedelta(days=days))
 
     texts = outlet.texts_to(AMY)
-    assert [text.split(",")[0] for text in texts] == ["Hi Amy"] * 6
+    assert [text.split(",")[0] for text in texts] == ["Hi Amy"] * 7
     assert "order 8812 (Longjing green tea 250g ×2, 118.00 total)" in texts[0]
     assert "Payment for order 8812 is confirmed" in texts[1]
     assert "SF Express, tracking number SF1234567" in texts[2]
     assert "has been delivered" in texts[3]
     assert "how are you finding Longjing green tea 250g ×2?" in texts[4]
-    assert "a week since order 8812 arrived" in texts[5]
-    revisit = outlet.sent[5]
+    assert "Please rate it from 1 to 5" in texts[5]
+    assert [b.payload for b in outlet.sent[5].buttons] == [f"rate:{n}:8812" for n in range(1, 6)]
+    assert "a week since order 8812 arrived" in texts[6]
+    revisit = outlet.sent[6]
     assert [b.payload for b in revisit.buttons] == [
         "revisit:good:8812",
         "revisit:okay:8812",
@@ -69,6 +71,7 @@ async def test_full_lifecycle_sends_each_message_at_its_time(redis, settings):
             "shipped",
             "delivered",
             "review_thanks",
+            "rate",
             "revisit",
         )
     ]

@@ -1,0 +1,247 @@
+"""The Telegram channel: receives by long polling or webhook, sends through the flood-safe sender.
+
+Private chats are customers (and owners). In group chats only owners' commands
+and button presses are taken; everything else there is dropped before dispatch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from redis.asyncio import Redis
+from starlette.routing import BaseRoute
+from telegram import Bot, Update
+from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.channels.base import ChannelStartError
+from bot.channels.telegram.commands import publish_menus
+from bot.channels.telegram.parsing import (
+    ALLOWED_UPDATES,
+    CHANNEL,
+    Incoming,
+    Membership,
+    parse_update,
+)
+from bot.channels.telegram.polling import Poller
+from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
+from bot.dispatcher import Clock, DispatchResult, utc_now
+from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage, SendCheck
+from bot.roles import Roles
+from config.i18n import Templates
+from config.settings import Settings
+from storage import contacts
+
+if TYPE_CHECKING:
+    from bot.app import Runtime
+
+log = logging.getLogger(__name__)
+
+Receive = Callable[[InboundMessage], Awaitable[DispatchResult]]
+BLOCKED_REASON = "telegram: {reason}"
+GROUP_KINDS = frozenset({MessageKind.COMMAND, MessageKind.BUTTON})
+
+
+class TelegramChannel:
+    """A Telegram bot as a Shopbot channel (see :class:`bot.channels.base.Channel`)."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        redis: Redis,
+        settings: Settings,
+        receive: Receive,
+        roles: Roles,
+        templates: Templates,
+        clock: Clock = utc_now,
+        sender: TelegramSender | None = None,
+        poller_timeout_s: int = 25,
+        ack_wait_s: float = ACK_WAIT_S,
+    ) -> None:
+        self.bot = bot
+        self.redis = redis
+        self.settings = settings
+        self.receive = receive
+        self.roles = roles
+        self.templates = templates
+        self.clock = clock
+        self.sender = sender or TelegramSender(bot, redis)
+        self.sender.on_blocked = self._mark_blocked
+        self.poller = Poller(bot, self.handle_update, timeout_s=poller_timeout_s)
+        self.webhook_secret = settings.telegram_webhook_secret or derived_secret(bot.token)
+        """The ``secret_token`` registered with Telegram (configured, or derived from the token)."""
+        self.webhook = WebhookEndpoint(
+            bot, self.webhook_secret, self.handle_update, self._track, ack_wait_s=ack_wait_s
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._polling: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Check the token, publish the command menus, then poll or register the webhook."""
+        try:
+            await self.bot.initialize()
+        except (InvalidToken, NetworkError) as exc:
+            raise ChannelStartError(
+                f"telegram: cannot log in with SHOPBOT_TELEGRAM_TOKEN: {exc}"
+            ) from None
+        await publish_menus(self.bot, self.templates, self.roles.owners, self.settings.language)
+        url = self.settings.telegram_webhook_url
+        if url:
+            await self.bot.set_webhook(
+                url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("telegram webhook registered at %s", url)
+            return
+        await self.bot.delete_webhook()
+        self._polling = asyncio.create_task(self.poller.run(), name="telegram-polling")
+        log.info("telegram long polling started as @%s", self.bot.username)
+
+    async def stop(self) -> None:
+        """Stop polling, finish in-flight updates and queued messages, close the client."""
+        if self._polling is not None:
+            self.poller.stop()
+            await asyncio.gather(self._polling, return_exceptions=True)
+            self._polling = None
+        await self.wait_idle()
+        await self.sender.close()
+        await self.bot.shutdown()
+
+    async def wait_idle(self) -> None:
+        """Wait until every update taken so far is handled and its replies are out."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Refuses contacts marked unreachable (they blocked the bot); no side effects."""
+        if message.recipient.channel != CHANNEL:
+            return SendCheck(False, f"{message.recipient} is not a telegram contact")
+        profile = await contacts.get(self.redis, message.recipient.id)
+        if profile is not None and profile.unreachable:
+            return SendCheck(False, profile.unreachable)
+        return SendCheck(True, via="bot_api")
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Deliver within the flood limits, or raise :class:`DeliveryError`."""
+        verdict = await self.check(message)
+        if not verdict.allowed:
+            raise DeliveryError(verdict.reason)
+        await self.sender.send(message)
+
+    def routes(self) -> Sequence[BaseRoute]:
+        """``POST /telegram`` (only answered in webhook mode: it needs the secret)."""
+        return (self.webhook.route(),)
+
+    async def handle_update(self, update: Update) -> None:
+        """Dispatch one update and queue the replies (not waiting for them to go out).
+
+        Raises :data:`bot.dispatcher.StorageUnavailable` when Redis is unreachable,
+        so the caller leaves the update unconfirmed.
+        """
+        match parse_update(update, self.clock()):
+            case Membership(contact=contact, blocked=True):
+                await contacts.mark_unreachable(
+                    self.redis, contact.id, BLOCKED_REASON.format(reason="blocked the bot")
+                )
+            case Membership(contact=contact):
+                await contacts.mark_reachable(self.redis, contact.id)
+            case Incoming() as incoming:
+                await self._dispatch(incoming)
+            case None:
+                pass
+
+    async def _dispatch(self, incoming: Incoming) -> None:
+        message = incoming.message
+        if incoming.in_group and not await self._accepts_in_group(incoming):
+            return
+        if not incoming.in_group:
+            await contacts.mark_reachable(self.redis, message.contact.id)
+        result = await self.receive(message)
+        if result.duplicate:
+            return
+        if incoming.start_source:
+            await contacts.update(self.redis, message.contact.id, {"source": incoming.start_source})
+        if incoming.callback_query_id:
+            self._track(self._answer_callback(incoming.callback_query_id))
+        self._queue_replies(result.replies)
+
+    async def _accepts_in_group(self, incoming: Incoming) -> bool:
+        addressed = incoming.addressed_to
+        if addressed and addressed.lower() != (self.bot.username or "").lower():
+            return False
+        return incoming.message.kind in GROUP_KINDS and await self.roles.is_owner(
+            incoming.message.contact
+        )
+
+    def _queue_replies(self, replies: Iterable[OutboundMessage]) -> None:
+        pending = [(reply, self.sender.enqueue(reply)) for reply in replies]
+        if pending:
+            self._track(_report_failures(pending))
+
+    async def _answer_callback(self, query_id: str) -> None:
+        try:
+            await self.bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.info("could not answer telegram callback query %s: %s", query_id, exc)
+
+    async def _mark_blocked(self, message: OutboundMessage, reason: str) -> None:
+        reason_text = BLOCKED_REASON.format(reason=reason.removeprefix("Forbidden: "))
+        await contacts.mark_unreachable(self.redis, message.recipient.id, reason_text)
+
+    def _track(self, work: Awaitable[None]) -> asyncio.Task[None]:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("telegram background work failed", exc_info=task.exception())
+
+
+async def _report_failures(pending: list[tuple[OutboundMessage, asyncio.Future[None]]]) -> None:
+    outcomes = await asyncio.gather(*(done for _, done in pending), return_exceptions=True)
+    for (reply, _), outcome in zip(pending, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            log.warning("telegram reply to %s not delivered: %s", reply.recipient, outcome)
+
+
+def build_bot(settings: Settings) -> Bot:
+    """The Bot API client: a pooled connection for sending, a separate one for long polling."""
+    if not settings.telegram_token:
+        raise ValueError("SHOPBOT_TELEGRAM_TOKEN is not set")
+    return Bot(
+        settings.telegram_token,
+        base_url=settings.telegram_base_url,
+        request=HTTPXRequest(connection_pool_size=64, pool_timeout=30.0),
+        get_updates_request=HTTPXRequest(connection_pool_size=1, read_timeout=10.0),
+    )
+
+
+def telegram_channel(runtime: Runtime) -> TelegramChannel | None:
+    """The channel factory for ``CHANNEL_FACTORIES``: None without ``SHOPBOT_TELEGRAM_TOKEN``."""
+    settings = runtime.settings
+    if not settings.telegram_token:
+        return None
+    _quiet_http_logs()
+    return TelegramChannel(
+        bot=build_bot(settings),
+        redis=runtime.redis,
+        settings=settings,
+        receive=runtime.receive,
+        roles=runtime.dispatcher.roles,
+        templates=runtime.templates,
+        clock=runtime.dispatcher.clock,
+    )
+
+
+def _quiet_http_logs() -> None:
+    """httpx logs every request URL at INFO, and Bot API URLs contain the token."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)

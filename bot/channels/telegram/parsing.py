@@ -1,0 +1,146 @@
+"""Bot API updates -> :class:`InboundMessage`. Telegram types stop here.
+
+The update id becomes the message id, so the dispatcher's dedupe drops a
+redelivered update. Edited messages and update types we do not use are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
+from telegram.constants import ChatType
+
+from bot.messages import ContactRef, InboundMessage, MessageKind, parse_command
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+"""What we ask Telegram for; everything else is never sent to us."""
+_DEEP_LINK_PAYLOAD = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message for the dispatcher, with what the channel must do around it."""
+
+    message: InboundMessage
+    in_group: bool = False
+    callback_query_id: str | None = None
+    addressed_to: str | None = None
+    """The bot a group command names (``/help@ShopBot``), if any."""
+
+    @property
+    def start_source(self) -> str | None:
+        """The deep-link payload of ``/start <payload>``, when it is a valid one."""
+        message = self.message
+        if message.kind is MessageKind.COMMAND and message.command == "start":
+            payload = message.payload or ""
+            return payload if _DEEP_LINK_PAYLOAD.match(payload) else None
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A private chat's user blocked (``blocked``) or unblocked the bot."""
+
+    contact: ContactRef
+    blocked: bool
+
+
+Parsed = Incoming | Membership | None
+
+
+def parse_update(update: Update, now: datetime) -> Parsed:
+    """What an update means for us; None when it is to be ignored."""
+    match update:
+        case Update(message=Message() as message):
+            return _from_message(update.update_id, message, now)
+        case Update(callback_query=CallbackQuery() as query):
+            return _from_callback(update.update_id, query, now)
+        case Update(my_chat_member=ChatMemberUpdated() as change):
+            return _from_membership(change)
+        case _:
+            return None  # edited messages, channel posts, polls, ...
+
+
+def contact_of(user: User) -> ContactRef:
+    """The contact for a Telegram user."""
+    return ContactRef(CHANNEL, str(user.id))
+
+
+def _from_message(update_id: int, message: Message, now: datetime) -> Incoming | None:
+    user = message.from_user
+    if user is None or user.is_bot:
+        return None
+    kind, text = _kind_and_text(message)
+    if kind is None:
+        return None  # service messages: members joining, pinned messages, ...
+    fields = _common(update_id, user, str(message.chat.id), now) | {"raw": message.to_dict()}
+    in_group = message.chat.type != ChatType.PRIVATE
+    if kind is MessageKind.COMMAND:
+        name, args = parse_command(text) or ("", "")
+        inbound = InboundMessage(kind=kind, text=text, command=name, payload=args, **fields)
+        return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
+    return Incoming(InboundMessage(kind=kind, text=text, **fields), in_group=in_group)
+
+
+def _kind_and_text(message: Message) -> tuple[MessageKind | None, str]:
+    if message.text is not None:
+        is_command = parse_command(message.text) is not None
+        return (MessageKind.COMMAND if is_command else MessageKind.TEXT), message.text
+    if message.effective_attachment is not None:
+        return MessageKind.MEDIA, message.caption or ""
+    return None, ""
+
+
+def _from_callback(update_id: int, query: CallbackQuery, now: datetime) -> Incoming | None:
+    if query.data is None:
+        return None  # a game button; we send none
+    chat = query.message.chat.id if query.message is not None else query.from_user.id
+    fields = _common(update_id, query.from_user, str(chat), now)
+    inbound = InboundMessage(
+        kind=MessageKind.BUTTON,
+        text=_button_label(query) or query.data,
+        payload=query.data,
+        raw=query.to_dict(),
+        **fields,
+    )
+    in_group = query.message is not None and query.message.chat.type != ChatType.PRIVATE
+    return Incoming(inbound, in_group=in_group, callback_query_id=query.id)
+
+
+def _button_label(query: CallbackQuery) -> str | None:
+    markup = getattr(query.message, "reply_markup", None)
+    if markup is None:
+        return None
+    for row in markup.inline_keyboard:
+        for button in row:
+            if button.callback_data == query.data:
+                return button.text
+    return None
+
+
+def _from_membership(change: ChatMemberUpdated) -> Membership | None:
+    if change.chat.type != ChatType.PRIVATE:
+        return None
+    status = change.new_chat_member.status
+    return Membership(contact_of(change.from_user), blocked=status == "kicked")
+
+
+def _common(update_id: int, user: User, chat_id: str, now: datetime) -> dict[str, object]:
+    return {
+        "id": str(update_id),
+        "contact": contact_of(user),
+        "chat_id": chat_id,
+        "received_at": now,
+        "language_hint": user.language_code,
+        "display_name": user.full_name or None,
+    }
+
+
+def _addressed_to(text: str) -> str | None:
+    head = text.strip().partition(" ")[0]
+    _, at, bot_name = head.partition("@")
+    return bot_name if at else None

@@ -1,0 +1,83 @@
+"""OutboundMessage -> Bot API ``sendMessage`` calls: inline keyboards, texts split at 4,096."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.messages import Button, DeliveryError, OutboundMessage
+
+MAX_TEXT = 4096
+"""Telegram's limit on one message, in UTF-16 code units."""
+MAX_CALLBACK_DATA = 64
+"""Telegram's limit on an inline button's ``callback_data``, in bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One ``sendMessage`` call."""
+
+    chat_id: str
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+def render(message: OutboundMessage) -> list[Chunk]:
+    """The calls that deliver ``message``; buttons go under the last part."""
+    parts = split_text(message.text)
+    markup = inline_keyboard(message.buttons)
+    chat_id = message.target_chat
+    return [
+        Chunk(chat_id, part, markup if index == len(parts) - 1 else None)
+        for index, part in enumerate(parts)
+    ]
+
+
+def inline_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
+    """One button per row (labels are often long); None without buttons."""
+    if not buttons:
+        return None
+    for button in buttons:
+        if not 1 <= len(button.payload.encode()) <= MAX_CALLBACK_DATA:
+            raise DeliveryError(f"button payload {button.payload!r} is not 1-64 bytes")
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.payload)] for b in buttons]
+    )
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Parts of at most ``limit`` UTF-16 units, cut after a newline or space when there is one."""
+    parts: list[str] = []
+    rest = text
+    while _utf16_len(rest) > limit:
+        cut = _cut_point(rest, limit)
+        parts.append(rest[:cut].rstrip("\n") or rest[:cut])
+        rest = rest[cut:]
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def _cut_point(text: str, limit: int) -> int:
+    """The longest prefix within ``limit``, ending after a newline or else a space if possible."""
+    end = _prefix_within(text, limit)
+    for separator in ("\n", " "):
+        found = text.rfind(separator, 0, end)
+        if found > end // 2:
+            return found + 1
+    return end
+
+
+def _prefix_within(text: str, limit: int) -> int:
+    units = 0
+    for index, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return index
+    return len(text)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2

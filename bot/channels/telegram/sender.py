@@ -1,0 +1,221 @@
+"""Sends messages through the Bot API within the flood limits, in order per chat.
+
+Each chat has a FIFO queue and, while it has work, one worker task; workers
+share the :class:`FloodLimiter`. A 429 pauses as Telegram asks and the same
+message is tried again; a network error is retried with exponential backoff;
+a 403 in a private chat marks the contact unreachable. A message with an
+``idempotency_key`` is claimed in Redis before it is sent, and retries inside
+this sender keep that claim, so it goes out at most once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import warnings
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TypeVar
+
+from redis.asyncio import Redis
+from telegram import Bot
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+
+from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
+from bot.channels.telegram.rendering import Chunk, render
+from bot.messages import DeliveryError, OutboundMessage
+from storage import send_claims
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+REDIS_CONCURRENCY = 8
+OnBlocked = Callable[[OutboundMessage, str], Awaitable[None]]
+"""Called when Telegram says a private chat's user blocked the bot (403), with its reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How often and how patiently a message is tried again."""
+
+    network_attempts: int = 5
+    backoff_base_s: float = 0.5
+    backoff_cap_s: float = 8.0
+    flood_waits: int = 5
+    """429 answers tolerated for one message before giving up."""
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds to wait after the ``attempt``-th (0-based) network failure."""
+        return min(self.backoff_cap_s, self.backoff_base_s * 2**attempt)
+
+
+class Blocked(DeliveryError):
+    """The user blocked the bot (or deleted their account)."""
+
+
+@dataclass
+class _Job:
+    message: OutboundMessage
+    done: asyncio.Future[None]
+
+
+class TelegramSender:
+    """Queues messages per chat and delivers them within Telegram's limits."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        redis: Redis,
+        *,
+        limiter: FloodLimiter | None = None,
+        retry: RetryPolicy | None = None,
+        on_blocked: OnBlocked | None = None,
+    ) -> None:
+        self.bot = bot
+        self.redis = redis
+        self.limiter = limiter or FloodLimiter()
+        self.retry = retry or RetryPolicy()
+        self.on_blocked = on_blocked
+        self._queues: dict[str, deque[_Job]] = {}
+        # Hundreds of chat workers must not take every Redis connection at once.
+        self._redis_slots = asyncio.Semaphore(REDIS_CONCURRENCY)
+        self._workers: set[asyncio.Task[None]] = set()
+
+    def enqueue(self, message: OutboundMessage) -> asyncio.Future[None]:
+        """Queue ``message`` behind earlier ones to its chat; the future settles once it is sent.
+
+        The future's exception is a :class:`DeliveryError` when the message could not go out.
+        """
+        job = _Job(message, asyncio.get_running_loop().create_future())
+        chat_id = message.target_chat
+        queue = self._queues.get(chat_id)
+        if queue is None:
+            queue = self._queues[chat_id] = deque()
+            worker = asyncio.create_task(self._work(chat_id, queue), name=f"telegram:{chat_id}")
+            self._workers.add(worker)
+            worker.add_done_callback(self._workers.discard)
+        queue.append(job)
+        return job.done
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Send ``message`` and wait until it is out; raises :class:`DeliveryError`."""
+        await self.enqueue(message)
+
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Let queued messages go out for up to ``grace_s`` seconds, then cancel the rest."""
+        workers = set(self._workers)
+        if not workers:
+            return
+        _, late = await asyncio.wait(workers, timeout=grace_s)
+        for worker in late:
+            worker.cancel()
+        await asyncio.gather(*late, return_exceptions=True)
+        for queue in self._queues.values():
+            for job in queue:
+                if not job.done.done():
+                    job.done.set_exception(DeliveryError("the bot stopped before sending"))
+        self._queues.clear()
+
+    async def _work(self, chat_id: str, queue: deque[_Job]) -> None:
+        try:
+            while queue:
+                job = queue[0]
+                try:
+                    await self._deliver(job.message)
+                except Blocked as exc:
+                    await self._blocked(job.message, str(exc))
+                    _settle(job.done, exc)
+                except DeliveryError as exc:
+                    _settle(job.done, exc)
+                except Exception as exc:  # one bad message must not stop the chat's queue
+                    log.exception("sending to telegram chat %s failed", chat_id)
+                    _settle(job.done, DeliveryError(f"unexpected error: {exc!r}"))
+                else:
+                    _settle(job.done, None)
+                queue.popleft()
+        finally:
+            if self._queues.get(chat_id) is queue and not queue:
+                del self._queues[chat_id]
+
+    async def _blocked(self, message: OutboundMessage, reason: str) -> None:
+        log.info("telegram chat %s cannot be reached: %s", message.target_chat, reason)
+        if self.on_blocked is not None and blocks_contact(message):
+            await self.on_blocked(message, reason)
+
+    async def _deliver(self, message: OutboundMessage) -> None:
+        chunks = render(message)
+        key = message.idempotency_key
+        contact_id = message.recipient.id
+        if key and not await self._claims(send_claims.claim, contact_id, key):
+            log.info("message %s to %s already sent; not sending again", key, contact_id)
+            return
+        sent = 0
+        try:
+            for chunk in chunks:
+                await self._send_chunk(chunk)
+                sent += 1
+        finally:
+            if key:
+                outcome = send_claims.confirm if sent else send_claims.release
+                await self._claims(outcome, contact_id, key)
+
+    async def _claims(self, operation: Callable[..., Awaitable[_T]], *args: str) -> _T:
+        async with self._redis_slots:
+            return await operation(self.redis, *args)
+
+    async def _send_chunk(self, chunk: Chunk) -> None:
+        network_failures = flood_waits = 0
+        while True:
+            await self.limiter.acquire(chunk.chat_id)
+            try:
+                await self.bot.send_message(chunk.chat_id, chunk.text, reply_markup=chunk.markup)
+                return
+            except RetryAfter as exc:
+                flood_waits += 1
+                if flood_waits > self.retry.flood_waits:
+                    raise DeliveryError(f"flood control kept refusing: {exc}") from exc
+                seconds = retry_after_seconds(exc)
+                log.warning("telegram asked to wait %.0fs (chat %s)", seconds, chunk.chat_id)
+                self.limiter.pause(chunk.chat_id, seconds)
+            except Forbidden as exc:
+                raise Blocked(exc.message) from exc
+            except (BadRequest, ChatMigrated) as exc:
+                raise DeliveryError(f"telegram refused the message: {exc}") from exc
+            except NetworkError as exc:
+                if network_failures + 1 >= self.retry.network_attempts:
+                    raise DeliveryError(f"network error, gave up: {exc}") from exc
+                await self.limiter.timer.sleep(self.retry.backoff(network_failures))
+                network_failures += 1
+            except TelegramError as exc:
+                raise DeliveryError(f"telegram error: {exc}") from exc
+
+
+def _settle(done: asyncio.Future[None], error: DeliveryError | None) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
+
+
+def retry_after_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds, whichever type this python-telegram-bot version returns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def blocks_contact(message: OutboundMessage) -> bool:
+    """A 403 means the person blocked us only in their private chat, not in a group."""
+    return not is_group_chat(message.target_chat)
