@@ -100,14 +100,18 @@ local function drop(b, id)
 end
 local function contact_of(head) return string.match(head, '^([^\\31]*)') end
 local function index_key(contact) return BYC .. bucket(contact, {CONTACT_BUCKETS}) end
-local function index_add(contact, b)
+-- Adds record buckets to the contact's index entry (one read and one write per contact).
+local function index_add(contact, buckets)
   local key = index_key(contact)
-  local list = redis.call('HGET', key, contact)
-  if not list then
-    redis.call('HSET', key, contact, b)
-  elseif not string.find(',' .. list .. ',', ',' .. b .. ',', 1, true) then
-    redis.call('HSET', key, contact, list .. ',' .. b)
+  local list = redis.call('HGET', key, contact) or ''
+  local known = ',' .. list .. ','
+  for _, b in ipairs(buckets) do
+    if not string.find(known, ',' .. b .. ',', 1, true) then
+      list = list == '' and tostring(b) or (list .. ',' .. b)
+      known = known .. b .. ','
+    end
   end
+  redis.call('HSET', key, contact, list)
 end
 -- The ids in bucket b whose head names the contact.
 local function ids_in(b, contact)
@@ -178,7 +182,7 @@ SCHEDULE_MANY = script(
     + """
 -- ARGV[5] replace, then per item (GS-joined): id, due_epoch, contact, head, data ('' when inline).
 -- Returns 1 per item added, 0 per id that exists (unless replace and still pending).
-local added = {}
+local added, touched = {}, {}
 for i = 6, #ARGV do
   local id, due, contact, head, data = unpack(item(ARGV[i]))
   local b = ib(id)
@@ -192,10 +196,12 @@ for i = 6, #ARGV do
   if fresh then
     write(b, id, head, data)
     redis.call('ZADD', DUE, due, id)
-    index_add(contact, b)
+    touched[contact] = touched[contact] or {}
+    table.insert(touched[contact], b)
   end
   added[#added + 1] = fresh and 1 or 0
 end
+for contact, buckets in pairs(touched) do index_add(contact, buckets) end
 return added
 """
 )
