@@ -45,6 +45,17 @@ async def test_data_too_long_for_a_small_hash_value_is_chunked(redis):
     assert claimed.followup.data == data
 
 
+async def test_replacing_chunked_data_leaves_no_stale_chunks(redis):
+    old = {"order_id": "1", "items": [["tea-250g", 2, "龙井茶 250 克"], ["mask-10", 1]]}
+    await followups.schedule(redis, item(data=old))
+    assert await followups.schedule(redis, item(data={"order_id": "1"}), replace=True)
+    bucket = keys.followup_records(followups.bucket_of("order:1:shipped"))
+    fields = set(await redis.hkeys(bucket)) - {"\x1e"}  # the bucket's chunk counter
+    assert fields == {"order:1:shipped"}
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    assert claimed.followup.data == {"order_id": "1"}
+
+
 async def test_claim_takes_only_due_items_once_and_leases_them(redis):
     await followups.schedule_many(redis, [item("a:1"), item("a:2", due=T0 + timedelta(minutes=5))])
     first = await followups.claim_due(redis, T0, 10, lease_s=60)
