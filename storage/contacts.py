@@ -15,7 +15,6 @@ from enum import StrEnum
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.commands.core import AsyncScript
 
 from config.settings import LANGUAGES
 from storage import keys
@@ -264,22 +263,15 @@ async def notes_of(redis: Redis, contact_id: str) -> list[Note]:
 async def get_many(redis: Redis, contact_ids: Iterable[str]) -> list[Contact | None]:
     """:func:`get` for many contacts in one round trip (None for those never seen).
 
-    One read-only script call rather than a pipeline: packing a command costs the
-    client far more than reading a hash costs Redis (the follow-up dispatcher reads
-    hundreds per batch). The keys span slots, so this needs a single Redis node.
+    A pipeline, not a script: the profiles live in different hash slots, and a
+    script over them would not run on Redis Cluster.
     """
     ids = list(contact_ids)
-    if not ids:
-        return []
-    rows = await _GET_MANY(keys=[keys.contact(contact_id) for contact_id in ids], client=redis)
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in ids:
+            pipe.hgetall(keys.contact(contact_id))
+        rows = await pipe.execute()
     return [
-        _contact_from(contact_id, dict(zip(flat[::2], flat[1::2], strict=True))) if flat else None
-        for contact_id, flat in zip(ids, rows, strict=True)
+        _contact_from(contact_id, fields) if fields else None
+        for contact_id, fields in zip(ids, rows, strict=True)
     ]
-
-
-_GET_MANY = AsyncScript(
-    None,  # type: ignore[arg-type]
-    b"local rows = {} for i, key in ipairs(KEYS) do rows[i] = redis.call('HGETALL', key) end "
-    b"return rows",
-)
