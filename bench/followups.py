@@ -2,10 +2,15 @@
 
 Schedules N follow-ups (100,000; ``--quick``: 10,000), a realistic mix of five per
 contact (review thanks, revisit, a repurchase reminder, win-back at 60 and 90 days),
-then dispatches them all through full dispatch passes (opt-out, quiet hours, cap,
-channel check, render, sent marker, ack) to an outlet that only counts. Then the naive
-way on the same server: one APScheduler ``date`` job per follow-up in a
+then dispatches them all through full dispatch passes to an outlet that only counts.
+Then the naive way on the same server: one APScheduler ``date`` job per follow-up in a
 ``RedisJobStore``, fired when due by an ``AsyncIOScheduler``.
+
+Per item, both sides read the contact's profile (stored before the clock starts) and
+render the template in the contact's language, then count. The engine also does its
+bookkeeping: lease and claim token, opt-out and quiet-hours rules, the channel check,
+the sent marker and weekly cap, the ack, the per-contact index. The naive job does none
+of that (it would need it to be correct, but it is not counted against it).
 
 Run from the project root: ``python bench/followups.py [--quick]``.
 """
@@ -17,6 +22,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,11 +36,11 @@ from bot.messages import OutboundMessage, SendCheck
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from config.settings import Settings
-from schedules.dispatch import DispatchPolicy, FollowupDispatcher
+from schedules.dispatch import SEND_CONCURRENCY, DispatchPolicy, FollowupDispatcher
 from schedules.lifecycle import OrderFacts, care_followup
 from schedules.quiet_hours import QuietHours
 from schedules.repurchase import reminder, winback
-from storage import keys
+from storage import contacts, keys
 from storage.followups import Followup, schedule_many
 from storage.orders import OrderItem
 from storage.redis import EmbeddedRedis, create_client
@@ -89,8 +95,19 @@ async def used_memory(redis: Redis) -> int:
     return int((await redis.info("memory"))["used_memory"])
 
 
+async def store_contacts(redis: Redis, items: list[Followup]) -> None:
+    """A profile per contact, as the product has when it schedules (not timed, not counted)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in sorted({item.contact_id for item in items}):
+            fields = {"display_name": f"Guest {contact_id[-4:]}", "language": "zh-CN"}
+            fields |= {"first_seen": "1763000000", "last_seen": "1763000000"}
+            pipe.hset(keys.contact(contact_id), mapping=fields)
+        await pipe.execute()
+
+
 async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
     items = followups_for(count)
+    await store_contacts(redis, items)
     before = await used_memory(redis)
     started = time.perf_counter()
     for start in range(0, len(items), CHUNK):
@@ -118,32 +135,49 @@ async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
 
 
 async def sampled_bytes(redis: Redis, items: list[Followup]) -> float:
-    """MEMORY USAGE: the due index per item, plus a sample of item hashes and contact indexes."""
-    sample = items[:: max(1, len(items) // 200)]
-    due = await redis.memory_usage(keys.followups_due(), samples=0) / len(items)
-    hashes = [await redis.memory_usage(keys.followup(f.id)) for f in sample]
-    contact_keys = {keys.followups_of_contact(f.contact_id) for f in sample}
-    indexes = [await redis.memory_usage(key) / PER_CONTACT for key in contact_keys]
-    return due + sum(hashes) / len(hashes) + sum(indexes) / len(indexes)
+    """MEMORY USAGE: the due index, record buckets and contact index buckets, per item."""
+    total = await redis.memory_usage(keys.followups_due(), samples=0)
+    for pattern in ("r:*", "s:*", "c:*"):
+        async for key in redis.scan_iter(f"shopbot:{{fu}}:{pattern}", count=1000):
+            total += await redis.memory_usage(key, samples=0)
+    return total / len(items)
 
 
 class NaiveCounter:
-    """What the naive jobs report to (a job must name a module-level callable to be pickled)."""
+    """What the naive jobs use (a job must name a module-level callable to be pickled)."""
 
     fired = 0
+    failed = 0
     target = 0
     done: asyncio.Event | None = None
+    redis: Redis | None = None
+    slots: asyncio.Semaphore | None = None
+    texts = rules_from(None).templates
 
 
-async def naive_fire(_: str) -> None:
-    """The naive job: count, like the counting outlet."""
-    NaiveCounter.fired += 1
-    if NaiveCounter.fired == NaiveCounter.target and NaiveCounter.done is not None:
-        NaiveCounter.done.set()
+async def naive_fire(contact_id: str, template: str) -> None:
+    """The naive job: read the contact, render the text in its language, count."""
+    assert NaiveCounter.redis is not None and NaiveCounter.slots is not None
+    try:
+        async with NaiveCounter.slots:  # As many at once as the engine's sending workers.
+            contact = await contacts.get(NaiveCounter.redis, contact_id)
+        language = (contact and contact.language) or "zh-CN"
+        name = (contact and contact.display_name) or ""
+        NaiveCounter.texts.text(template, language).format_map(defaultdict(str, name=name))
+    except Exception:
+        NaiveCounter.failed += 1
+        raise
+    finally:
+        NaiveCounter.fired += 1
+        if NaiveCounter.fired == NaiveCounter.target and NaiveCounter.done is not None:
+            NaiveCounter.done.set()
 
 
 async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, float]:
+    items = followups_for(count)
+    await store_contacts(redis, items)
     NaiveCounter.target, NaiveCounter.done = count, asyncio.Event()
+    NaiveCounter.redis, NaiveCounter.slots = redis, asyncio.Semaphore(SEND_CONCURRENCY)
     store = RedisJobStore(
         unix_socket_path=socket_path,
         jobs_key="shopbot:naive:jobs",
@@ -156,8 +190,9 @@ async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, f
     due = datetime.now(UTC)
     before = await used_memory(redis)
     started = time.perf_counter()
-    for n in range(count):
-        scheduler.add_job(naive_fire, "date", run_date=due, id=f"order:{n}:naive", args=(str(n),))
+    for item in items:
+        args = (item.contact_id, item.template)
+        scheduler.add_job(naive_fire, "date", run_date=due, id=item.id, args=args)
     scheduled_s = time.perf_counter() - started
     per_job = (await used_memory(redis) - before) / count
     started = time.perf_counter()
@@ -165,6 +200,7 @@ async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, f
     await NaiveCounter.done.wait()
     dispatched_s = time.perf_counter() - started
     scheduler.shutdown(wait=False)
+    assert NaiveCounter.failed == 0, f"{NaiveCounter.failed} naive jobs failed"
     return {
         "count": count,
         "schedules_per_s": count / scheduled_s,
@@ -190,6 +226,8 @@ async def main(count: int) -> None:
 
 def report(engine: dict[str, float], naive: dict[str, float]) -> None:
     print(f"{int(engine['count'])} follow-ups, each way, on one redis-server")
+    print("per item, both: read the contact, render the text, count at the outlet")
+    print("engine also: claim+lease, opt-out/quiet/cap rules, channel check, sent marker, ack")
     print(f"{'':24}{'engine':>14}{'APScheduler':>14}{'ratio':>10}")
     for name in ("schedules_per_s", "dispatches_per_s", "bytes"):
         ratio = engine[name] / naive[name]

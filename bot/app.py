@@ -12,6 +12,7 @@ from bot.channels.base import Channel
 from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
+from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
 from bot.dispatcher import Clock, Dispatcher, DispatchResult, utc_now
 from bot.messages import InboundMessage
@@ -77,7 +78,9 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         templates = default_templates()
         order_events = OrderEvents()
         delivery = Delivery({})  # channels register below; campaign previews ask them
-        pipeline = default_pipeline(settings, order_events, delivery)
+        pipeline = default_pipeline(
+            settings, order_events, wechat_tag_mirror(settings, redis), outlet=delivery
+        )
         dispatcher = Dispatcher(
             redis=redis,
             settings=settings,

@@ -5,10 +5,11 @@ Handlers may import this module and :mod:`bot.messages`; nothing else from ``bot
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -96,3 +97,32 @@ Observer = Callable[[InboundMessage, Context], Awaitable[None]]
 
 Responder = Callable[[InboundMessage, Context], Awaitable[bool]]
 """Returns True when it claimed the message; the first one that does wins."""
+
+
+class TagMirrorFailure(StrEnum):
+    """Why a contact tag could not be mirrored to the platform's own user tags."""
+
+    ACCOUNT_LIMIT = "account_limit"
+    USER_LIMIT = "user_limit"
+    NAME_TOO_LONG = "name_too_long"
+    NOT_FOLLOWER = "not_follower"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True, slots=True)
+class TagProblem:
+    """A tag that was not mirrored for some contacts, and why."""
+
+    tag: str
+    reason: TagMirrorFailure
+    contact_ids: tuple[str, ...] = ()
+
+
+class TagMirror(Protocol):
+    """Copies contact tags to a platform's user tags (WeChat); given to the console."""
+
+    async def mirror(
+        self, contact_id: str, added: Sequence[str], removed: Sequence[str]
+    ) -> list[TagProblem]:
+        """Add and remove tags on the contact's platform account; returns what failed."""
+        ...

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.context import Observer, Responder
+from bot.context import Observer, Responder, TagMirror
 from config.settings import Settings
 from handlers.campaign_replies import campaign_buttons, note_campaign_reply
 from handlers.console import build_console, stats_commands, ticket_commands
@@ -51,11 +51,14 @@ class Pipeline:
 def default_pipeline(
     settings: Settings,
     order_listeners: Iterable[OrderListener] = (),
+    tag_mirror: TagMirror | None = None,
+    *,
     outlet: Outlet | None = None,
 ) -> Pipeline:
     """The customer-service pipeline every channel shares.
 
     ``order_listeners`` hear about orders recorded from chat (``/order``);
+    ``tag_mirror`` copies owner tags to WeChat user tags (None: WeChat not configured);
     ``outlet`` (the delivery) lets campaign previews ask the channels' rules.
     """
     knowledge = KnowledgeStore(working_kb_path(settings))
@@ -68,6 +71,7 @@ def default_pipeline(
             *stats_commands.COMMANDS,
             *campaign_commands(outlet),
         ),
+        tag_mirror=tag_mirror,
     )
     return Pipeline(
         observers=(tag_contact, count_message, note_campaign_reply),

@@ -32,7 +32,7 @@ from schedules.dispatch import Outlet
 from storage import campaigns, contacts, followups, keys, optouts, segments
 from storage.campaigns import LIVE, Campaign, Status
 from storage.contacts import Contact
-from storage.followups import Followup, State
+from storage.followups import Followup, Record, State
 from storage.optouts import OptOutCategory
 from storage.orders import OrderEvent
 from storage.segment_parser import parse
@@ -406,16 +406,12 @@ class CampaignRunner:
         tally = Tally(
             audience=campaign.audience or 0, opted_out=campaign.opted_out, fed=campaign.fed
         )
-        recent = to_epoch(now - RATE_WINDOW)
+        recent = now - RATE_WINDOW
         for start in range(0, campaign.fed, CHUNK):
             count = min(CHUNK, campaign.fed - start)
             ids = await campaigns.audience_slice(self.redis, campaign.id, start, count)
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for item_id in campaigns.item_ids(campaign, ids):
-                    pipe.hmget(keys.followup(item_id), "s", "r", "f")
-                rows = await pipe.execute()
-            for state, reason, finished in rows:
-                _count(tally, state, reason, finished, recent)
+            for record in await followups.records(self.redis, campaigns.item_ids(campaign, ids)):
+                _count(tally, record, recent)
         attribution = await campaigns.attribution(self.redis, campaign.id)
         tally.replied, tally.ordered = attribution.replied, attribution.ordered
         tally.revenue = attribution.revenue
@@ -468,20 +464,19 @@ async def _recent_sends(
     return credited
 
 
-def _count(tally: Tally, state: str | None, reason: str | None, finished: Any, recent: float):
-    match state:
-        case State.SENT.value:
+def _count(tally: Tally, record: Record, recent: datetime) -> None:
+    """Count one message; one no longer on record (kept days ago) counts nowhere."""
+    match record.state:
+        case State.SENT:
             tally.sent += 1
-            if finished and float(finished) >= recent:
+            if record.finished_at and record.finished_at >= recent:
                 tally.sent_recently += 1
-        case State.SKIPPED.value:
-            tally.skipped[reason or "skipped"] += 1
-        case State.DEAD.value:
+        case State.SKIPPED:
+            tally.skipped[record.reason or "skipped"] += 1
+        case State.DEAD:
             tally.failed += 1
-        case State.CANCELLED.value:
+        case State.CANCELLED:
             tally.cancelled += 1
-        case None:
-            tally.pending += 1
         case _:
             tally.pending += 1
 

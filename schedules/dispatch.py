@@ -9,7 +9,7 @@ message sent with the follow-up id as idempotency key. Each step works on the
 whole batch at once (one Redis round trip per step), so a pass scales.
 
 Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
-fencing token; the sent marker (SET NX, checked with the token) is taken right
+fencing token; the sent marker (taken atomically with a token check) is taken right
 before the send, so an item whose holder died after that point is acked as sent
 by the next holder instead of being sent again, and an item whose holder died
 before it is sent by the next holder.
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -272,42 +272,58 @@ class FollowupDispatcher:
         return ruled + tuple(Button(label, payload) for label, payload in data.get("buttons", ()))
 
     async def _check(self, jobs: Sequence[_Job]) -> None:
-        checks = await asyncio.gather(*(self.outlet.check(job.message) for job in jobs))
-        for job, check in zip(jobs, checks, strict=True):
-            if not check.allowed:
-                job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
+        await _each(jobs, self._check_one)
+
+    async def _check_one(self, job: _Job) -> None:
+        assert job.message is not None
+        check = await self.outlet.check(job.message)
+        if not check.allowed:
+            job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
 
     async def _send(self, jobs: Sequence[_Job], now: datetime) -> None:
         cap = Cap(self.policy.weekly_cap, WEEK_S)
         claimed = [job.claimed for job in jobs]
-        starts = await followups.begin_send_many(self.redis, claimed, now, cap, self.policy.keep_s)
-        limit = asyncio.Semaphore(SEND_CONCURRENCY)
+        starts = await followups.begin_send_many(self.redis, claimed, now, cap)
         sending = []
         for job, start in zip(jobs, starts, strict=True):
             match start:
                 case SendStart.GO:
-                    sending.append(self._send_one(job, limit))
+                    sending.append(job)
                 case SendStart.ALREADY_SENT:
                     job.finish(State.SENT, "sent by an earlier attempt that did not ack")
                 case SendStart.LOST:
                     pass  # Re-claimed by another dispatcher after our lease, or cancelled.
                 case datetime() as frees_at:
                     job.postpone(max(frees_at, now + timedelta(seconds=1)), "weekly cap")
-        await asyncio.gather(*sending)
+        await _each(sending, self._send_one)
 
-    async def _send_one(self, job: _Job, limit: asyncio.Semaphore) -> None:
+    async def _send_one(self, job: _Job) -> None:
         assert job.message is not None
-        async with limit:
-            try:
-                await self.outlet.send(job.message)
-            except DeliveryError as exc:
-                job.retry(str(exc) or "delivery failed")
-                return
-            except Exception as exc:  # An outlet bug must not strand the rest of the batch.
-                log.exception("sending follow-up %s failed", job.claimed.followup.id)
-                job.retry(f"{type(exc).__name__}: {exc}")
-                return
+        try:
+            await self.outlet.send(job.message)
+        except DeliveryError as exc:
+            job.retry(str(exc) or "delivery failed")
+            return
+        except Exception as exc:  # An outlet bug must not strand the rest of the batch.
+            log.exception("sending follow-up %s failed", job.claimed.followup.id)
+            job.retry(f"{type(exc).__name__}: {exc}")
+            return
         job.finish(State.SENT)
+
+
+async def _each(jobs: Sequence[_Job], step: Callable[[_Job], Awaitable[None]]) -> None:
+    """Run ``step`` on every job, at most ``SEND_CONCURRENCY`` at once.
+
+    A fixed set of workers takes jobs in turn: far cheaper than one task per job when
+    the outlet answers at once, and as concurrent when it waits on the network.
+    """
+    queue = iter(jobs)
+
+    async def worker() -> None:
+        for job in queue:
+            await step(job)
+
+    await asyncio.gather(*(worker() for _ in range(min(SEND_CONCURRENCY, len(jobs)))))
 
 
 class _Blank(dict):

@@ -261,7 +261,11 @@ async def notes_of(redis: Redis, contact_id: str) -> list[Note]:
 
 
 async def get_many(redis: Redis, contact_ids: Iterable[str]) -> list[Contact | None]:
-    """:func:`get` for many contacts in one round trip (None for those never seen)."""
+    """:func:`get` for many contacts in one round trip (None for those never seen).
+
+    A pipeline, not a script: the profiles live in different hash slots, and a
+    script over them would not run on Redis Cluster.
+    """
     ids = list(contact_ids)
     async with redis.pipeline(transaction=False) as pipe:
         for contact_id in ids:

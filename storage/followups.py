@@ -1,7 +1,7 @@
 """The follow-up queue: what to send to whom and when, with leases and dead letters.
 
-A follow-up lives in a sorted set scored by its due time plus one small hash per
-item (``storage.followup_scripts`` lists the fields). Its id is deterministic
+A follow-up lives in a sorted set scored by its due time plus one packed field in
+a bucketed hash (``storage.followup_scripts`` describes the layout). Its id is deterministic
 (``order:8812:shipped``), so scheduling is idempotent; its *group* is any prefix
 of the id ending at a ``:`` (``order:8812``), so all of one order's care can be
 cancelled at once. A dispatcher claims due items with a lease (one Lua script);
@@ -12,6 +12,7 @@ a ``sent`` marker taken right before sending stops a second send.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -110,24 +111,14 @@ async def schedule_many(
     redis: Redis, followups: Iterable[Followup], *, replace: bool = False
 ) -> list[bool]:
     """:func:`schedule` for many items in one call (one script run)."""
-    args: list[str | float] = [keys.followup_prefix(), keys.followups_of_contact_prefix()]
-    args.append("1" if replace else "0")
+    args: list[str | float] = [*_prefixes(), "1" if replace else "0"]
     for followup in followups:
-        data = json.dumps(followup.data, ensure_ascii=False, separators=_COMPACT)
-        args += [
-            followup.id,
-            to_epoch(followup.due_at),
-            followup.contact_id,
-            followup.template,
-            followup.purpose.value[0],
-            followup.optout or "",
-            data if followup.data else "",
-        ]
-    if len(args) == 3:
+        head, data = _pack(followup)
+        fields = (followup.id, str(to_epoch(followup.due_at)), followup.contact_id, head, data)
+        args.append(_GS.join(fields))
+    if len(args) == _HEADER + 1:
         return []
-    added = await lua.SCHEDULE_MANY(
-        keys=[keys.followups_due(), keys.followups_leased()], args=args, client=redis
-    )
+    added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
     return [bool(flag) for flag in added]
 
 
@@ -135,12 +126,8 @@ async def cancel(
     redis: Redis, followup_id: str, now: datetime, reason: str = "", keep_s: int = DEFAULT_KEEP_S
 ) -> bool:
     """Cancel a pending or in-flight item; False if it is unknown or already finished."""
-    result = await lua.CANCEL(
-        keys=[keys.followup(followup_id), keys.followups_due(), keys.followups_leased()],
-        args=[followup_id, to_epoch(now), reason, keep_s],
-        client=redis,
-    )
-    return bool(result)
+    args = [*_prefixes(), followup_id, to_epoch(now), _clean(reason), keep_s]
+    return bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
 
 
 async def cancel_group(
@@ -154,27 +141,19 @@ async def cancel_group(
     keep_s: int = DEFAULT_KEEP_S,
 ) -> list[str]:
     """Cancel the contact's unfinished items whose id starts with ``group:``, except ``keep``."""
-    return await lua.CANCEL_GROUP(
-        keys=[
-            keys.followups_of_contact(contact_id),
-            keys.followups_due(),
-            keys.followups_leased(),
-        ],
-        args=[keys.followup_prefix(), f"{group}:", to_epoch(now), reason, keep_s, *keep],
-        client=redis,
-    )
+    args = [*_prefixes(), contact_id, f"{group}:", to_epoch(now), _clean(reason), keep_s, *keep]
+    return sorted(await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis))
 
 
 async def claim_due(redis: Redis, now: datetime, limit: int, lease_s: float) -> list[Claimed]:
     """Take up to ``limit`` items due by ``now`` (and any whose lease expired) for ``lease_s``."""
     epoch = to_epoch(now)
     rows = await lua.CLAIM(
-        keys=[keys.followups_due(), keys.followups_leased()],
-        args=[epoch, limit, epoch + lease_s, keys.followup_prefix()],
-        client=redis,
+        keys=_keys(), args=[*_prefixes(), epoch, limit, epoch + lease_s], client=redis
     )
     return [
-        _claimed(item_id, token, float(score), _pairs(flat)) for item_id, token, score, flat in rows
+        Claimed(_followup(item_id, head, data, float(score)), str(token), int(attempts))
+        for item_id, token, score, head, data, attempts in rows
     ]
 
 
@@ -187,39 +166,28 @@ class Cap:
 
 
 async def begin_send(
-    redis: Redis, claimed: Claimed, now: datetime, cap: Cap, marker_ttl_s: int = DEFAULT_KEEP_S
+    redis: Redis, claimed: Claimed, now: datetime, cap: Cap
 ) -> SendStart | datetime:
     """Commit to sending ``claimed``, right before sending; see :func:`begin_send_many`."""
-    return (await begin_send_many(redis, [claimed], now, cap, marker_ttl_s))[0]
+    return (await begin_send_many(redis, [claimed], now, cap))[0]
 
 
 async def begin_send_many(
-    redis: Redis,
-    claimed: Sequence[Claimed],
-    now: datetime,
-    cap: Cap,
-    marker_ttl_s: int = DEFAULT_KEEP_S,
+    redis: Redis, claimed: Sequence[Claimed], now: datetime, cap: Cap
 ) -> list[SendStart | datetime]:
     """Take each item's sent marker, and for marketing a slot of the contact's cap, atomically.
 
     Per item a :class:`SendStart`, or the time the contact's cap frees a slot (when full:
-    nothing was taken; postpone the item).
+    nothing was taken; postpone the item). The marker lives as long as the item's record.
     """
     if not claimed:
         return []
-    args: list[str | float] = [
-        keys.followup_prefix(),
-        keys.followup_sent_prefix(),
-        keys.marketing_sent_prefix(),
-        to_epoch(now),
-        cap.limit,
-        cap.window_s,
-        marker_ttl_s,
-    ]
+    args: list[str | float] = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s]
     for item in claimed:
         marketing = item.followup.purpose is Purpose.MARKETING
-        args += [item.followup.id, item.token, item.followup.contact_id, "1" if marketing else "0"]
-    answers = await lua.BEGIN_SEND_MANY(keys=[keys.followups_due()], args=args, client=redis)
+        fields = (item.followup.id, item.token, item.followup.contact_id, "1" if marketing else "0")
+        args.append(_GS.join(fields))
+    answers = await lua.BEGIN_SEND_MANY(keys=_keys(), args=args, client=redis)
     return [_send_start(answer) for answer in answers]
 
 
@@ -263,10 +231,7 @@ async def record_outcomes(
     if not outcomes:
         return []
     args: list[str | float] = [
-        keys.followup_prefix(),
-        keys.followup_sent_prefix(),
-        keys.marketing_sent_prefix(),
-        keys.followups_of_contact_prefix(),
+        *_prefixes(),
         to_epoch(now),
         keep_s,
         retry.max_attempts,
@@ -276,28 +241,21 @@ async def record_outcomes(
     for outcome in outcomes:
         item, token = outcome.claimed.followup, outcome.claimed.token
         if outcome.state is not None:
-            step = ["f", outcome.state.value, outcome.reason]
+            step = ["f", outcome.state.value, _clean(outcome.reason)]
         elif outcome.postpone_to is not None:
-            step = ["p", to_epoch(outcome.postpone_to), outcome.reason]
+            step = ["p", to_epoch(outcome.postpone_to), _clean(outcome.reason)]
         else:
-            step = ["r", outcome.retry_error or "failed", ""]
-        args += [step[0], item.id, token, item.contact_id, step[1], step[2]]
-    return await lua.RECORD_MANY(
-        keys=[keys.followups_due(), keys.followups_leased(), keys.followups_dead()],
-        args=args,
-        client=redis,
-    )
+            step = ["r", _clean(outcome.retry_error or "failed"), ""]
+        kind, x, y = step
+        args.append(_GS.join((kind, item.id, token, item.contact_id, str(x), y)))
+    return await lua.RECORD_MANY(keys=_keys(), args=args, client=redis)
 
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
     """Every follow-up of the contact still on record (pending, in flight, finished), by due."""
-    index = keys.followups_of_contact(contact_id)
-    entries = await redis.zrange(index, 0, -1, withscores=True)
-    records = await _records(redis, entries)
-    gone = [item_id for (item_id, _), record in zip(entries, records, strict=True) if not record]
-    if gone:
-        await redis.zrem(index, *gone)
-    return [record for record in records if record]
+    rows = await lua.ROWS_OF_CONTACT(keys=_keys(), args=[*_prefixes(), contact_id], client=redis)
+    records = [_record_from(row) for row in rows]
+    return sorted(records, key=lambda record: (record.followup.due_at, record.followup.id))
 
 
 async def pending(
@@ -305,71 +263,103 @@ async def pending(
 ) -> list[Record]:
     """Items in flight, then pending items due before ``due_before`` (all when None), by due."""
     top = "+inf" if due_before is None else to_epoch(due_before)
-    leased = await redis.zrange(keys.followups_leased(), 0, limit - 1, withscores=True)
-    due = await redis.zrangebyscore(
-        keys.followups_due(), "-inf", top, start=0, num=limit, withscores=True
-    )
-    records = await _records(redis, [*leased, *due])
-    return [record for record in records if record][:limit]
+    leased = await redis.zrange(keys.followups_leased(), 0, limit - 1)
+    due = await redis.zrangebyscore(keys.followups_due(), "-inf", top, start=0, num=limit)
+    return (await _records(redis, [*leased, *due]))[:limit]
+
+
+async def records(redis: Redis, ids: Sequence[str]) -> list[Record]:
+    """The items of ``ids`` still on record, in the same order (ids not on record left out)."""
+    return await _records(redis, ids)
 
 
 async def dead_letters(redis: Redis, limit: int = 100) -> list[Record]:
     """The newest dead-lettered items with their last error."""
-    ids = await redis.lrange(keys.followups_dead(), 0, limit - 1)
-    records = await _records(redis, [(item_id, 0.0) for item_id in ids])
-    return [record for record in records if record]
+    return await _records(redis, await redis.lrange(keys.followups_dead(), 0, limit - 1))
 
 
-async def _records(redis: Redis, entries: Sequence[tuple[str, float]]) -> list[Record | None]:
-    async with redis.pipeline(transaction=False) as pipe:
-        for item_id, _ in entries:
-            pipe.hgetall(keys.followup(item_id))
-            pipe.zscore(keys.followups_due(), item_id)
-            pipe.zscore(keys.followups_leased(), item_id)
-        raw = await pipe.execute()
-    records: list[Record | None] = []
-    for index, (item_id, score) in enumerate(entries):
-        fields, due, lease = raw[3 * index : 3 * index + 3]
-        records.append(_record_from(item_id, fields, due or score, lease) if fields else None)
-    return records
+def bucket_of(value: str, buckets: int = lua.RECORD_BUCKETS) -> int:
+    """The bucket of an id (or, with ``CONTACT_BUCKETS``, a contact); mirrors the scripts."""
+    return int(hashlib.sha1(value.encode()).hexdigest()[:8], 16) % buckets
 
 
-def _record_from(
-    item_id: str, fields: Mapping[str, str], due: float, lease: float | None
-) -> Record:
-    state = State(fields["s"]) if "s" in fields else State.PENDING
-    if state is State.PENDING and lease is not None:
-        state = State.IN_FLIGHT
-    finished = fields.get("f")
+async def _records(redis: Redis, ids: Sequence[str]) -> list[Record]:
+    if not ids:
+        return []
+    rows = await lua.ROWS(keys=_keys(), args=[*_prefixes(), *ids], client=redis)
+    return [_record_from(row) for row in rows if row[1]]
+
+
+def _record_from(row: Sequence[str]) -> Record:
+    item_id, head, data, state_raw, due, lease = row
+    _, attempts, state, finished, claimed_due, _, reason = (
+        state_raw.split(_US) if state_raw else ("0", "0", "", "", "", "", "")
+    )
+    current = State(state) if state else State.IN_FLIGHT if lease else State.PENDING
     return Record(
-        followup=_followup(item_id, fields, due),
-        state=state,
-        reason=fields.get("r", ""),
-        attempts=int(fields.get("a", 0)),
+        followup=_followup(item_id, head, data, float(due or claimed_due or 0)),
+        state=current,
+        reason=reason,
+        attempts=int(attempts),
         finished_at=from_epoch(finished) if finished else None,
     )
 
 
-def _claimed(item_id: str, token: int, score: float, fields: Mapping[str, str]) -> Claimed:
-    return Claimed(_followup(item_id, fields, score), str(token), int(fields.get("a", 0)))
+def _pack(followup: Followup) -> tuple[str, str]:
+    """The item's head, and its data when the data does not fit in the head (then chunked)."""
+    data = (
+        json.dumps(followup.data, ensure_ascii=False, separators=_COMPACT) if followup.data else ""
+    )
+    lead = _US.join(
+        (followup.contact_id, followup.template, followup.purpose.value[0], followup.optout or "")
+    )
+    head = f"{lead}{_US}{data}"
+    if len(head.encode()) <= _SMALL_VALUE:
+        return head, ""
+    chunks = -(-len(data.encode()) // _SMALL_VALUE)
+    return f"{lead}{_US}{_RS}{chunks}", data
 
 
-def _followup(item_id: str, fields: Mapping[str, str], due: float) -> Followup:
+def _followup(item_id: str, head: str, data: str, due: float) -> Followup:
+    contact, template, purpose, optout, _ = head.split(_US)
     return Followup(
         id=item_id,
-        contact_id=fields["c"],
+        contact_id=contact,
         due_at=from_epoch(due),
-        template=fields["t"],
-        purpose=_PURPOSES[fields["p"]],
-        data=json.loads(fields["d"]) if "d" in fields else {},
-        optout=fields.get("o"),
+        template=template,
+        purpose=_PURPOSES[purpose],
+        data=json.loads(data) if data else {},
+        optout=optout or None,
     )
 
 
+def _clean(text: str) -> str:
+    """A reason without the field separators of the packed state."""
+    return text.replace(_US, " ").replace(_RS, " ").replace(_GS, " ")
+
+
+def _prefixes() -> tuple[str, str, str, str]:
+    return (
+        keys.followup_records_prefix(),
+        keys.followup_states_prefix(),
+        keys.followups_by_contact_prefix(),
+        keys.marketing_sent_prefix(),
+    )
+
+
+def _keys() -> list[str]:
+    return [
+        keys.followups_due(),
+        keys.followups_leased(),
+        keys.followups_done(),
+        keys.followups_dead(),
+    ]
+
+
+_HEADER = 4
+_US, _RS, _GS = "\x1f", "\x1e", "\x1d"
+_SMALL_VALUE = 64
+"""Redis keeps a hash small (listpack/ziplist) while every value is at most this long."""
 _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
 _STARTS = frozenset(start.value for start in SendStart)
 _COMPACT = (",", ":")
-
-
-def _pairs(flat: Sequence[str]) -> dict[str, str]:
-    return dict(zip(flat[::2], flat[1::2], strict=True))

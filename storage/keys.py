@@ -281,34 +281,34 @@ def followups_dead() -> str:
     return f"{_FOLLOWUPS}:dead"
 
 
-def followup_prefix() -> str:
-    """The prefix of every follow-up hash; scripts append the id."""
-    return f"{_FOLLOWUPS}:i:"
+def followups_done() -> str:
+    """Sorted set: finished follow-up id -> epoch after which its record is dropped."""
+    return f"{_FOLLOWUPS}:done"
 
 
-def followup(followup_id: str) -> str:
-    """Hash: one follow-up (short fields, see ``storage.followups``)."""
-    return f"{followup_prefix()}{followup_id}"
+def followup_records_prefix() -> str:
+    """The prefix of the record buckets (hash: id -> packed item); scripts append the bucket."""
+    return f"{_FOLLOWUPS}:r:"
 
 
-def followup_sent(followup_id: str) -> str:
-    """String with a TTL: the claim token that committed to sending this follow-up."""
-    return f"{followup_sent_prefix()}{followup_id}"
+def followup_states_prefix() -> str:
+    """The prefix of the state buckets (hash: id -> packed claim state); same bucket numbers."""
+    return f"{_FOLLOWUPS}:s:"
 
 
-def followups_of_contact(contact_id: str) -> str:
-    """Sorted set: the contact's follow-up ids (pending and recently finished) -> due epoch."""
-    return f"{followups_of_contact_prefix()}{contact_id}"
-
-
-def followup_sent_prefix() -> str:
-    """The prefix of the sent markers; scripts append the id."""
-    return f"{_FOLLOWUPS}:sent:"
-
-
-def followups_of_contact_prefix() -> str:
-    """The prefix of the per-contact indexes; scripts append the contact id."""
+def followups_by_contact_prefix() -> str:
+    """The prefix of the contact index buckets (hash: contact -> record bucket numbers)."""
     return f"{_FOLLOWUPS}:c:"
+
+
+def followup_records(bucket: int) -> str:
+    """Hash: the records of the follow-ups whose id hashes to ``bucket``."""
+    return f"{followup_records_prefix()}{bucket}"
+
+
+def followup_states(bucket: int) -> str:
+    """Hash: the claim states of the follow-ups whose id hashes to ``bucket``."""
+    return f"{followup_states_prefix()}{bucket}"
 
 
 def marketing_sent_prefix() -> str:
@@ -441,3 +441,11 @@ def ratings_by_time() -> str:
 def sent_message(contact_id: str, idempotency_key: str) -> str:
     """String with a TTL: an outbound message with this idempotency key is being or was sent."""
     return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
+
+
+# --- wechat tags ---
+
+
+def wechat_tag_ids(app_id: str) -> str:
+    """Hash: contact tag name -> the Official Account's user tag id (mirrored tags)."""
+    return f"{PREFIX}:wechat:tag_ids:{{{app_id}}}"

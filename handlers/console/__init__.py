@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.context import TagMirror
 from config.catalog import Catalog, default_catalog
 from handlers.console import contact_commands, order_commands, staff_commands
 from handlers.console.framework import (
@@ -41,17 +42,20 @@ def build_console(
     contact_sections: Sequence[ContactSection] = (),
     reply_lookup: ReplyLookup | None = None,
     extra: Iterable[Command] = (),
+    tag_mirror: TagMirror | None = None,
 ) -> OwnerCommands:
     """The console responder with every built-in command plus ``extra``.
 
     ``order_listeners`` is read at each order change, so a registry that is
-    subscribed to later (``handlers.orders.OrderEvents``) works.
+    subscribed to later (``handlers.orders.OrderEvents``) works. ``tag_mirror``
+    copies ``/tag`` and ``/untag`` to WeChat user tags (None: no mirroring).
     """
     services = ConsoleServices(
         catalog=catalog or default_catalog(),
         order_listeners=order_listeners,
         contact_sections=tuple(contact_sections),
         refs=ReferenceResolver(reply_lookup),
+        tag_mirror=tag_mirror,
     )
     commands = (
         staff_commands.HELP,

@@ -94,19 +94,35 @@ async def tag(call: Call) -> None:
     contact, tags = await contact_of(call, need_more=True)
     added = await contacts.add_tags(call.ctx.redis, contact.id, tags, TagSource.OWNER, call.now)
     kept = [t for t in tags if t not in added]
-    call.reply(
+    text = call.render(
         "console_tagged",
         contact=label(contact),
         added=", ".join(added) or "-",
         kept=", ".join(kept) or "-",
     )
+    # Kept tags too: one refused earlier (a WeChat limit) is tried again.
+    await _reply_mirrored(call, text, contact.id, added=[*added, *kept], removed=[])
 
 
 async def untag(call: Call) -> None:
     """Remove tags."""
     contact, tags = await contact_of(call, need_more=True)
     removed = await contacts.remove_tags(call.ctx.redis, contact.id, tags)
-    call.reply("console_untagged", contact=label(contact), removed=", ".join(removed) or "-")
+    text = call.render(
+        "console_untagged", contact=label(contact), removed=", ".join(removed) or "-"
+    )
+    await _reply_mirrored(call, text, contact.id, added=[], removed=tags)
+
+
+async def _reply_mirrored(
+    call: Call, text: str, contact_id: str, *, added: list[str], removed: list[str]
+) -> None:
+    """Mirror the change to the platform's user tags; reply, naming what was not mirrored."""
+    mirror = call.services.tag_mirror
+    problems = await mirror.mirror(contact_id, added, removed) if mirror else []
+    lines = [text]
+    lines += [call.render(f"tag_mirror_{p.reason.value}", tag=p.tag) for p in problems]
+    call.ctx.reply("\n".join(lines))
 
 
 async def list_tags(call: Call) -> None:

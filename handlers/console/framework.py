@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from bot.context import Context
+from bot.context import Context, TagMirror
 from bot.messages import InboundMessage, MessageKind, parse_command
 from config.catalog import Catalog, default_catalog
 from config.i18n import normalize_language
@@ -53,6 +53,8 @@ class ConsoleServices:
     order_listeners: Iterable[OrderListener] = ()
     contact_sections: Sequence[ContactSection] = ()
     refs: ReferenceResolver = field(default_factory=ReferenceResolver)
+    tag_mirror: TagMirror | None = None
+    """Copies owner tags to the platform's user tags (WeChat), when configured."""
 
 
 @dataclass

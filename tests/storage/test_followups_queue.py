@@ -25,14 +25,35 @@ async def test_schedule_is_idempotent_and_replace_only_touches_pending(redis):
     assert not await followups.schedule(redis, item(), replace=True), "in flight: kept"
 
 
-async def test_pending_item_is_a_small_hash_with_short_fields(redis):
+async def test_pending_item_is_one_short_field_in_a_small_bucket_hash(redis):
     await followups.schedule(redis, item(data={"order_id": "1"}))
-    fields = await redis.hgetall(keys.followup("order:1:shipped"))
-    assert fields == {"c": "console:amy", "t": "shipped", "p": "t", "d": '{"order_id":"1"}'}
-    assert await redis.object("encoding", keys.followup("order:1:shipped")) in (
-        "ziplist",
-        "listpack",
-    )
+    bucket = keys.followup_records(followups.bucket_of("order:1:shipped"))
+    fields = await redis.hgetall(bucket)
+    assert fields == {"order:1:shipped": 'console:amy\x1fshipped\x1ft\x1f\x1f{"order_id":"1"}'}
+    assert await redis.object("encoding", bucket) in ("ziplist", "listpack")
+
+
+async def test_data_too_long_for_a_small_hash_value_is_chunked(redis):
+    data = {"order_id": "1", "items": [["tea-250g", 2, "龙井茶 250 克"], ["mask-10", 1]]}
+    await followups.schedule(redis, item(data=data))
+    bucket = keys.followup_records(followups.bucket_of("order:1:shipped"))
+    fields = await redis.hkeys(bucket)
+    assert len(fields) > 2, "the head, the chunk counter and at least two chunks"
+    assert all([await redis.hstrlen(bucket, field) <= 64 for field in fields])
+    assert await redis.object("encoding", bucket) in ("ziplist", "listpack")
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    assert claimed.followup.data == data
+
+
+async def test_replacing_chunked_data_leaves_no_stale_chunks(redis):
+    old = {"order_id": "1", "items": [["tea-250g", 2, "龙井茶 250 克"], ["mask-10", 1]]}
+    await followups.schedule(redis, item(data=old))
+    assert await followups.schedule(redis, item(data={"order_id": "1"}), replace=True)
+    bucket = keys.followup_records(followups.bucket_of("order:1:shipped"))
+    fields = set(await redis.hkeys(bucket)) - {"\x1e"}  # the bucket's chunk counter
+    assert fields == {"order:1:shipped"}
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    assert claimed.followup.data == {"order_id": "1"}
 
 
 async def test_claim_takes_only_due_items_once_and_leases_them(redis):
@@ -74,9 +95,22 @@ async def test_ack_finishes_and_keeps_the_record_for_a_while(redis):
 
     [record] = await followups.of_contact(redis, "console:amy")
     assert record.state is State.SENT and record.finished_at == T0
-    assert 0 < await redis.ttl(keys.followup("order:1:shipped")) <= 3600
+    assert await redis.zscore(keys.followups_done(), "order:1:shipped") == T0.timestamp() + 3600
     assert await redis.zcard(keys.followups_leased()) == 0
     assert not await followups.schedule(redis, item()), "a sent id is never scheduled again"
+
+
+async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
+    await followups.schedule_many(redis, [item("a:1"), item("a:2", due=T0 + timedelta(days=1))])
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    await followups.record_outcomes(
+        redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy(), keep_s=3600
+    )
+    await followups.cancel(redis, "a:2", T0, "moved on", keep_s=3600)
+
+    assert await followups.claim_due(redis, T0 + timedelta(seconds=3601), 10, 60) == []
+    assert await followups.of_contact(redis, "console:amy") == []
+    assert await redis.keys("shopbot:{fu}:*") == []
 
 
 async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
@@ -96,7 +130,10 @@ async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
     assert delays == [("retry", 10), ("retry", 15), ("dead", None)]
     [dead] = await followups.dead_letters(redis)
     assert (dead.state, dead.reason, dead.attempts) == (State.DEAD, "503", 3)
-    assert not await redis.exists(keys.followup_sent("order:1:shipped")), "failed: marker freed"
+    state = await redis.hget(
+        keys.followup_states(followups.bucket_of("order:1:shipped")), "order:1:shipped"
+    )
+    assert state.split("\x1f")[5] == "", "failed: marker freed"
 
 
 async def test_cancel_group_spares_other_groups_and_kept_ids(redis):

@@ -42,7 +42,7 @@ class WeChatChannel:
         self.tasks = TaskTracker()
         self.sender = WeChatSender(
             redis=redis,
-            api=_api(settings, redis),
+            api=api_from_settings(settings, redis),
             templates=load_templates(settings.wechat_templates_file),
             shop_name=settings.shop_name,
             timezone=settings.tz,
@@ -86,7 +86,8 @@ class WeChatChannel:
         return self._endpoint.routes()
 
 
-def _api(settings: Settings, redis: Redis) -> WeChatApi | None:
+def api_from_settings(settings: Settings, redis: Redis) -> WeChatApi | None:
+    """The WeChat API client, or None without an app id and secret."""
     if not (settings.wechat_app_id and settings.wechat_app_secret):
         return None
     client = ShopbotWeChatClient(
