@@ -6,7 +6,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from redis.asyncio import Redis
@@ -56,3 +56,16 @@ def make_dispatcher(
         responders=pipeline.responders if responders is None else responders,
         clock=lambda: FIXED_NOW,
     )
+
+
+class MovableClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)

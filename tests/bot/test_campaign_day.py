@@ -10,15 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from support import FIXED_NOW
 
-from bot.app import open_runtime
-from bot.messages import ContactRef, InboundMessage, MessageKind
+from bot.messages import ContactRef, MessageKind
 from config.catalog import default_catalog
 from handlers.orders import record_order
 from schedules.campaigns import CampaignRunner
-from schedules.dispatch import FollowupDispatcher
-from storage import mailbox
 
 OWNER = ContactRef("console", "owner")
 AMY, BOB, CARL, DAVE, EVE = (
@@ -30,55 +26,26 @@ WIN_BACK = (
 )
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = FIXED_NOW
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-async def shop(settings, redis):
-    clock = Clock()
-    async with open_runtime(settings, clock=clock) as runtime:
-        ids = iter(range(1, 10_000))
+def shop(shop_day, settings, redis):
+    clock, runtime = shop_day.clock, shop_day.runtime
 
-        async def say(who: ContactRef, text: str, **fields) -> list[str]:
-            message = InboundMessage(
-                id=f"camp-{next(ids)}",
-                contact=who,
-                chat_id=who.external_id,
-                kind=fields.pop("kind", MessageKind.TEXT),
-                received_at=clock.now,
-                text=text,
-                **fields,
-            )
-            result = await runtime.receive(message)
-            return [reply.text for reply in result.replies]
+    async def buy(who: ContactRef, order_id: str, days_ago: float, source: str) -> None:
+        body = {"id": order_id, "contact": who.id, "status": "paid"}
+        body["items"] = [{"sku": "tea-250g", "qty": 1}]
+        await record_order(
+            redis,
+            body,
+            now=clock.now - timedelta(days=days_ago),
+            catalog=default_catalog(),
+            language="zh-CN",
+            tz=settings.tz,
+            source=source,
+            listeners=runtime.order_events,
+        )
 
-        async def inbox(who: ContactRef) -> list[dict]:
-            return await mailbox.drain(redis, who.id)
-
-        async def buy(who: ContactRef, order_id: str, days_ago: float, source: str) -> None:
-            body = {"id": order_id, "contact": who.id, "status": "paid"}
-            body["items"] = [{"sku": "tea-250g", "qty": 1}]
-            await record_order(
-                redis,
-                body,
-                now=clock.now - timedelta(days=days_ago),
-                catalog=default_catalog(),
-                language="zh-CN",
-                tz=settings.tz,
-                source=source,
-                listeners=runtime.order_events,
-            )
-
-        followups = FollowupDispatcher.from_settings(redis, runtime.delivery, settings)
-        campaigns = CampaignRunner.from_settings(redis, settings, runtime.delivery)
-        yield clock, say, inbox, buy, followups, campaigns
+    campaigns = CampaignRunner.from_settings(redis, settings, runtime.delivery)
+    return clock, shop_day.say, shop_day.mail, buy, shop_day.followups, campaigns
 
 
 async def test_owner_wins_back_repeat_buyers_and_watches_the_results(shop):

@@ -10,50 +10,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from support import FIXED_NOW
 
-from bot.app import open_runtime
-from bot.messages import ContactRef, InboundMessage, MessageKind
-from schedules.dispatch import FollowupDispatcher
-from storage import mailbox
+from bot.messages import ContactRef
 
 OWNER = ContactRef("console", "owner")
 AMY = ContactRef("console", "amy")
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = FIXED_NOW
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-async def shop(settings, redis):
-    clock = Clock()
-    async with open_runtime(settings, clock=clock) as runtime:
-        ids = iter(range(1, 10_000))
-
-        async def say(who: ContactRef, text: str) -> list[str]:
-            message = InboundMessage(
-                id=f"day-{next(ids)}",
-                contact=who,
-                chat_id=who.external_id,
-                kind=MessageKind.TEXT,
-                received_at=clock.now,
-                text=text,
-            )
-            result = await runtime.receive(message)
-            return [reply.text for reply in result.replies]
-
-        async def inbox(who: ContactRef) -> list[str]:
-            return [mail["text"] for mail in await mailbox.drain(redis, who.id)]
-
-        followups = FollowupDispatcher.from_settings(redis, runtime.delivery, settings)
-        yield runtime, clock, say, inbox, followups
+def shop(shop_day):
+    return shop_day.runtime, shop_day.clock, shop_day.say, shop_day.texts, shop_day.followups
 
 
 async def test_order_care_reaches_the_customer_at_the_right_times(shop):

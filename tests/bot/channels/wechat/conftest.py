@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from fakes.wechat_api import FakeWeChatApi
 from fakes.wechat_messages import TOKEN
 from redis.asyncio import Redis
-from support import FIXED_NOW
+from support import MovableClock
 
 from bot.app import Runtime
 from bot.channels.wechat import WeChatChannel
@@ -24,19 +23,6 @@ from config.i18n import default_templates
 from config.settings import Settings
 from handlers.faq import FaqMatcher, KnowledgeBase, default_kb_path
 from handlers.pipeline import default_pipeline
-
-
-class MovableClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, now: datetime = FIXED_NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
