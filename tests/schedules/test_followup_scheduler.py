@@ -16,8 +16,9 @@ from storage.followups import Followup, Purpose
 
 async def test_dispatch_job_has_an_explicit_id_and_jittered_interval(redis, settings):
     scheduler = build_scheduler(settings.tz)
-    job = add_followups_dispatch(scheduler, dispatcher(redis, settings, RecordingOutlet()), 1.0)
-    again = add_followups_dispatch(scheduler, dispatcher(redis, settings, RecordingOutlet()), 1.0)
+    first, second = (dispatcher(redis, settings, RecordingOutlet()) for _ in range(2))
+    job = add_followups_dispatch(scheduler, first, 1.0)
+    again = add_followups_dispatch(scheduler, second, 1.0)
 
     scheduler.start(paused=True)
     try:
