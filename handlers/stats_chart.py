@@ -8,16 +8,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-from matplotlib.figure import Figure
-
 from storage.statistics import DailySeries
-
-matplotlib.use("Agg")  # never a display: the bot runs headless
 
 
 def render(series: DailySeries, path: Path) -> Path:
     """Draw ``series`` as a PNG at ``path`` (parents created); returns ``path``."""
+    # Imported here: matplotlib takes a second or more to load, and only /stats chart needs it.
+    # A bare Figure draws with the Agg canvas: no display is ever touched.
+    from matplotlib.figure import Figure
+
     path.parent.mkdir(parents=True, exist_ok=True)
     figure = Figure(figsize=(10, 5), dpi=100)
     axes = figure.subplots()
