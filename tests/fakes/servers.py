@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -57,11 +59,26 @@ async def bot_api_params(request: Request) -> dict[str, Any]:
     body = await request.body()
     if not body:
         return dict(request.query_params)
-    if request.headers.get("content-type", "").startswith("application/json"):
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
         return json.loads(body)
+    if content_type.startswith("multipart/form-data"):  # a file upload (sendPhoto)
+        return _multipart(content_type, body)
     params: dict[str, Any] = {}
     for name, value in parse_qsl(body.decode(), keep_blank_values=True):
         params[name] = _maybe_json(value)
+    return params
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """Form fields of a multipart body (files as bytes), with the standard library's parser."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    params: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        params[name] = payload if part.get_filename() else _maybe_json(payload.decode())
     return params
 
 

@@ -66,6 +66,8 @@ class FakeBotApi:
     enforce: bool = True
     blocked: set[str] = field(default_factory=set)
     delivered: list[Delivered] = field(default_factory=list)
+    photos: list[tuple[str, bytes]] = field(default_factory=list)
+    """``(chat_id, file bytes)`` of every sendPhoto."""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     http_429s: int = 0
     refusals: list[str] = field(default_factory=list)
@@ -113,6 +115,7 @@ class FakeBotApi:
         with self._lock:
             self.blocked.clear()
             self.delivered.clear()
+            self.photos.clear()
             self.calls.clear()
             self.scripted.clear()
             self.updates.clear()
@@ -153,6 +156,8 @@ class FakeBotApi:
                 return _ok(BOT_USER)
             case "sendMessage":
                 return self._send_message(params)
+            case "sendPhoto":
+                return self._send_photo(params)
             case "getUpdates":
                 return await self._get_updates(params)
             case _:
@@ -189,6 +194,14 @@ class FakeBotApi:
                 "text": params["text"],
             }
         )
+
+    def _send_photo(self, params: dict[str, Any]) -> JSONResponse:
+        chat_id = str(params["chat_id"])
+        with self._lock:
+            self.photos.append((chat_id, params["photo"]))
+            message_id = next(self._message_ids)
+        chat = {"id": int(chat_id), "type": "private"}
+        return _ok({"message_id": message_id, "date": int(time.time()), "chat": chat})
 
     def _scripted(self, status: int, retry_after: int) -> JSONResponse:
         if status == 429:

@@ -17,11 +17,12 @@ MAX_CALLBACK_DATA = 64
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One ``sendMessage`` call."""
+    """One ``sendMessage`` call, or a ``sendPhoto`` when ``photo`` (a file path) is set."""
 
     chat_id: str
     text: str
     markup: InlineKeyboardMarkup | None = None
+    photo: str | None = None
 
 
 def render(message: OutboundMessage) -> list[Chunk]:
@@ -29,10 +30,13 @@ def render(message: OutboundMessage) -> list[Chunk]:
     parts = split_text(message.text)
     markup = inline_keyboard(message.buttons)
     chat_id = message.target_chat
-    return [
+    chunks = [
         Chunk(chat_id, part, markup if index == len(parts) - 1 else None)
         for index, part in enumerate(parts)
     ]
+    if message.image:
+        chunks.append(Chunk(chat_id, "", photo=message.image))
+    return chunks
 
 
 def inline_keyboard(buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TypeVar
 
 from redis.asyncio import Redis
@@ -172,12 +173,18 @@ class TelegramSender:
         async with self._redis_slots:
             return await operation(self.redis, *args)
 
+    async def _call(self, chunk: Chunk) -> None:
+        if chunk.photo:
+            await _upload(self.bot, chunk)
+        else:
+            await self.bot.send_message(chunk.chat_id, chunk.text, reply_markup=chunk.markup)
+
     async def _send_chunk(self, chunk: Chunk) -> None:
         network_failures = flood_waits = 0
         while True:
             await self.limiter.acquire(chunk.chat_id)
             try:
-                await self.bot.send_message(chunk.chat_id, chunk.text, reply_markup=chunk.markup)
+                await self._call(chunk)
                 return
             except RetryAfter as exc:
                 flood_waits += 1
@@ -197,6 +204,12 @@ class TelegramSender:
                 network_failures += 1
             except TelegramError as exc:
                 raise DeliveryError(f"telegram error: {exc}") from exc
+
+
+async def _upload(bot: Bot, chunk: Chunk) -> None:
+    assert chunk.photo is not None
+    photo = await asyncio.to_thread(Path(chunk.photo).read_bytes)
+    await bot.send_photo(chunk.chat_id, photo=photo)
 
 
 def _settle(done: asyncio.Future[None], error: DeliveryError | None) -> None:

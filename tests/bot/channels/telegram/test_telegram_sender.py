@@ -134,3 +134,14 @@ async def test_close_waits_for_queued_messages(bot, redis, fake_bot_api):
 
     assert all(done.done() for done in pending)
     assert fake_bot_api.texts_to(607) == ["m0", "m1", "m2"]
+
+
+async def test_an_image_is_uploaded_as_a_photo_after_its_text(bot, redis, fake_bot_api, tmp_path):
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"\x89PNG\r\n\x1a\n fake chart")
+    sender = TelegramSender(bot, redis)
+
+    await sender.send(_to(605, "近 30 天走势", image=str(chart)))
+
+    assert fake_bot_api.texts_to(605) == ["近 30 天走势"]
+    assert fake_bot_api.photos == [("605", chart.read_bytes())]
