@@ -226,18 +226,7 @@ def _matches(
         value = values[atom.field]
         if value is None:
             return False
-        got = now - value if atom.field.is_age else value
-        match atom.op:
-            case ">":
-                return got > atom.value
-            case ">=":
-                return got >= atom.value
-            case "<":
-                return got < atom.value
-            case "<=":
-                return got <= atom.value
-            case _:
-                return got == atom.value
+        return atom.accepts(now - value if atom.field.is_age else value)
 
     return all(holds(term.atom) != term.negated for term in segment.terms)
 

@@ -83,6 +83,20 @@ class RangeAtom:
     op: str
     value: float
 
+    def accepts(self, got: float) -> bool:
+        """True when ``got OP value`` holds (for ages, ``got`` is an age in seconds)."""
+        match self.op:
+            case ">":
+                return got > self.value
+            case ">=":
+                return got >= self.value
+            case "<":
+                return got < self.value
+            case "<=":
+                return got <= self.value
+            case _:
+                return got == self.value
+
 
 Atom = SetAtom | RangeAtom
 

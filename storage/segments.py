@@ -152,7 +152,7 @@ class _Plan:
         inside = self._store(
             lambda dest: self.pipe.zrangestore(dest, index, low, high, byscore=True)
         )
-        if atom.field not in _MISSING_IS_ZERO or not _holds(atom, 0.0):
+        if atom.field not in _MISSING_IS_ZERO or not atom.accepts(0.0):
             return inside
         universe = keys.contacts_by_last_seen()
         missing = self._store(lambda dest: self.pipe.zdiffstore(dest, [universe, index]))
@@ -187,17 +187,3 @@ def _bounds(atom: RangeAtom, now: float) -> tuple[str, str]:
 
 
 _FLIPPED = {">": "<", ">=": "<=", "<": ">", "<=": ">="}
-
-
-def _holds(atom: RangeAtom, value: float) -> bool:
-    match atom.op:
-        case ">":
-            return value > atom.value
-        case ">=":
-            return value >= atom.value
-        case "<":
-            return value < atom.value
-        case "<=":
-            return value <= atom.value
-        case _:
-            return value == atom.value
