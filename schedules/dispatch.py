@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -34,19 +35,21 @@ from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
 from config.settings import Settings
 from schedules.quiet_hours import QuietHours
-from storage import contacts, followups, optouts
-from storage.contacts import Contact
-from storage.followups import Cap, Claimed, Outcome, RetryPolicy, SendStart, State
+from storage import followups
+from storage.followups import Addressee, Cap, Claimed, Outcome, RetryPolicy, SendStart, State
 from storage.optouts import OptOutCategory
 
 log = logging.getLogger(__name__)
 
 WEEK_S = 7 * 86_400
 SEND_CONCURRENCY = 32
+LANES = 2
+"""Batches one pass holds at once (claimed, not yet recorded)."""
 _PURPOSES = {
     followups.Purpose.TRANSACTIONAL: Purpose.TRANSACTIONAL,
     followups.Purpose.MARKETING: Purpose.MARKETING,
 }
+_MARKETING = followups.Purpose.MARKETING
 
 
 class Outlet(Protocol):
@@ -107,19 +110,13 @@ class PassReport:
     results: list[tuple[str, str]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Job:
     """One claimed item on its way through the pass."""
 
     claimed: Claimed
-    contact: Contact | None
-    opted_out: set[OptOutCategory]
     message: OutboundMessage | None = None
     outcome: Outcome | None = None
-
-    @property
-    def marketing(self) -> bool:
-        return self.claimed.followup.purpose is followups.Purpose.MARKETING
 
     def finish(self, state: State, reason: str = "") -> None:
         self.outcome = Outcome(self.claimed, state, reason)
@@ -150,6 +147,7 @@ class FollowupDispatcher:
         self.rules = rules or rules_from(None)
         self.templates = templates or default_templates()
         self.catalog = catalog or default_catalog()
+        self._button_labels: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
     @classmethod
     def from_settings(cls, redis: Redis, outlet: Outlet, settings: Settings) -> FollowupDispatcher:
@@ -158,23 +156,32 @@ class FollowupDispatcher:
         return cls(redis, outlet, policy, rules=rules_from(settings.followup_rules))
 
     async def run_due(self, now: datetime) -> PassReport:
-        """Handle every item due by ``now``, batch by batch, as if it were ``now``."""
+        """Handle every item due by ``now``, batch by batch, as if it were ``now``.
+
+        ``LANES`` batches are in hand at once: while one lane waits on Redis, another
+        renders or sends. Lanes claim like separate dispatchers (exactly once holds the same).
+        """
         report = PassReport()
+        await asyncio.gather(*(self._lane(now, report) for _ in range(LANES)))
+        return report
+
+    async def _lane(self, now: datetime, report: PassReport) -> None:
         while True:
             batch = await followups.claim_due(
                 self.redis, now, self.policy.batch, self.policy.lease_s
             )
             if not batch:
-                return report
+                return
             report.claimed += len(batch)
             await self._handle(batch, now, report)
             if len(batch) < self.policy.batch:
-                return report
+                return
 
     async def _handle(self, batch: Sequence[Claimed], now: datetime, report: PassReport) -> None:
-        jobs = await self._load(batch)
+        jobs = [_Job(claimed) for claimed in batch]
+        quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
         for job in jobs:
-            self._apply_rules(job, now)
+            self._apply_rules(job, quiet_until)
             if job.outcome is None:
                 self._render(job)
         await self._check([job for job in jobs if job.outcome is None])
@@ -187,44 +194,31 @@ class FollowupDispatcher:
             _tally(report, outcome, answer)
         report.stale += len(jobs) - len(finished)
 
-    async def _load(self, batch: Sequence[Claimed]) -> list[_Job]:
-        ids = [claimed.followup.contact_id for claimed in batch]
-        profiles = await contacts.get_many(self.redis, ids)
-        jobs = [
-            _Job(claimed, contact, set()) for claimed, contact in zip(batch, profiles, strict=True)
-        ]
-        marketing = [job for job in jobs if job.marketing]
-        for category in OptOutCategory:
-            flags = await optouts.opted_out_many(
-                self.redis, [job.claimed.followup.contact_id for job in marketing], category
-            )
-            for job, flag in zip(marketing, flags, strict=True):
-                if flag:
-                    job.opted_out.add(category)
-        return jobs
-
-    def _apply_rules(self, job: _Job, now: datetime) -> None:
-        if job.contact is not None and job.contact.unreachable:
-            job.finish(State.SKIPPED, f"unreachable: {job.contact.unreachable}")
-        elif not job.marketing:
+    def _apply_rules(self, job: _Job, quiet_until: datetime | None) -> None:
+        """The contact's and the clock's rules; ``quiet_until`` ends the current quiet hours."""
+        addressee, item = job.claimed.addressee, job.claimed.followup
+        if addressee.unreachable:
+            job.finish(State.SKIPPED, f"unreachable: {addressee.unreachable}")
+        elif item.purpose is not _MARKETING:
             return
-        elif blocked := job.opted_out & _categories(job.claimed.followup.optout):
+        elif blocked := addressee.opted_out & _categories(item.optout):
             job.finish(State.SKIPPED, f"opted out of {min(blocked).value}")
-        elif (allowed_at := self.policy.quiet.next_allowed(now, self.policy.tz)) is not None:
-            job.postpone(allowed_at, "quiet hours")
+        elif quiet_until is not None:
+            job.postpone(quiet_until, "quiet hours")
 
     def _render(self, job: _Job) -> None:
         item = job.claimed.followup
-        language = (job.contact and job.contact.language) or self.policy.language
+        addressee = job.claimed.addressee
+        language = addressee.language or self.policy.language
         try:
             text = self._texts(item.template).text(item.template, language)
-            body = text.format_map(_Blank(self._fields(item.data, job.contact, language)))
+            body = text.format_map(_Blank(self._fields(item.data, addressee, language)))
             buttons = self._buttons(item.template, item.data, language)
         except (KeyError, ValueError, IndexError) as exc:
             job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
             return
         job.message = OutboundMessage(
-            recipient=ContactRef.parse(item.contact_id),
+            recipient=_recipient(item.contact_id),
             text=body,
             purpose=_PURPOSES[item.purpose],
             buttons=buttons,
@@ -235,9 +229,9 @@ class FollowupDispatcher:
         return self.rules.templates if template in self.rules.templates else self.templates
 
     def _fields(
-        self, data: Mapping[str, Any], contact: Contact | None, language: str
+        self, data: Mapping[str, Any], addressee: Addressee, language: str
     ) -> dict[str, Any]:
-        name = contact.display_name if contact else None
+        name = addressee.display_name
         sku = data.get("sku")
         product = self.catalog.get(sku) if sku else None
         fields = {
@@ -262,14 +256,23 @@ class FollowupDispatcher:
     def _buttons(self, template: str, data: Mapping[str, Any], language: str) -> tuple[Button, ...]:
         ref = data.get("sku") or data.get("order_id")
         ruled = tuple(
-            Button(
-                self.rules.templates.text(f"{template}.{action}", language),
-                f"{template}:{action}:{ref}",
-            )
-            for action in self.rules.buttons.get(template, ())
+            Button(label, f"{template}:{action}:{ref}")
+            for action, label in self._labels(template, language)
         )
         # Items may carry ready-made buttons ([label, payload] pairs): campaigns do.
-        return ruled + tuple(Button(label, payload) for label, payload in data.get("buttons", ()))
+        if "buttons" not in data:
+            return ruled
+        return ruled + tuple(Button(label, payload) for label, payload in data["buttons"])
+
+    def _labels(self, template: str, language: str) -> tuple[tuple[str, str], ...]:
+        """The rule's button actions with their labels in ``language`` (looked up once)."""
+        key = (template, language)
+        if key not in self._button_labels:
+            self._button_labels[key] = tuple(
+                (action, self.rules.templates.text(f"{template}.{action}", language))
+                for action in self.rules.buttons.get(template, ())
+            )
+        return self._button_labels[key]
 
     async def _check(self, jobs: Sequence[_Job]) -> None:
         await _each(jobs, self._check_one)
@@ -333,15 +336,20 @@ class _Blank(dict):
         return ""
 
 
-def _categories(extra: str | None) -> set[OptOutCategory]:
+@lru_cache(maxsize=16)
+def _categories(extra: str | None) -> frozenset[OptOutCategory]:
     """Marketing, plus the item's own category (``repurchase``) when it names a known one."""
     known = {category.value: category for category in OptOutCategory}
-    return {OptOutCategory.MARKETING} | ({known[extra]} if extra in known else set())
+    return frozenset({OptOutCategory.MARKETING} | ({known[extra]} if extra in known else set()))
 
 
-def _tally(report: PassReport, outcome: Outcome, answer: Any) -> None:
+_recipient = lru_cache(maxsize=4096)(ContactRef.parse)
+"""The contact reference of a contact id (immutable, so shared between messages)."""
+
+
+def _tally(report: PassReport, outcome: Outcome, answer: str) -> None:
     item_id = outcome.claimed.followup.id
-    if answer in (0, "lost"):
+    if answer == "stale":
         report.stale += 1
         return
     if outcome.state is State.SENT:

@@ -48,17 +48,23 @@ local function split(raw)
   for part in string.gmatch(raw .. US, '([^\\31]*)\\31') do t[#t + 1] = part end
   return t
 end
--- One batch item: its fields joined by GS (one argument per item: far less to encode).
-local function item(raw)
-  local t = {{}}
-  for part in string.gmatch(raw .. '\\29', '([^\\29]*)\\29') do t[#t + 1] = part end
-  return t
-end
+-- A batch argument: items joined by FS, each item's fields joined by GS (one argument for
+-- the whole batch: the client encodes each argument separately, at a cost per argument).
+local function items(raw) return string.gmatch(raw, '[^\\28]+') end
 -- state: 1 token, 2 attempts, 3 final state, 4 finished, 5 due, 6 sent marker, 7 reason
-local function get_state(b, id)
-  local raw = redis.call('HGET', ST .. b, id)
+local STATE = '^' .. string.rep('([^\\31]*)\\31', 6) .. '(.*)$'
+local function parse_state(raw)
   if not raw then return {{'0', '0', '', '', '', '', ''}} end
-  return split(raw)
+  return {{string.match(raw, STATE)}}
+end
+local function get_state(b, id) return parse_state(redis.call('HGET', ST .. b, id)) end
+local function fields_of(n) return '^' .. string.rep('([^\\29]*)\\29', n - 1) .. '(.*)$' end
+local ITEM5, ITEM7 = fields_of(5), fields_of(7)
+-- One command over many arguments (ZADD pairs, ZREM members), in slices Lua can unpack.
+local function bulk(command, key, args)
+  for i = 1, #args, 1000 do
+    redis.call(command, key, unpack(args, i, math.min(i + 999, #args)))
+  end
 end
 local function put_state(b, id, s)
   redis.call('HSET', ST .. b, id, table.concat(s, US, 1, 7))
@@ -67,21 +73,24 @@ local CHUNK = 64
 -- A head ending in RS <count>.<handle> keeps its data in fields RS <handle>.<k>, k = 1..count;
 -- the handle comes from the bucket's counter (field RS), so chunk names stay short.
 local function chunks(head)
-  local count, handle = string.match(head, RS .. '(%d+)%.(%d+)$')
-  return tonumber(count or '0'), handle
+  local at = string.find(head, RS, 1, true)
+  if not at then return 0 end
+  local count, handle = string.match(head, '^(%d+)%.(%d+)$', at + 1)
+  return tonumber(count), handle
 end
 local function chunk_field(handle, k) return RS .. handle .. '.' .. k end
--- The item's data: inline in the head, or in its chunk fields.
-local function read_data(b, id, head)
+-- The item's chunked data, or '' when the data is inline in the head (the client splits it).
+local function read_data(b, head)
   local n, handle = chunks(head)
-  if n == 0 then return string.match(head, '([^\\31]*)$') end
+  if n == 0 then return '' end
   local parts = {{}}
   for k = 1, n do parts[k] = redis.call('HGET', REC .. b, chunk_field(handle, k)) or '' end
   return table.concat(parts)
 end
 local function write(b, id, head, data)
-  local n = tonumber(string.match(head, RS .. '(%d+)$') or '0')
-  if n > 0 then
+  local at = string.find(head, RS, 1, true)
+  if at then
+    local n = tonumber(string.sub(head, at + 1))
     local handle = redis.call('HINCRBY', REC .. b, RS, 1)
     head = head .. '.' .. handle
     for k = 1, n do
@@ -171,7 +180,7 @@ local function row(id)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return {{id, false}} end
-  local data = read_data(b, id, head)
+  local data = read_data(b, head)
   return {{id, head, data, redis.call('HGET', ST .. b, id) or '',
     redis.call('ZSCORE', DUE, id) or '', redis.call('ZSCORE', LEASED, id) or ''}}
 end
@@ -180,11 +189,12 @@ end
 SCHEDULE_MANY = script(
     _LIB
     + """
--- ARGV[5] replace, then per item (GS-joined): id, due_epoch, contact, head, data ('' when inline).
--- Returns 1 per item added, 0 per id that exists (unless replace and still pending).
-local added, touched = {}, {}
-for i = 6, #ARGV do
-  local id, due, contact, head, data = unpack(item(ARGV[i]))
+-- ARGV[5] replace, ARGV[6] the items: id, due_epoch, contact, head, data ('' when inline).
+-- Returns per item '1' when added, '0' when the id exists (unless replace and still pending),
+-- as one string.
+local added, touched, due_at = {}, {}, {}
+for raw in items(ARGV[6]) do
+  local id, due, contact, head, data = string.match(raw, ITEM5)
   local b = ib(id)
   local fresh = redis.call('HEXISTS', REC .. b, id) == 0
   if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
@@ -195,53 +205,100 @@ for i = 6, #ARGV do
   end
   if fresh then
     write(b, id, head, data)
-    redis.call('ZADD', DUE, due, id)
+    due_at[#due_at + 1] = due
+    due_at[#due_at + 1] = id
     touched[contact] = touched[contact] or {}
     table.insert(touched[contact], b)
   end
-  added[#added + 1] = fresh and 1 or 0
+  added[#added + 1] = fresh and '1' or '0'
 end
+bulk('ZADD', DUE, due_at)
 for contact, buckets in pairs(touched) do index_add(contact, buckets) end
-return added
+return table.concat(added)
 """
 )
 
 CLAIM = script(
     _LIB
     + f"""
--- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until.
+-- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until; ARGV[8] and ARGV[9] what goes before and
+-- after a contact id in its profile key, ARGV[10] the profile fields to return (GS-joined);
+-- ARGV[11] and ARGV[12] what goes before and after a category in the key of its opt-out
+-- set, ARGV[13] the categories (GS-joined).
 -- Drops up to {SWEEP} expired finished items; then takes expired leases first (their
 -- holder died), then due items; each gets a new token.
--- Returns {{id, token, score it was taken at, head, data, attempts}} per item.
+-- Returns one string per item: id, token, score it was taken at, attempts, bucket, the
+-- profile field values ('' when missing), the categories the contact opted out of (read for
+-- marketing items only; joined by ','), chunked data ('' when inline), then the head's
+-- fields, all joined by US.
+-- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', ARGV[5], 'LIMIT', 0, {SWEEP})) do
   forget(id)
 end
-local claimed, limit = {{}}, tonumber(ARGV[6])
-local function take(id, from)
-  local score = redis.call('ZSCORE', from, id)
-  redis.call('ZREM', from, id)
+local function list(joined)
+  local t = {{}}
+  for part in string.gmatch(joined, '[^\\29]+') do t[#t + 1] = part end
+  return t
+end
+local claimed, leased, profiles, optouts = {{}}, {{}}, {{}}, {{}}
+local fields, categories = list(ARGV[10]), list(ARGV[13])
+-- The contact's profile fields joined by US (once per contact and call).
+local function profile(contact)
+  local joined = profiles[contact]
+  if not joined then
+    local values = redis.call('HMGET', ARGV[8] .. contact .. ARGV[9], unpack(fields))
+    for k = 1, #fields do values[k] = values[k] and string.gsub(values[k], US, ' ') or '' end
+    joined = table.concat(values, US, 1, #fields)
+    profiles[contact] = joined
+  end
+  return joined
+end
+local function opted_out(contact)
+  local joined = optouts[contact]
+  if not joined then
+    local names = {{}}
+    for _, category in ipairs(categories) do
+      if redis.call('SISMEMBER', ARGV[11] .. category .. ARGV[12], contact) == 1 then
+        names[#names + 1] = category
+      end
+    end
+    joined = table.concat(names, ',')
+    optouts[contact] = joined
+  end
+  return joined
+end
+local function take(id, score)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
-  local s = get_state(b, id)
-  if not head or s[3] ~= '' then
-    redis.call('ZREM', LEASED, id)
-    return
+  if not head then return end
+  local raw, token, attempts = redis.call('HGET', ST .. b, id), '1', '0'
+  if raw then
+    local s = parse_state(raw)
+    if s[3] ~= '' then return end
+    s[1], s[5] = tostring(tonumber(s[1]) + 1), score
+    put_state(b, id, s)
+    token, attempts = s[1], s[2]
+  else
+    redis.call('HSET', ST .. b, id, table.concat({{token, attempts, '', '', score, '', ''}}, US))
   end
-  redis.call('ZADD', LEASED, ARGV[7], id)
-  s[1], s[5] = tostring(tonumber(s[1]) + 1), score
-  put_state(b, id, s)
-  local data = read_data(b, id, head)
-  claimed[#claimed + 1] = {{id, s[1], score, head, data, s[2]}}
+  leased[#leased + 1] = ARGV[7]
+  leased[#leased + 1] = id
+  local contact, purpose = string.match(head, '^([^\\31]*)\\31[^\\31]*\\31(.)')
+  local blocked = purpose == 'm' and opted_out(contact) or ''
+  local row = {{id, token, score, attempts, b, profile(contact), blocked, read_data(b, head), head}}
+  claimed[#claimed + 1] = table.concat(row, US)
 end
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', LEASED, '-inf', ARGV[5], 'LIMIT', 0, limit)) do
-  take(id, LEASED)
+-- The first n members by score are ranks 0..n-1: one removal for the whole range.
+local function take_from(key, limit)
+  local flat = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0, limit)
+  if #flat == 0 then return end
+  redis.call('ZREMRANGEBYRANK', key, 0, #flat / 2 - 1)
+  for i = 1, #flat, 2 do take(flat[i], flat[i + 1]) end
 end
-local rest = limit - #claimed
-if rest > 0 then
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', DUE, '-inf', ARGV[5], 'LIMIT', 0, rest)) do
-    take(id, DUE)
-  end
-end
+local limit = tonumber(ARGV[6])
+take_from(LEASED, limit)
+if limit > #claimed then take_from(DUE, limit - #claimed) end
+bulk('ZADD', LEASED, leased)
 return claimed
 """
 )
@@ -250,39 +307,67 @@ BEGIN_SEND_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] cap, ARGV[7] window_s,
---   then per item (GS-joined): id, token, contact, capped ('1' for marketing)
+--   ARGV[8] the items: id, bucket, token, contact, capped ('1' for marketing)
 -- Per item: 'go' (this claim holds the sent marker: send now), 'done' (an earlier claim
 -- committed to sending it: do not send), 'lost' (re-claimed by someone else, or
--- cancelled), or the epoch at which the weekly cap frees a slot.
-local answers = {}
+-- cancelled), or the epoch at which the weekly cap frees a slot; joined by GS.
+local answers, states, capped = {}, {}, {}
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-for i = 8, #ARGV do
-  local id, token, contact, capped = unpack(item(ARGV[i]))
-  local b = ib(id)
+for raw in items(ARGV[8]) do
+  local id, b, token, contact, marketing = string.match(raw, ITEM5)
   local s = get_state(b, id)
-  local answer
+  local n = #states + 1
+  states[n] = {id, b, s}
   if s[1] ~= token or s[3] ~= '' then
-    answer = 'lost'
+    answers[n] = 'lost'
   elseif s[6] ~= '' then
-    answer = 'done'
-  elseif capped == '1' then
-    local sent = CAP .. contact
-    redis.call('ZREMRANGEBYSCORE', sent, '-inf', now - window)
-    if not redis.call('ZSCORE', sent, id) and redis.call('ZCARD', sent) >= cap then
-      answer = tostring(tonumber(redis.call('ZRANGE', sent, 0, 0, 'WITHSCORES')[2]) + window)
+    answers[n] = 'done'
+  elseif marketing == '1' then
+    capped[contact] = capped[contact] or {}
+    table.insert(capped[contact], n)
+  end
+end
+-- The weekly cap, per contact: one read, then one write for all of its items.
+for contact, items in pairs(capped) do
+  local key = CAP .. contact
+  local flat = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+  local slots, count, oldest, stale = {}, 0, nil, false
+  for i = 1, #flat, 2 do
+    local at = tonumber(flat[i + 1])
+    if at <= now - window then
+      stale = true
     else
-      redis.call('ZADD', sent, now, id)
-      redis.call('EXPIRE', sent, window)
+      slots[flat[i]], count = true, count + 1
+      oldest = oldest and math.min(oldest, at) or at
     end
   end
-  if not answer then
-    s[6] = token
-    put_state(b, id, s)
-    answer = 'go'
+  if stale then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window) end
+  local taken = {}
+  for _, n in ipairs(items) do
+    local id = states[n][1]
+    if not slots[id] and count >= cap then
+      answers[n] = tostring(oldest + window)
+    else
+      if not slots[id] then slots[id], count = true, count + 1 end
+      oldest = oldest and math.min(oldest, now) or now
+      taken[#taken + 1] = now
+      taken[#taken + 1] = id
+    end
   end
-  answers[#answers + 1] = answer
+  if #taken > 0 then
+    bulk('ZADD', key, taken)
+    redis.call('EXPIRE', key, window)
+  end
 end
-return answers
+for n = 1, #states do
+  if not answers[n] then
+    local id, b, s = unpack(states[n])
+    s[6] = s[1]
+    put_state(b, id, s)
+    answers[n] = 'go'
+  end
+end
+return table.concat(answers, '\\29')
 """
 )
 
@@ -290,27 +375,33 @@ RECORD_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
---   then per item (GS-joined): kind, id, token, contact, x, y where kind is
+--   ARGV[10] the items: kind, id, bucket, token, contact, x, y where kind is
 --   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error).
--- Per item: 1 finished/postponed, 'retry', 'dead', or 0 when the claim is stale.
-local answers = {}
+-- Per item: 'ok' finished/postponed, 'retry', 'dead', or 'stale' (the claim is stale);
+-- joined by GS.
+local answers, released, kept = {}, {}, {}
 local now = tonumber(ARGV[5])
 local keep_until = now + tonumber(ARGV[6])
-for i = 10, #ARGV do
-  local kind, id, token, contact, x, y = unpack(item(ARGV[i]))
-  local b = ib(id)
+for raw in items(ARGV[10]) do
+  local kind, id, b, token, contact, x, y = string.match(raw, ITEM7)
   local s = get_state(b, id)
-  local answer = 0
+  local answer = 'stale'
   if s[1] == token and (s[3] == '' or (kind == 'f' and x == 'sent')) then
-    redis.call('ZREM', LEASED, id)
+    released[#released + 1] = id
     if kind == 'f' then
-      finish(b, id, s, x, now, y, keep_until)
-      answer = 1
+      s[3], s[4] = x, now
+      if y ~= '' then s[7] = y end
+      put_state(b, id, s)
+      if x ~= 'dead' then
+        kept[#kept + 1] = keep_until
+        kept[#kept + 1] = id
+      end
+      answer = 'ok'
     elseif kind == 'p' then
       redis.call('ZADD', DUE, x, id)
       s[7] = y
       put_state(b, id, s)
-      answer = 1
+      answer = 'ok'
     else
       if s[6] == token then s[6] = '' end
       redis.call('ZREM', CAP .. contact, id)
@@ -330,7 +421,9 @@ for i = 10, #ARGV do
   end
   answers[#answers + 1] = answer
 end
-return answers
+bulk('ZREM', LEASED, released)
+bulk('ZADD', DONE, kept)
+return table.concat(answers, '\\29')
 """
 )
 

@@ -14,16 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
 
 from storage import followup_scripts as lua
 from storage import keys
+from storage.optouts import OptOutCategory
 from storage.timestamps import from_epoch, to_epoch
 
 DEFAULT_KEEP_S = 30 * 86_400
@@ -79,12 +82,30 @@ class Followup:
 
 
 @dataclass(frozen=True, slots=True)
+class Addressee:
+    """What sending to a contact needs, read by the claim (None when the profile lacks it).
+
+    ``opted_out`` is read for marketing items only (transactional items ignore opt-outs).
+    """
+
+    language: str | None = None
+    display_name: str | None = None
+    unreachable: str | None = None
+    opted_out: frozenset[OptOutCategory] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
 class Claimed:
-    """A follow-up a dispatcher holds under a lease; ``token`` proves it still does."""
+    """A follow-up a dispatcher holds under a lease; ``token`` proves it still does.
+
+    ``addressee`` holds the contact's profile fields the dispatch needs, read by the claim.
+    """
 
     followup: Followup
     token: str
     attempts: int
+    bucket: int
+    addressee: Addressee
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,15 +132,16 @@ async def schedule_many(
     redis: Redis, followups: Iterable[Followup], *, replace: bool = False
 ) -> list[bool]:
     """:func:`schedule` for many items in one call (one script run)."""
-    args: list[str | float] = [*_prefixes(), "1" if replace else "0"]
+    rows = []
     for followup in followups:
         head, data = _pack(followup)
-        fields = (followup.id, str(to_epoch(followup.due_at)), followup.contact_id, head, data)
-        args.append(_GS.join(fields))
-    if len(args) == _HEADER + 1:
+        due = str(to_epoch(followup.due_at))
+        rows.append(_GS.join((followup.id, due, followup.contact_id, head, data)))
+    if not rows:
         return []
+    args = [*_prefixes(), "1" if replace else "0", _FS.join(rows)]
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
-    return [bool(flag) for flag in added]
+    return [flag == "1" for flag in added]
 
 
 async def cancel(
@@ -146,15 +168,42 @@ async def cancel_group(
 
 
 async def claim_due(redis: Redis, now: datetime, limit: int, lease_s: float) -> list[Claimed]:
-    """Take up to ``limit`` items due by ``now`` (and any whose lease expired) for ``lease_s``."""
+    """Take up to ``limit`` items due by ``now`` (and any whose lease expired) for ``lease_s``.
+
+    The same script reads each item's :class:`Addressee` (profile fields, opt-outs), so
+    the claim touches keys outside the queue's slot: it needs a single Redis node.
+    """
     epoch = to_epoch(now)
-    rows = await lua.CLAIM(
-        keys=_keys(), args=[*_prefixes(), epoch, limit, epoch + lease_s], client=redis
-    )
-    return [
-        Claimed(_followup(item_id, head, data, float(score)), str(token), int(attempts))
-        for item_id, token, score, head, data, attempts in rows
+    args = [
+        *_prefixes(),
+        epoch,
+        limit,
+        epoch + lease_s,
+        *keys.contact_profile_affixes(),
+        _GS.join(_PROFILE_FIELDS),
+        *keys.optout_members_affixes(),
+        _GS.join(_OPT_OUTS),
     ]
+    rows = await lua.CLAIM(keys=_keys(), args=args, client=redis)
+    return [_claimed(row.split(_US)) for row in rows]
+
+
+def _claimed(parts: list[str]) -> Claimed:
+    item_id, token, score, attempts, bucket, language, name, unreachable, blocked, data, *head = (
+        parts
+    )
+    return Claimed(
+        _followup(item_id, head, data, float(score)),
+        token,
+        int(attempts),
+        int(bucket),
+        Addressee(language or None, name or None, unreachable or None, _opted_out(blocked)),
+    )
+
+
+@lru_cache(maxsize=64)
+def _opted_out(joined: str) -> frozenset[OptOutCategory]:
+    return frozenset(OptOutCategory(name) for name in joined.split(",") if name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,17 +231,21 @@ async def begin_send_many(
     """
     if not claimed:
         return []
-    args: list[str | float] = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s]
-    for item in claimed:
-        marketing = item.followup.purpose is Purpose.MARKETING
-        fields = (item.followup.id, item.token, item.followup.contact_id, "1" if marketing else "0")
-        args.append(_GS.join(fields))
+    rows = _FS.join(
+        _GS.join(
+            (
+                item.followup.id,
+                str(item.bucket),
+                item.token,
+                item.followup.contact_id,
+                "1" if item.followup.purpose is _MARKETING else "0",
+            )
+        )
+        for item in claimed
+    )
+    args = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s, rows]
     answers = await lua.BEGIN_SEND_MANY(keys=_keys(), args=args, client=redis)
-    return [_send_start(answer) for answer in answers]
-
-
-def _send_start(answer: str) -> SendStart | datetime:
-    return SendStart(answer) if answer in _STARTS else from_epoch(answer)
+    return [_STARTS.get(answer) or from_epoch(answer) for answer in answers.split(_GS)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,33 +275,31 @@ async def record_outcomes(
     now: datetime,
     retry: RetryPolicy,
     keep_s: int = DEFAULT_KEEP_S,
-) -> list[Any]:
+) -> list[str]:
     """Ack, retry or postpone every item in one script run; stale claims change nothing.
 
-    A retry frees the item's sent marker and cap slot. Returns per item: 1
-    (finished or postponed), ``retry``, ``dead``, or 0 (the claim was stale).
+    A retry frees the item's sent marker and cap slot. Returns per item ``ok``
+    (finished or postponed), ``retry``, ``dead``, or ``stale`` (the claim was stale).
     """
     if not outcomes:
         return []
-    args: list[str | float] = [
-        *_prefixes(),
-        to_epoch(now),
-        keep_s,
-        retry.max_attempts,
-        retry.base_s,
-        retry.cap_s,
-    ]
-    for outcome in outcomes:
-        item, token = outcome.claimed.followup, outcome.claimed.token
-        if outcome.state is not None:
-            step = ["f", outcome.state.value, _clean(outcome.reason)]
-        elif outcome.postpone_to is not None:
-            step = ["p", to_epoch(outcome.postpone_to), _clean(outcome.reason)]
-        else:
-            step = ["r", _clean(outcome.retry_error or "failed"), ""]
-        kind, x, y = step
-        args.append(_GS.join((kind, item.id, token, item.contact_id, str(x), y)))
-    return await lua.RECORD_MANY(keys=_keys(), args=args, client=redis)
+    rows = _FS.join(_record_row(outcome) for outcome in outcomes)
+    args = [*_prefixes(), to_epoch(now), keep_s, retry.max_attempts, retry.base_s, retry.cap_s]
+    answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, rows], client=redis)
+    return answers.split(_GS)
+
+
+def _record_row(outcome: Outcome) -> str:
+    """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, x, y."""
+    claimed = outcome.claimed
+    item = claimed.followup
+    if outcome.state is not None:
+        kind, x, y = "f", outcome.state.value, _clean(outcome.reason)
+    elif outcome.postpone_to is not None:
+        kind, x, y = "p", str(to_epoch(outcome.postpone_to)), _clean(outcome.reason)
+    else:
+        kind, x, y = "r", _clean(outcome.retry_error or "failed"), ""
+    return _GS.join((kind, item.id, str(claimed.bucket), claimed.token, item.contact_id, x, y))
 
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
@@ -297,7 +348,7 @@ def _record_from(row: Sequence[str]) -> Record:
     )
     current = State(state) if state else State.IN_FLIGHT if lease else State.PENDING
     return Record(
-        followup=_followup(item_id, head, data, float(due or claimed_due or 0)),
+        followup=_followup(item_id, head.split(_US), data, float(due or claimed_due or 0)),
         state=current,
         reason=reason,
         attempts=int(attempts),
@@ -320,8 +371,10 @@ def _pack(followup: Followup) -> tuple[str, str]:
     return f"{lead}{_US}{_RS}{chunks}", data
 
 
-def _followup(item_id: str, head: str, data: str, due: float) -> Followup:
-    contact, template, purpose, optout, _ = head.split(_US)
+def _followup(item_id: str, head: Sequence[str], data: str, due: float) -> Followup:
+    """The item from its head's fields and its chunked data ('' when inline in the head)."""
+    contact, template, purpose, optout, inline = head
+    data = data or inline
     return Followup(
         id=item_id,
         contact_id=contact,
@@ -334,8 +387,8 @@ def _followup(item_id: str, head: str, data: str, due: float) -> Followup:
 
 
 def _clean(text: str) -> str:
-    """A reason without the field separators of the packed state."""
-    return text.replace(_US, " ").replace(_RS, " ").replace(_GS, " ")
+    """A reason without the separators of the packed state and of batch arguments."""
+    return text.translate(_SEPARATORS) if _NEEDS_CLEANING.search(text) else text
 
 
 def _prefixes() -> tuple[str, str, str, str]:
@@ -356,10 +409,15 @@ def _keys() -> list[str]:
     ]
 
 
-_HEADER = 4
-_US, _RS, _GS = "\x1f", "\x1e", "\x1d"
+_US, _RS, _GS, _FS = "\x1f", "\x1e", "\x1d", "\x1c"
+_SEPARATORS = str.maketrans(dict.fromkeys(_US + _RS + _GS + _FS, " "))
+_NEEDS_CLEANING = re.compile("[\x1c-\x1f]")
 _SMALL_VALUE = 64
 """Redis keeps a hash small (listpack/ziplist) while every value is at most this long."""
 _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
-_STARTS = frozenset(start.value for start in SendStart)
+_PROFILE_FIELDS = ("language", "display_name", "unreachable")
+"""The contact profile fields (``storage.contacts``) an :class:`Addressee` holds, in order."""
+_OPT_OUTS = tuple(category.value for category in OptOutCategory)
+_STARTS = {start.value: start for start in SendStart}
+_MARKETING = Purpose.MARKETING
 _COMPACT = (",", ":")

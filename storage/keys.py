@@ -8,6 +8,8 @@ are never used in the same script as a contact's keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 PREFIX = "shopbot"
 
 
@@ -322,6 +324,21 @@ def marketing_sent(contact_id: str) -> str:
     In the queue's slot, so the cap is reserved in the same script as the sent marker.
     """
     return f"{marketing_sent_prefix()}{contact_id}"
+
+
+def contact_profile_affixes() -> tuple[str, str]:
+    """What goes before and after a contact id in its profile key (for the claim script)."""
+    return _affixes(contact)
+
+
+def optout_members_affixes() -> tuple[str, str]:
+    """What goes before and after a category in its opt-out set's key (for the claim script)."""
+    return _affixes(optout_members)
+
+
+def _affixes(builder: Callable[[str], str]) -> tuple[str, str]:
+    before, _, after = builder("\0").partition("\0")
+    return before, after
 
 
 def purchases(contact_id: str, sku: str) -> str:
