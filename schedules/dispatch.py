@@ -50,6 +50,7 @@ _PURPOSES = {
     followups.Purpose.MARKETING: Purpose.MARKETING,
 }
 _MARKETING = followups.Purpose.MARKETING
+_UNACKED = "sent by an earlier attempt that did not ack"
 
 
 class Outlet(Protocol):
@@ -121,6 +122,9 @@ class _Job:
     def finish(self, state: State, reason: str = "") -> None:
         self.outcome = Outcome(self.claimed, state, reason)
 
+    def acked(self) -> None:
+        self.outcome = Outcome(self.claimed, State.SENT, acked=True)
+
     def postpone(self, until: datetime, reason: str) -> None:
         self.outcome = Outcome(self.claimed, reason=reason, postpone_to=until)
 
@@ -181,6 +185,9 @@ class FollowupDispatcher:
         jobs = [_Job(claimed) for claimed in batch]
         quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
         for job in jobs:
+            if job.claimed.already_sent:
+                job.finish(State.SENT, _UNACKED)
+                continue
             self._apply_rules(job, quiet_until)
             if job.outcome is None:
                 self._render(job)
@@ -286,14 +293,14 @@ class FollowupDispatcher:
     async def _send(self, jobs: Sequence[_Job], now: datetime) -> None:
         cap = Cap(self.policy.weekly_cap, WEEK_S)
         claimed = [job.claimed for job in jobs]
-        starts = await followups.begin_send_many(self.redis, claimed, now, cap)
+        starts = await followups.begin_send_many(self.redis, claimed, now, cap, self.policy.keep_s)
         sending = []
         for job, start in zip(jobs, starts, strict=True):
             match start:
                 case SendStart.GO:
                     sending.append(job)
                 case SendStart.ALREADY_SENT:
-                    job.finish(State.SENT, "sent by an earlier attempt that did not ack")
+                    job.finish(State.SENT, _UNACKED)
                 case SendStart.LOST:
                     pass  # Re-claimed by another dispatcher after our lease, or cancelled.
                 case datetime() as frees_at:
@@ -311,7 +318,7 @@ class FollowupDispatcher:
             log.exception("sending follow-up %s failed", job.claimed.followup.id)
             job.retry(f"{type(exc).__name__}: {exc}")
             return
-        job.finish(State.SENT)
+        job.acked()
 
 
 async def _each(jobs: Sequence[_Job], step: Callable[[_Job], Awaitable[None]]) -> None:

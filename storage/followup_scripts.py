@@ -227,10 +227,10 @@ CLAIM = script(
 -- set, ARGV[13] the categories (GS-joined).
 -- Drops up to {SWEEP} expired finished items; then takes expired leases first (their
 -- holder died), then due items; each gets a new token.
--- Returns one string per item: id, token, score it was taken at, attempts, bucket, the
--- profile field values ('' when missing), the categories the contact opted out of (read for
--- marketing items only; joined by ','), chunked data ('' when inline), then the head's
--- fields, all joined by US.
+-- Returns one string per item: id, token, score it was taken at, attempts, bucket, '1'
+-- when an earlier claim began sending it (else ''), the profile field values ('' when
+-- missing), the categories the contact opted out of (read for marketing items only;
+-- joined by ','), chunked data ('' when inline), then the head's fields, all joined by US.
 -- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', ARGV[5], 'LIMIT', 0, {SWEEP})) do
   forget(id)
@@ -272,12 +272,14 @@ local function take(id, score)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return end
   local raw, token, attempts = redis.call('HGET', ST .. b, id), '1', '0'
+  local sent = ''
   if raw then
     local s = parse_state(raw)
-    if s[3] ~= '' then return end
+    -- 'sent' with a marker and still leased: its holder began the send and never acked.
+    if s[3] ~= '' and not (s[3] == 'sent' and s[6] ~= '') then return end
     s[1], s[5] = tostring(tonumber(s[1]) + 1), score
     put_state(b, id, s)
-    token, attempts = s[1], s[2]
+    token, attempts, sent = s[1], s[2], s[6] ~= '' and '1' or ''
   else
     redis.call('HSET', ST .. b, id, table.concat({{token, attempts, '', '', score, '', ''}}, US))
   end
@@ -285,7 +287,8 @@ local function take(id, score)
   leased[#leased + 1] = id
   local contact, purpose = string.match(head, '^([^\\31]*)\\31[^\\31]*\\31(.)')
   local blocked = purpose == 'm' and opted_out(contact) or ''
-  local row = {{id, token, score, attempts, b, profile(contact), blocked, read_data(b, head), head}}
+  local row = {{id, token, score, attempts, b, sent, profile(contact), blocked, read_data(b, head),
+    head}}
   claimed[#claimed + 1] = table.concat(row, US)
 end
 -- The first n members by score are ranks 0..n-1: one removal for the whole range.
@@ -306,19 +309,21 @@ return claimed
 BEGIN_SEND_MANY = script(
     _LIB
     + """
--- ARGV[5] now, ARGV[6] cap, ARGV[7] window_s,
---   ARGV[8] the items: id, bucket, token, contact, capped ('1' for marketing)
--- Per item: 'go' (this claim holds the sent marker: send now), 'done' (an earlier claim
--- committed to sending it: do not send), 'lost' (re-claimed by someone else, or
--- cancelled), or the epoch at which the weekly cap frees a slot; joined by GS.
-local answers, states, capped = {}, {}, {}
+-- ARGV[5] now, ARGV[6] cap, ARGV[7] window_s, ARGV[8] keep_s,
+--   ARGV[9] the items: id, bucket, token, contact, capped ('1' for marketing)
+-- Per item: 'go' (this claim holds the sent marker, and the item is recorded as sent:
+-- send now), 'done' (an earlier claim committed to sending it: do not send), 'lost'
+-- (re-claimed by someone else, or cancelled), or the epoch at which the weekly cap frees a
+-- slot; joined by GS.
+local answers, states, capped, kept = {}, {}, {}, {}
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-for raw in items(ARGV[8]) do
+local keep_until = now + tonumber(ARGV[8])
+for raw in items(ARGV[9]) do
   local id, b, token, contact, marketing = string.match(raw, ITEM5)
   local s = get_state(b, id)
   local n = #states + 1
   states[n] = {id, b, s}
-  if s[1] ~= token or s[3] ~= '' then
+  if s[1] ~= token or (s[3] ~= '' and s[6] == '') then
     answers[n] = 'lost'
   elseif s[6] ~= '' then
     answers[n] = 'done'
@@ -359,14 +364,19 @@ for contact, items in pairs(capped) do
     redis.call('EXPIRE', key, window)
   end
 end
+-- Marker and sent record in one step: the holder acks a successful send by dropping its
+-- lease only; a failed send is reverted by a retry (RECORD_MANY).
 for n = 1, #states do
   if not answers[n] then
     local id, b, s = unpack(states[n])
-    s[6] = s[1]
+    s[3], s[4], s[6] = 'sent', now, s[1]
     put_state(b, id, s)
+    kept[#kept + 1] = keep_until
+    kept[#kept + 1] = id
     answers[n] = 'go'
   end
 end
+bulk('ZADD', DONE, kept)
 return table.concat(answers, '\\29')
 """
 )
@@ -376,51 +386,60 @@ RECORD_MANY = script(
     + """
 -- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
 --   ARGV[10] the items: kind, id, bucket, token, contact, x, y where kind is
---   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error).
--- Per item: 'ok' finished/postponed, 'retry', 'dead', or 'stale' (the claim is stale);
--- joined by GS.
+--   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error),
+--   or 'a' ack (just kind and id): sent after BEGIN_SEND_MANY answered 'go', which recorded
+--   it as sent, so only the lease is dropped.
+-- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale' (the claim is
+-- stale); joined by GS.
 local answers, released, kept = {}, {}, {}
 local now = tonumber(ARGV[5])
 local keep_until = now + tonumber(ARGV[6])
-for raw in items(ARGV[10]) do
+local function current(s, kind, token, x)
+  if s[1] ~= token then return false end
+  if s[3] == '' or (kind == 'f' and x == 'sent') then return true end
+  -- A failed send after 'go': the retry reverts the sent record.
+  return kind == 'r' and s[3] == 'sent' and s[6] == token
+end
+local function record(raw)
+  if string.sub(raw, 1, 1) == 'a' then
+    released[#released + 1] = string.sub(raw, 3)
+    return 'ok'
+  end
   local kind, id, b, token, contact, x, y = string.match(raw, ITEM7)
   local s = get_state(b, id)
-  local answer = 'stale'
-  if s[1] == token and (s[3] == '' or (kind == 'f' and x == 'sent')) then
-    released[#released + 1] = id
-    if kind == 'f' then
-      s[3], s[4] = x, now
-      if y ~= '' then s[7] = y end
-      put_state(b, id, s)
-      if x ~= 'dead' then
-        kept[#kept + 1] = keep_until
-        kept[#kept + 1] = id
-      end
-      answer = 'ok'
-    elseif kind == 'p' then
-      redis.call('ZADD', DUE, x, id)
-      s[7] = y
-      put_state(b, id, s)
-      answer = 'ok'
-    else
-      if s[6] == token then s[6] = '' end
-      redis.call('ZREM', CAP .. contact, id)
-      local attempts = tonumber(s[2]) + 1
-      s[2], s[7] = tostring(attempts), x
-      if attempts >= tonumber(ARGV[7]) then
-        finish(b, id, s, 'dead', now, x, 0)
-        redis.call('LPUSH', DEAD, id)
-        answer = 'dead'
-      else
-        put_state(b, id, s)
-        local at = now + math.min(tonumber(ARGV[9]), tonumber(ARGV[8]) * 2 ^ (attempts - 1))
-        redis.call('ZADD', DUE, at, id)
-        answer = 'retry'
-      end
+  if not current(s, kind, token, x) then return 'stale' end
+  released[#released + 1] = id
+  if kind == 'f' then
+    s[3], s[4] = x, now
+    if y ~= '' then s[7] = y end
+    put_state(b, id, s)
+    if x ~= 'dead' then
+      kept[#kept + 1] = keep_until
+      kept[#kept + 1] = id
     end
+    return 'ok'
+  elseif kind == 'p' then
+    redis.call('ZADD', DUE, x, id)
+    s[7] = y
+    put_state(b, id, s)
+    return 'ok'
   end
-  answers[#answers + 1] = answer
+  if s[6] == token then s[3], s[4], s[6] = '', '', '' end
+  redis.call('ZREM', DONE, id)
+  redis.call('ZREM', CAP .. contact, id)
+  local attempts = tonumber(s[2]) + 1
+  s[2], s[7] = tostring(attempts), x
+  if attempts >= tonumber(ARGV[7]) then
+    finish(b, id, s, 'dead', now, x, 0)
+    redis.call('LPUSH', DEAD, id)
+    return 'dead'
+  end
+  put_state(b, id, s)
+  local at = now + math.min(tonumber(ARGV[9]), tonumber(ARGV[8]) * 2 ^ (attempts - 1))
+  redis.call('ZADD', DUE, at, id)
+  return 'retry'
 end
+for raw in items(ARGV[10]) do answers[#answers + 1] = record(raw) end
 bulk('ZREM', LEASED, released)
 bulk('ZADD', DONE, kept)
 return table.concat(answers, '\\29')

@@ -106,6 +106,8 @@ class Claimed:
     attempts: int
     bucket: int
     addressee: Addressee
+    already_sent: bool = False
+    """An earlier claim began sending it and never acked: record it as sent, do not send."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,21 +191,24 @@ async def claim_due(redis: Redis, now: datetime, limit: int, lease_s: float) -> 
 
 
 def _claimed(parts: list[str]) -> Claimed:
-    item_id, token, score, attempts, bucket, language, name, unreachable, blocked, data, *head = (
-        parts
+    item_id, token, score, attempts, bucket, sent, language, name, unreachable, blocked, data = (
+        parts[:11]
     )
     return Claimed(
-        _followup(item_id, head, data, float(score)),
+        _followup(item_id, parts[11:], data, float(score)),
         token,
         int(attempts),
         int(bucket),
-        Addressee(language or None, name or None, unreachable or None, _opted_out(blocked)),
+        _addressee(language, name, unreachable, blocked),
+        sent == "1",
     )
 
 
-@lru_cache(maxsize=64)
-def _opted_out(joined: str) -> frozenset[OptOutCategory]:
-    return frozenset(OptOutCategory(name) for name in joined.split(",") if name)
+@lru_cache(maxsize=4096)
+def _addressee(language: str, name: str, unreachable: str, blocked: str) -> Addressee:
+    """The addressee of the claim's fields ('' for missing); immutable, so shared."""
+    opted_out = frozenset(OptOutCategory(category) for category in blocked.split(",") if category)
+    return Addressee(language or None, name or None, unreachable or None, opted_out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,19 +220,26 @@ class Cap:
 
 
 async def begin_send(
-    redis: Redis, claimed: Claimed, now: datetime, cap: Cap
+    redis: Redis, claimed: Claimed, now: datetime, cap: Cap, keep_s: int = DEFAULT_KEEP_S
 ) -> SendStart | datetime:
     """Commit to sending ``claimed``, right before sending; see :func:`begin_send_many`."""
-    return (await begin_send_many(redis, [claimed], now, cap))[0]
+    return (await begin_send_many(redis, [claimed], now, cap, keep_s))[0]
 
 
 async def begin_send_many(
-    redis: Redis, claimed: Sequence[Claimed], now: datetime, cap: Cap
+    redis: Redis,
+    claimed: Sequence[Claimed],
+    now: datetime,
+    cap: Cap,
+    keep_s: int = DEFAULT_KEEP_S,
 ) -> list[SendStart | datetime]:
     """Take each item's sent marker, and for marketing a slot of the contact's cap, atomically.
 
     Per item a :class:`SendStart`, or the time the contact's cap frees a slot (when full:
-    nothing was taken; postpone the item). The marker lives as long as the item's record.
+    nothing was taken; postpone the item). With GO the item is recorded as sent in the
+    same step (kept ``keep_s``): after the send, ack it (``Outcome(..., acked=True)``),
+    which only drops the lease; after a failed send, retry it, which reverts the record.
+    The marker lives as long as the item's record.
     """
     if not claimed:
         return []
@@ -243,7 +255,7 @@ async def begin_send_many(
         )
         for item in claimed
     )
-    args = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s, rows]
+    args = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s, keep_s, rows]
     answers = await lua.BEGIN_SEND_MANY(keys=_keys(), args=args, client=redis)
     return [_STARTS.get(answer) or from_epoch(answer) for answer in answers.split(_GS)]
 
@@ -258,6 +270,9 @@ class Outcome:
     reason: str = ""
     retry_error: str | None = None
     postpone_to: datetime | None = None
+    acked: bool = False
+    """Sent after :func:`begin_send_many` answered GO to this claim (which recorded it as
+    sent): recording only drops the lease."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,6 +308,8 @@ def _record_row(outcome: Outcome) -> str:
     """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, x, y."""
     claimed = outcome.claimed
     item = claimed.followup
+    if outcome.acked:
+        return f"a{_GS}{item.id}"
     if outcome.state is not None:
         kind, x, y = "f", outcome.state.value, _clean(outcome.reason)
     elif outcome.postpone_to is not None:
