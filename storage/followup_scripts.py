@@ -48,9 +48,16 @@ local function split(raw)
   for part in string.gmatch(raw .. US, '([^\\31]*)\\31') do t[#t + 1] = part end
   return t
 end
--- A batch argument: items joined by FS, each item's fields joined by GS (one argument for
--- the whole batch: the client encodes each argument separately, at a cost per argument).
-local function items(raw) return string.gmatch(raw, '[^\\28]+') end
+-- The batch items in ARGV[first...]: each argument holds many items joined by FS, each
+-- item's fields joined by GS (the client encodes each argument at a cost, so few and long;
+-- but each under 32 KB, past which Redis keeps a query buffer that large after the call).
+local function items(first)
+  local list = {{}}
+  for i = first, #ARGV do
+    for raw in string.gmatch(ARGV[i], '[^\\28]+') do list[#list + 1] = raw end
+  end
+  return ipairs(list)
+end
 -- state: 1 token, 2 attempts, 3 final state, 4 finished, 5 due, 6 sent marker, 7 reason
 local STATE = '^' .. string.rep('([^\\31]*)\\31', 6) .. '(.*)$'
 local function parse_state(raw)
@@ -189,11 +196,11 @@ end
 SCHEDULE_MANY = script(
     _LIB
     + """
--- ARGV[5] replace, ARGV[6] the items: id, due_epoch, contact, head, data ('' when inline).
+-- ARGV[5] replace, ARGV[6...] the items: id, due_epoch, contact, head, data ('' when inline).
 -- Returns per item '1' when added, '0' when the id exists (unless replace and still pending),
 -- as one string.
 local added, touched, due_at = {}, {}, {}
-for raw in items(ARGV[6]) do
+for _, raw in items(6) do
   local id, due, contact, head, data = string.match(raw, ITEM5)
   local b = ib(id)
   local fresh = redis.call('HEXISTS', REC .. b, id) == 0
@@ -310,7 +317,7 @@ BEGIN_SEND_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] cap, ARGV[7] window_s, ARGV[8] keep_s,
---   ARGV[9] the items: id, bucket, token, contact, capped ('1' for marketing)
+--   ARGV[9...] the items: id, bucket, token, contact, capped ('1' for marketing)
 -- Per item: 'go' (this claim holds the sent marker, and the item is recorded as sent:
 -- send now), 'done' (an earlier claim committed to sending it: do not send), 'lost'
 -- (re-claimed by someone else, or cancelled), or the epoch at which the weekly cap frees a
@@ -318,7 +325,7 @@ BEGIN_SEND_MANY = script(
 local answers, states, capped, kept = {}, {}, {}, {}
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local keep_until = now + tonumber(ARGV[8])
-for raw in items(ARGV[9]) do
+for _, raw in items(9) do
   local id, b, token, contact, marketing = string.match(raw, ITEM5)
   local s = get_state(b, id)
   local n = #states + 1
@@ -385,7 +392,7 @@ RECORD_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
---   ARGV[10] the items: kind, id, bucket, token, contact, x, y where kind is
+--   ARGV[10...] the items: kind, id, bucket, token, contact, x, y where kind is
 --   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error),
 --   or 'a' ack (just kind and id): sent after BEGIN_SEND_MANY answered 'go', which recorded
 --   it as sent, so only the lease is dropped.
@@ -439,7 +446,7 @@ local function record(raw)
   redis.call('ZADD', DUE, at, id)
   return 'retry'
 end
-for raw in items(ARGV[10]) do answers[#answers + 1] = record(raw) end
+for _, raw in items(10) do answers[#answers + 1] = record(raw) end
 bulk('ZREM', LEASED, released)
 bulk('ZADD', DONE, kept)
 return table.concat(answers, '\\29')

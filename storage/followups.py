@@ -141,7 +141,7 @@ async def schedule_many(
         rows.append(_GS.join((followup.id, due, followup.contact_id, head, data)))
     if not rows:
         return []
-    args = [*_prefixes(), "1" if replace else "0", _FS.join(rows)]
+    args = [*_prefixes(), "1" if replace else "0", *_batch(rows)]
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
     return [flag == "1" for flag in added]
 
@@ -243,7 +243,7 @@ async def begin_send_many(
     """
     if not claimed:
         return []
-    rows = _FS.join(
+    rows = (
         _GS.join(
             (
                 item.followup.id,
@@ -255,7 +255,7 @@ async def begin_send_many(
         )
         for item in claimed
     )
-    args = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s, keep_s, rows]
+    args = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s, keep_s, *_batch(rows)]
     answers = await lua.BEGIN_SEND_MANY(keys=_keys(), args=args, client=redis)
     return [_STARTS.get(answer) or from_epoch(answer) for answer in answers.split(_GS)]
 
@@ -298,9 +298,9 @@ async def record_outcomes(
     """
     if not outcomes:
         return []
-    rows = _FS.join(_record_row(outcome) for outcome in outcomes)
+    rows = (_record_row(outcome) for outcome in outcomes)
     args = [*_prefixes(), to_epoch(now), keep_s, retry.max_attempts, retry.base_s, retry.cap_s]
-    answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, rows], client=redis)
+    answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *_batch(rows)], client=redis)
     return answers.split(_GS)
 
 
@@ -403,6 +403,22 @@ def _followup(item_id: str, head: Sequence[str], data: str, due: float) -> Follo
     )
 
 
+def _batch(rows: Iterable[str]) -> list[str]:
+    """Batch items as script arguments: joined by FS, each under ``_ARGUMENT_CHARS``."""
+    arguments: list[str] = []
+    piece: list[str] = []
+    size = 0
+    for row in rows:
+        if piece and size + len(row) > _ARGUMENT_CHARS:
+            arguments.append(_FS.join(piece))
+            piece, size = [], 0
+        piece.append(row)
+        size += len(row) + 1
+    if piece:
+        arguments.append(_FS.join(piece))
+    return arguments
+
+
 def _clean(text: str) -> str:
     """A reason without the separators of the packed state and of batch arguments."""
     return text.translate(_SEPARATORS) if _NEEDS_CLEANING.search(text) else text
@@ -429,6 +445,9 @@ def _keys() -> list[str]:
 _US, _RS, _GS, _FS = "\x1f", "\x1e", "\x1d", "\x1c"
 _SEPARATORS = str.maketrans(dict.fromkeys(_US + _RS + _GS + _FS, " "))
 _NEEDS_CLEANING = re.compile("[\x1c-\x1f]")
+_ARGUMENT_CHARS = 8_000
+"""Under 32 KB even in 3-byte UTF-8: Redis keeps a query buffer as large as an argument
+past 32 KB after the call."""
 _SMALL_VALUE = 64
 """Redis keeps a hash small (listpack/ziplist) while every value is at most this long."""
 _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
