@@ -4,13 +4,15 @@ For each claimed item, in order: the contact must be reachable; a marketing item
 must not be opted out of (marketing, plus its own category such as repurchase),
 is moved out of quiet hours and must fit the weekly cap; the outlet's ``check``
 (WeChat's 48-hour window, Telegram reachability) must allow it. The text is
-rendered in the contact's language; then the item's sent marker is taken and the
-message sent with the follow-up id as idempotency key. Each step works on the
-whole batch at once (one Redis round trip per step), so a pass scales.
+rendered in the contact's language; then the item's sent marker is taken (which
+records it as sent) and the message sent with the follow-up id as idempotency key.
+Each step works on the whole batch at once (one Redis round trip per step: the claim
+also brings the contact's profile fields and opt-outs), and a few batches are in hand
+at once, so the client's work overlaps the server's.
 
 Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
 fencing token; the sent marker (taken atomically with a token check) is taken right
-before the send, so an item whose holder died after that point is acked as sent
+before the send, so an item whose holder died after that point is recorded as sent
 by the next holder instead of being sent again, and an item whose holder died
 before it is sent by the next holder.
 """
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 
 WEEK_S = 7 * 86_400
 SEND_CONCURRENCY = 32
-LANES = 2
+LANES = 3
 """Batches one pass holds at once (claimed, not yet recorded)."""
 _PURPOSES = {
     followups.Purpose.TRANSACTIONAL: Purpose.TRANSACTIONAL,

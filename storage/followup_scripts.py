@@ -2,8 +2,10 @@
 
 Layout (why: ``docs/followups.md``, memory). Every script gets the same KEYS
 (due, leased, done, dead) and the same first four ARGV (the prefixes of the record,
-state, contact-index and weekly-cap keys); per-item arguments follow in fixed-width
-groups, because a client round trip costs far more than the work per item.
+state, contact-index and weekly-cap keys); the items of a batch follow, many to an
+argument, and each answer is one string: a client round trip, an argument and a reply
+element each cost the client far more than the Lua work per item. ``CLAIM`` also reads
+contact profiles and opt-out sets, outside the queue's slot (one Redis node only).
 
 - ``r:<b>`` record bucket, field id -> *head* ``contact US template US purpose US
   optout US data``; ``data`` is the JSON inline, or ``RS n.h`` when it is kept in n

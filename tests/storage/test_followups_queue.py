@@ -6,8 +6,18 @@ from datetime import timedelta
 
 from followup_support import T0
 
-from storage import followups, keys
-from storage.followups import Cap, Followup, Outcome, Purpose, RetryPolicy, SendStart, State
+from storage import followups, keys, optouts
+from storage.followups import (
+    Addressee,
+    Cap,
+    Followup,
+    Outcome,
+    Purpose,
+    RetryPolicy,
+    SendStart,
+    State,
+)
+from storage.optouts import OptOutCategory
 
 
 def item(item_id: str = "order:1:shipped", *, due=T0, contact: str = "console:amy", **kw):
@@ -178,3 +188,85 @@ async def test_pending_lists_in_flight_then_due_before(redis):
         ("a:1", State.IN_FLIGHT),
         ("a:2", State.PENDING),
     ]
+
+
+async def test_claim_brings_the_contacts_profile_and_marketing_opt_outs(redis):
+    await redis.hset(
+        keys.contact("console:amy"),
+        mapping={"language": "en", "display_name": "Amy\x1fA.", "unreachable": "blocked"},
+    )
+    await optouts.opt_out(redis, "console:amy", T0, [OptOutCategory.REPURCHASE])
+    await followups.schedule_many(
+        redis,
+        [
+            item("a:1"),
+            Followup("a:2", "console:amy", T0 + timedelta(seconds=1), "winback", Purpose.MARKETING),
+            item("b:1", due=T0 + timedelta(seconds=2), contact="console:nobody"),
+        ],
+    )
+
+    claimed = await followups.claim_due(redis, T0 + timedelta(minutes=1), 10, 60)
+
+    assert [c.addressee for c in claimed] == [
+        Addressee("en", "Amy A.", "blocked", frozenset()),  # transactional: opt-outs not read
+        Addressee("en", "Amy A.", "blocked", frozenset({OptOutCategory.REPURCHASE})),
+        Addressee(),
+    ]
+
+
+async def test_go_records_the_item_as_sent_and_a_failed_send_reverts_it(redis):
+    await followups.schedule(redis, item())
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    assert await followups.begin_send(redis, claimed, T0, Cap(), keep_s=3600) is SendStart.GO
+
+    [record] = await followups.records(redis, ["order:1:shipped"])
+    assert (record.state, record.finished_at) == (State.SENT, T0)
+    assert await redis.zscore(keys.followups_done(), "order:1:shipped") == T0.timestamp() + 3600
+    assert not await followups.cancel(redis, "order:1:shipped", T0), "its send has begun"
+
+    [answer] = await followups.record_outcomes(
+        redis, [Outcome(claimed, retry_error="502")], T0, RetryPolicy()
+    )
+    [record] = await followups.records(redis, ["order:1:shipped"])
+    assert (answer, record.state, record.reason) == ("retry", State.PENDING, "502")
+    assert await redis.zscore(keys.followups_done(), "order:1:shipped") is None
+
+
+async def test_ack_after_go_only_drops_the_lease(redis):
+    await followups.schedule(redis, item())
+    [claimed] = await followups.claim_due(redis, T0, 10, 60)
+    await followups.begin_send(redis, claimed, T0, Cap())
+
+    [answer] = await followups.record_outcomes(
+        redis, [Outcome(claimed, State.SENT, acked=True)], T0 + timedelta(seconds=5), RetryPolicy()
+    )
+
+    [record] = await followups.records(redis, ["order:1:shipped"])
+    assert (answer, record.state, record.finished_at) == ("ok", State.SENT, T0)
+    assert await redis.zcard(keys.followups_leased()) == 0
+    assert await followups.claim_due(redis, T0 + timedelta(minutes=5), 10, 60) == []
+
+
+async def test_an_unacked_send_is_claimed_again_flagged_as_already_sent(redis):
+    await followups.schedule(redis, item())
+    [first] = await followups.claim_due(redis, T0, 10, 60)
+    await followups.begin_send(redis, first, T0, Cap())  # ... and the holder dies mid-send.
+
+    [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, 60)
+
+    assert (first.already_sent, second.already_sent) == (False, True)
+
+
+async def test_large_batches_span_several_script_arguments(redis):
+    long = {"note": "备注" * 30}
+    batch = [item(f"big:{n}", data=long) for n in range(300)]
+
+    assert all(await followups.schedule_many(redis, batch))
+    claimed = await followups.claim_due(redis, T0, 300, 60)
+    starts = await followups.begin_send_many(redis, claimed, T0, Cap())
+    answers = await followups.record_outcomes(
+        redis, [Outcome(c, State.SENT, acked=True) for c in claimed], T0, RetryPolicy()
+    )
+
+    assert len(claimed) == 300 and {c.followup.data["note"] for c in claimed} == {long["note"]}
+    assert set(starts) == {SendStart.GO} and answers == ["ok"] * 300
