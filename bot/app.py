@@ -88,6 +88,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             roles=Roles(settings, redis),
             observers=pipeline.observers,
             responders=pipeline.responders,
+            preloads=pipeline.preloads,
             clock=clock,
         )
         runtime = Runtime(settings, redis, templates, dispatcher, delivery, pipeline, order_events)

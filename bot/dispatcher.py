@@ -1,7 +1,9 @@
 """The one path every inbound message takes, whatever its channel.
 
-dedupe -> touch the contact -> observers -> the first responder that claims it,
-inside one error boundary; the replies come back in a :class:`DispatchResult`.
+dedupe -> arrival (touch the contact, record the message, read its tags and role,
+in one round trip) -> observers -> the first responder that claims it, inside one
+error boundary -> the handlers' deferred writes, in one round trip; the replies come
+back in a :class:`DispatchResult`.
 """
 
 from __future__ import annotations
@@ -9,19 +11,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.context import Context, Observer, Outbox, Responder
+from bot.context import Context, Observer, Outbox, Preload, Responder
 from bot.messages import InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
-from storage import contacts, dedupe
+from storage import activity, contacts, dedupe
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,7 @@ class Dispatcher:
         roles: Roles,
         observers: Sequence[Observer],
         responders: Sequence[Responder],
+        preloads: Sequence[Preload[Any]] = (),
         clock: Clock = utc_now,
     ) -> None:
         self.redis = redis
@@ -81,6 +85,7 @@ class Dispatcher:
         self.roles = roles
         self.observers = tuple(observers)
         self.responders = tuple(responders)
+        self.preloads = tuple(preloads)
         self.clock = clock
 
     async def dispatch(self, message: InboundMessage) -> DispatchResult:
@@ -91,41 +96,19 @@ class Dispatcher:
         possible) and the error propagates, so nothing is silently lost.
         """
         channel = message.contact.channel
-        if not await dedupe.claim(self.redis, channel, message.id, self.settings.dedupe_ttl_s):
-            log.info("duplicate %s message %s ignored", channel, message.id)
-            return DispatchResult(message, duplicate=True)
         try:
-            outbox = await self._handle(message)
+            ctx = await self._arrive(message)
+            if ctx is None:
+                log.info("duplicate %s message %s ignored", channel, message.id)
+                return DispatchResult(message, duplicate=True)
+            outbox = await self._handle(message, ctx)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
                 await dedupe.release(self.redis, channel, message.id)
             raise
         return DispatchResult(message, tuple(outbox.messages))
 
-    async def _handle(self, message: InboundMessage) -> Outbox:
-        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
-        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
-        detected = detect_language(spoken) or normalize_language(message.language_hint)
-        contact = await contacts.touch(
-            self.redis,
-            message.contact.id,
-            message.received_at,
-            display_name=message.display_name,
-            language=detected,
-        )
-        role, owners = await self.roles.role_and_owners(message.contact)
-        ctx = Context(
-            message=message,
-            contact=contact,
-            language=detected or contact.language or self.settings.language,
-            is_owner=role.may_use_console,
-            now=self.clock(),
-            redis=self.redis,
-            settings=self.settings,
-            templates=self.templates,
-            owners=owners,
-            role=role,
-        )
+    async def _handle(self, message: InboundMessage, ctx: Context) -> Outbox:
         try:
             await self._run_handlers(message, ctx)
         except StorageUnavailable:
@@ -134,7 +117,70 @@ class Dispatcher:
             log.exception("handler failed on %s message %s", message.contact.channel, message.id)
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
+        await self._flush(ctx)
         return ctx.outbox
+
+    async def _arrive(self, message: InboundMessage) -> Context | None:
+        """Claim the message, touch the contact, record the message, read its tags, role
+        and the preloads: one round trip. None when the message is a duplicate.
+
+        A duplicate's touch only refreshes what the first copy wrote; its message
+        count is added once the claim is known to be ours (a deferred write).
+        """
+        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
+        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
+        detected = detect_language(spoken) or normalize_language(message.language_hint)
+        ref, now = message.contact, self.clock()
+        window = timedelta(days=self.settings.frequent_writer_days)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            claim = dedupe.queue_claim(pipe, ref.channel, message.id, self.settings.dedupe_ttl_s)
+            touched = contacts.queue_touch(
+                pipe,
+                ref.id,
+                message.received_at,
+                display_name=message.display_name,
+                language=detected,
+                count=False,
+            )
+            tags = contacts.queue_tag_names(pipe, ref.id)
+            recent = (
+                activity.queue_record(pipe, ref.id, message.id, now, window)
+                if message.kind is not MessageKind.EVENT
+                else None
+            )
+            lookup = self.roles.queue_lookup(pipe, ref)
+            preloaded = {preload: preload(pipe, message) for preload in self.preloads}
+            results = await pipe.execute()
+        if not claim.result(results):
+            return None
+        contact = await touched.result(results).contact(self.redis)
+        role, owners = lookup.result(results)
+        ctx = Context(
+            message=message,
+            contact=replace(contact, message_count=contact.message_count + 1),
+            language=detected or contact.language or self.settings.language,
+            is_owner=role.may_use_console,
+            now=now,
+            redis=self.redis,
+            settings=self.settings,
+            templates=self.templates,
+            owners=owners,
+            role=role,
+            tags=tags.result(results),
+            recent_messages=recent.result(results) if recent else 0,
+            preloaded={preload: step.result(results) for preload, step in preloaded.items()},
+        )
+        ctx.defer(lambda pipe: contacts.count_message(pipe, ref.id))
+        return ctx
+
+    async def _flush(self, ctx: Context) -> None:
+        """Send the handlers' deferred writes, all in one round trip."""
+        if not ctx.deferred:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for write in ctx.deferred:
+                write(pipe)
+            await pipe.execute()
 
     async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
         for observe in self.observers:

@@ -17,7 +17,8 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from config.settings import LANGUAGES
-from storage import keys
+from storage import batch, keys
+from storage.batch import Queued
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
@@ -47,6 +48,8 @@ class Contact:
     address: str | None = None
     unreachable: str | None = None
     """Why the contact's channel can no longer reach them (blocked the bot, unfollowed)."""
+    last_campaign_at: datetime | None = None
+    """When a campaign last queued a message to the contact (see :func:`note_campaign`)."""
 
     @property
     def channel(self) -> str:
@@ -76,6 +79,22 @@ class Note:
     written_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """The replies of a queued touch; :meth:`contact` finishes it."""
+
+    contact_id: str
+    created: bool
+    fields: dict[str, str]
+
+    async def contact(self, redis: Redis) -> Contact:
+        """The contact as stored; a new contact gets its short id first."""
+        fields = self.fields
+        if self.created or "short_id" not in fields:
+            fields = {**fields, "short_id": await _assign_short_id(redis, self.contact_id)}
+        return _contact_from(self.contact_id, fields)
+
+
 async def touch(
     redis: Redis,
     contact_id: str,
@@ -85,6 +104,26 @@ async def touch(
     language: str | None = None,
 ) -> Contact:
     """Record an inbound message: create the contact if new, bump last seen and the count."""
+    async with redis.pipeline(transaction=False) as pipe:
+        step = queue_touch(pipe, contact_id, now, display_name=display_name, language=language)
+        results = await pipe.execute()
+    return await step.result(results).contact(redis)
+
+
+def queue_touch(
+    pipe: Pipeline,
+    contact_id: str,
+    now: datetime,
+    *,
+    display_name: str | None = None,
+    language: str | None = None,
+    count: bool = True,
+) -> Queued[Touched]:
+    """:func:`touch` as a step of a larger round trip (see :mod:`storage.batch`).
+
+    With ``count=False`` the message count is left to :func:`count_message`
+    (the dispatcher counts only once it knows the message is no duplicate).
+    """
     profile = keys.contact(contact_id)
     epoch = to_epoch(now)
     updates: dict[str, str | float] = {"last_seen": epoch}
@@ -92,18 +131,34 @@ async def touch(
         updates["display_name"] = display_name
     if language:
         updates["language"] = language
-    async with redis.pipeline(transaction=False) as pipe:
+
+    def commands(pipe: Pipeline) -> None:
         pipe.hsetnx(profile, "first_seen", epoch)
         pipe.hset(profile, mapping=updates)
-        pipe.hincrby(profile, "message_count", 1)
+        if count:
+            count_message(pipe, contact_id)
         pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
         pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
         _index(pipe, contact_id, language)
         pipe.hgetall(profile)
-        created, *_, fields = await pipe.execute()
-    if created or "short_id" not in fields:
-        fields["short_id"] = await _assign_short_id(redis, contact_id)
-    return _contact_from(contact_id, fields)
+
+    return batch.queue(
+        pipe, commands, lambda replies: Touched(contact_id, bool(replies[0]), replies[-1])
+    )
+
+
+def count_message(pipe: Pipeline, contact_id: str) -> None:
+    """Queue adding one to the contact's message count."""
+    pipe.hincrby(keys.contact(contact_id), "message_count", 1)
+
+
+def queue_tag_names(pipe: Pipeline, contact_id: str) -> Queued[frozenset[str]]:
+    """The names of the contact's tags, as a step of a larger round trip."""
+    return batch.queue(
+        pipe,
+        lambda pipe: pipe.hkeys(keys.contact_tags(contact_id)),
+        lambda replies: frozenset(replies[0]),
+    )
 
 
 async def _assign_short_id(redis: Redis, contact_id: str) -> str:
@@ -169,6 +224,18 @@ def _index(pipe: Pipeline, contact_id: str, language: str | None) -> None:
         pipe.sadd(keys.contacts_by_language(language), contact_id)
 
 
+async def note_campaign(redis: Redis, contact_ids: Iterable[str], at: datetime) -> None:
+    """Record on each profile that a campaign queued a message to them at ``at``.
+
+    It lets the per-message campaign-reply check skip the follow-up records of
+    the many contacts no campaign has written to lately.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in contact_ids:
+            pipe.hset(keys.contact(contact_id), "campaign_at", to_epoch(at))
+        await pipe.execute()
+
+
 async def mark_unreachable(redis: Redis, contact_id: str, reason: str) -> None:
     """Record that the contact's channel cannot reach them any more, and why."""
     await redis.hset(keys.contact(contact_id), "unreachable", reason)
@@ -192,6 +259,7 @@ def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
         phone=fields.get("phone"),
         address=fields.get("address"),
         unreachable=fields.get("unreachable"),
+        last_campaign_at=from_epoch(fields["campaign_at"]) if "campaign_at" in fields else None,
     )
 
 
