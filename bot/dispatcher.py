@@ -16,15 +16,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.context import Context, Observer, Outbox, Preload, Responder
+from bot.context import Context, Observer, Preload, Responder
 from bot.messages import InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
 from storage import activity, contacts, dedupe
+from storage.batch import Queued
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class DispatchResult:
     message: InboundMessage
     outbound: tuple[OutboundMessage, ...] = ()
     duplicate: bool = False
+    finished: Any = None
+    """What the caller's ``finish`` step returned (None without one, or for a duplicate)."""
 
     @property
     def replies(self) -> tuple[OutboundMessage, ...]:
@@ -62,6 +66,13 @@ class DispatchResult:
             outbound.recipient == self.message.contact
             and outbound.target_chat == self.message.chat_id
         )
+
+
+Finish = Callable[[Pipeline, DispatchResult], Queued[Any]]
+"""A caller's own step that depends on the replies (WeChat: decide the passive answer).
+
+It is queued on the dispatch's last round trip, with the handlers' deferred writes.
+"""
 
 
 class Dispatcher:
@@ -88,8 +99,13 @@ class Dispatcher:
         self.preloads = tuple(preloads)
         self.clock = clock
 
-    async def dispatch(self, message: InboundMessage) -> DispatchResult:
+    async def dispatch(
+        self, message: InboundMessage, *, finish: Finish | None = None
+    ) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
+
+        ``finish``, when given, runs on the replies in the last round trip; its
+        value is ``result.finished``.
 
         Handler errors are caught here: they are logged and the customer gets an
         apology. Redis being unreachable is not: the claim is released (when
@@ -101,14 +117,14 @@ class Dispatcher:
             if ctx is None:
                 log.info("duplicate %s message %s ignored", channel, message.id)
                 return DispatchResult(message, duplicate=True)
-            outbox = await self._handle(message, ctx)
+            await self._handle(message, ctx)
+            return await self._finish(ctx, finish)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
                 await dedupe.release(self.redis, channel, message.id)
             raise
-        return DispatchResult(message, tuple(outbox.messages))
 
-    async def _handle(self, message: InboundMessage, ctx: Context) -> Outbox:
+    async def _handle(self, message: InboundMessage, ctx: Context) -> None:
         try:
             await self._run_handlers(message, ctx)
         except StorageUnavailable:
@@ -117,8 +133,6 @@ class Dispatcher:
             log.exception("handler failed on %s message %s", message.contact.channel, message.id)
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
-        await self._flush(ctx)
-        return ctx.outbox
 
     async def _arrive(self, message: InboundMessage) -> Context | None:
         """Claim the message, touch the contact, record the message, read its tags, role
@@ -173,14 +187,17 @@ class Dispatcher:
         ctx.defer(lambda pipe: contacts.count_message(pipe, ref.id))
         return ctx
 
-    async def _flush(self, ctx: Context) -> None:
-        """Send the handlers' deferred writes, all in one round trip."""
-        if not ctx.deferred:
-            return
+    async def _finish(self, ctx: Context, finish: Finish | None) -> DispatchResult:
+        """Send the handlers' deferred writes and the caller's finish step in one round trip."""
+        result = DispatchResult(ctx.message, tuple(ctx.outbox.messages))
+        if not ctx.deferred and finish is None:
+            return result
         async with self.redis.pipeline(transaction=False) as pipe:
             for write in ctx.deferred:
                 write(pipe)
-            await pipe.execute()
+            step = finish(pipe, result) if finish is not None else None
+            results = await pipe.execute()
+        return replace(result, finished=step.result(results)) if step is not None else result
 
     async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
         for observe in self.observers:

@@ -8,10 +8,11 @@ and time) plus a reverse index per tag, so segments can intersect them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -81,18 +82,37 @@ class Note:
 
 @dataclass(frozen=True, slots=True)
 class Touched:
-    """The replies of a queued touch; :meth:`contact` finishes it."""
+    """The replies of a queued touch; :meth:`contact` finishes it.
+
+    A touch writes the profile and reads what it was. The segment indexes (first
+    seen, channel, language) change only for a new contact or a new language,
+    and a new contact needs a short id: :meth:`contact` does those then, in one
+    more round trip; a returning contact needs none.
+    """
 
     contact_id: str
     created: bool
     fields: dict[str, str]
+    reindex_language: str | None = None
 
     async def contact(self, redis: Redis) -> Contact:
-        """The contact as stored; a new contact gets its short id first."""
+        """The contact as stored, its indexes and short id written if it needs them."""
         fields = self.fields
+        if self.created or self.reindex_language:
+            async with redis.pipeline(transaction=False) as pipe:
+                self._queue_index(pipe)
+                await pipe.execute()
         if self.created or "short_id" not in fields:
             fields = {**fields, "short_id": await _assign_short_id(redis, self.contact_id)}
         return _contact_from(self.contact_id, fields)
+
+    def _queue_index(self, pipe: Pipeline) -> None:
+        if self.created:
+            epoch = float(self.fields["first_seen"])
+            pipe.zadd(keys.contacts_by_first_seen(), {self.contact_id: epoch}, nx=True)
+            pipe.sadd(keys.contacts_by_channel(self.contact_id.partition(":")[0]), self.contact_id)
+        if self.reindex_language:
+            _index_language(pipe, self.contact_id, self.reindex_language)
 
 
 async def touch(
@@ -121,8 +141,9 @@ def queue_touch(
 ) -> Queued[Touched]:
     """:func:`touch` as a step of a larger round trip (see :mod:`storage.batch`).
 
-    With ``count=False`` the message count is left to :func:`count_message`
-    (the dispatcher counts only once it knows the message is no duplicate).
+    The caller finishes it with :meth:`Touched.contact`. With ``count=False`` the message count is
+    left to :func:`count_message` (the dispatcher counts only once it knows the
+    message is no duplicate).
     """
     profile = keys.contact(contact_id)
     epoch = to_epoch(now)
@@ -133,18 +154,23 @@ def queue_touch(
         updates["language"] = language
 
     def commands(pipe: Pipeline) -> None:
+        pipe.hgetall(profile)
         pipe.hsetnx(profile, "first_seen", epoch)
         pipe.hset(profile, mapping=updates)
+        pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
         if count:
             count_message(pipe, contact_id)
-        pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
-        pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
-        _index(pipe, contact_id, language)
-        pipe.hgetall(profile)
 
-    return batch.queue(
-        pipe, commands, lambda replies: Touched(contact_id, bool(replies[0]), replies[-1])
-    )
+    def parse(replies: Sequence[Any]) -> Touched:
+        before, created = replies[0], bool(replies[1])
+        fields = {**before, **{name: str(value) for name, value in updates.items()}}
+        fields["first_seen"] = before.get("first_seen") or str(epoch)
+        if count:
+            fields["message_count"] = str(replies[-1])
+        new_language = language if language and language != before.get("language") else None
+        return Touched(contact_id, created, fields, new_language)
+
+    return batch.queue(pipe, commands, parse)
 
 
 def count_message(pipe: Pipeline, contact_id: str) -> None:
@@ -218,10 +244,14 @@ def _index(pipe: Pipeline, contact_id: str, language: str | None) -> None:
     """Queue the per-channel and per-language set memberships (segment indexes)."""
     pipe.sadd(keys.contacts_by_channel(contact_id.partition(":")[0]), contact_id)
     if language:
-        for other in LANGUAGES:
-            if other != language:
-                pipe.srem(keys.contacts_by_language(other), contact_id)
-        pipe.sadd(keys.contacts_by_language(language), contact_id)
+        _index_language(pipe, contact_id, language)
+
+
+def _index_language(pipe: Pipeline, contact_id: str, language: str) -> None:
+    for other in LANGUAGES:
+        if other != language:
+            pipe.srem(keys.contacts_by_language(other), contact_id)
+    pipe.sadd(keys.contacts_by_language(language), contact_id)
 
 
 async def note_campaign(redis: Redis, contact_ids: Iterable[str], at: datetime) -> None:
