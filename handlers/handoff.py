@@ -88,7 +88,7 @@ async def _start(message: InboundMessage, ctx: Context) -> None:
         ctx.redis, ctx.ref.id, ctx.now, ticket_id=ticket.id if ticket else None
     )
     ctx.reply(ctx.render("handoff_started", idle_minutes=_minutes(ctx.settings.handoff_idle_s)))
-    await notify_owners(
+    notify_owners(
         ctx,
         "owner_handoff_started",
         ticket_note=_ticket_note(ctx, started),

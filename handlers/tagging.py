@@ -30,16 +30,19 @@ LANGUAGE_TAG = "lang:{language}"
 
 
 async def apply_auto_tags(ctx: Context, tags: Iterable[str]) -> list[str]:
-    """Tag the sender (source ``auto``); returns the tags that were new.
+    """Tag the sender (source ``auto``); returns the tags that are new to them.
 
-    Tags the sender already had when the message arrived cost no round trip.
+    New is judged against the tags the sender had when the message arrived; the
+    write itself is deferred to the dispatch's last round trip.
     """
-    wanted = [tag for tag in tags if tag not in ctx.tags]
-    if not wanted:
-        return []
-    added = await contacts.add_tags(ctx.redis, ctx.ref.id, wanted, TagSource.AUTO, ctx.now)
-    ctx.tags |= frozenset(wanted)
-    return added
+    stripped = dict.fromkeys(tag.strip() for tag in tags)
+    wanted = [tag for tag in stripped if tag and tag not in ctx.tags]
+    if wanted:
+        ctx.tags |= frozenset(wanted)
+        ctx.defer(
+            lambda pipe: contacts.queue_add_tags(pipe, ctx.ref.id, wanted, TagSource.AUTO, ctx.now)
+        )
+    return wanted
 
 
 async def tag_from_faq(ctx: Context, entry_tags: Iterable[str]) -> list[str]:

@@ -98,12 +98,17 @@ class Touched:
     async def contact(self, redis: Redis) -> Contact:
         """The contact as stored, its indexes and short id written if it needs them."""
         fields = self.fields
-        if self.created or self.reindex_language:
-            async with redis.pipeline(transaction=False) as pipe:
-                self._queue_index(pipe)
-                await pipe.execute()
-        if self.created or "short_id" not in fields:
-            fields = {**fields, "short_id": await _assign_short_id(redis, self.contact_id)}
+        needs_id = self.created or "short_id" not in fields
+        if not (needs_id or self.reindex_language):
+            return _contact_from(self.contact_id, fields)
+        short_id = f"C{await redis.incr(keys.contact_sequence())}" if needs_id else None
+        async with redis.pipeline(transaction=False) as pipe:
+            self._queue_index(pipe)
+            if short_id is not None:
+                _queue_short_id(pipe, self.contact_id, short_id)
+            results = await pipe.execute()
+        if short_id is not None:
+            fields = {**fields, "short_id": results[-1]}
         return _contact_from(self.contact_id, fields)
 
     def _queue_index(self, pipe: Pipeline) -> None:
@@ -113,6 +118,17 @@ class Touched:
             pipe.sadd(keys.contacts_by_channel(self.contact_id.partition(":")[0]), self.contact_id)
         if self.reindex_language:
             _index_language(pipe, self.contact_id, self.reindex_language)
+
+
+def _queue_short_id(pipe: Pipeline, contact_id: str, short_id: str) -> None:
+    """Offer ``short_id`` to the contact; the last reply is the short id it keeps.
+
+    Two first messages racing both map their id to the contact: the loser's id
+    stays a harmless alias of the same contact.
+    """
+    pipe.hsetnx(keys.contact(contact_id), "short_id", short_id)
+    pipe.hset(keys.short_ids(), short_id, contact_id)
+    pipe.hget(keys.contact(contact_id), "short_id")
 
 
 async def touch(
@@ -187,16 +203,6 @@ def queue_tag_names(pipe: Pipeline, contact_id: str) -> Queued[frozenset[str]]:
     )
 
 
-async def _assign_short_id(redis: Redis, contact_id: str) -> str:
-    short_id = f"C{await redis.incr(keys.contact_sequence())}"
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hsetnx(keys.contact(contact_id), "short_id", short_id)
-        pipe.hget(keys.contact(contact_id), "short_id")
-        _, stored = await pipe.execute()
-    await redis.hset(keys.short_ids(), stored, contact_id)
-    return stored
-
-
 async def get(redis: Redis, contact_id: str) -> Contact | None:
     """The contact, or None if it never wrote."""
     fields = await redis.hgetall(keys.contact(contact_id))
@@ -235,9 +241,8 @@ async def ensure(redis: Redis, contact_id: str, now: datetime) -> Contact:
         _index(pipe, contact_id, None)
         pipe.hgetall(profile)
         *_, fields = await pipe.execute()
-    if "short_id" not in fields:
-        fields["short_id"] = await _assign_short_id(redis, contact_id)
-    return _contact_from(contact_id, fields)
+    # Indexed above; Touched only adds the short id when the contact has none yet.
+    return await Touched(contact_id, created=False, fields=fields).contact(redis)
 
 
 def _index(pipe: Pipeline, contact_id: str, language: str | None) -> None:
@@ -297,15 +302,30 @@ async def add_tags(
     redis: Redis, contact_id: str, tags: Iterable[str], source: TagSource, now: datetime
 ) -> list[str]:
     """Apply tags; returns those that were new. An existing tag keeps its first source."""
+    async with redis.pipeline(transaction=False) as pipe:
+        step = queue_add_tags(pipe, contact_id, tags, source, now)
+        results = await pipe.execute()
+    return step.result(results)
+
+
+def queue_add_tags(
+    pipe: Pipeline, contact_id: str, tags: Iterable[str], source: TagSource, now: datetime
+) -> Queued[list[str]]:
+    """:func:`add_tags` as a step of a larger round trip (see :mod:`storage.batch`)."""
     wanted = [tag.strip() for tag in tags if tag.strip()]
     meta = json.dumps({"source": source.value, "at": to_epoch(now)})
-    async with redis.pipeline(transaction=False) as pipe:
+
+    def commands(pipe: Pipeline) -> None:
         for tag in wanted:
             pipe.hsetnx(keys.contact_tags(contact_id), tag, meta)
             pipe.sadd(keys.tag_members(tag), contact_id)
             pipe.sadd(keys.all_tags(), tag)
-        results = await pipe.execute()
-    return [tag for tag, created in zip(wanted, results[::3], strict=True) if created]
+
+    return batch.queue(
+        pipe,
+        commands,
+        lambda replies: [tag for tag, new in zip(wanted, replies[::3], strict=True) if new],
+    )
 
 
 async def remove_tags(redis: Redis, contact_id: str, tags: Iterable[str]) -> list[str]:
