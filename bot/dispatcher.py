@@ -21,12 +21,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.context import Context, Observer, Preload, Responder
-from bot.messages import InboundMessage, MessageKind, OutboundMessage
+from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
 from storage import activity, contacts, dedupe
-from storage.batch import Queued
+from storage.batch import Coalescer, Queued, Reader
+from storage.staff import Role
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,17 @@ It is queued on the dispatch's last round trip, with the handlers' deferred writ
 """
 
 
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """What a message's arrival round trip read."""
+
+    touched: contacts.Touched
+    tags: frozenset[str]
+    recent_messages: int
+    role_and_owners: tuple[Role, tuple[ContactRef, ...]]
+    preloaded: dict[Preload[Any], Any]
+
+
 class Dispatcher:
     """Routes an :class:`InboundMessage` through observers and responders."""
 
@@ -97,6 +109,7 @@ class Dispatcher:
         self.observers = tuple(observers)
         self.responders = tuple(responders)
         self.preloads = tuple(preloads)
+        self._round_trips = Coalescer(redis)
         self.clock = clock
 
     async def dispatch(
@@ -144,31 +157,14 @@ class Dispatcher:
         # A command's name is Latin whatever the sender speaks: "/start" says nothing.
         spoken = message.text if message.kind is not MessageKind.COMMAND else ""
         detected = detect_language(spoken) or normalize_language(message.language_hint)
-        ref, now = message.contact, self.clock()
-        window = timedelta(days=self.settings.frequent_writer_days)
-        async with self.redis.pipeline(transaction=False) as pipe:
-            claim = dedupe.queue_claim(pipe, ref.channel, message.id, self.settings.dedupe_ttl_s)
-            touched = contacts.queue_touch(
-                pipe,
-                ref.id,
-                message.received_at,
-                display_name=message.display_name,
-                language=detected,
-                count=False,
-            )
-            tags = contacts.queue_tag_names(pipe, ref.id)
-            recent = (
-                activity.queue_record(pipe, ref.id, message.id, now, window)
-                if message.kind is not MessageKind.EVENT
-                else None
-            )
-            lookup = self.roles.queue_lookup(pipe, ref)
-            preloaded = {preload: preload(pipe, message) for preload in self.preloads}
-            results = await pipe.execute()
-        if not claim.result(results):
+        now = self.clock()
+        arrival = await self._round_trips.run(
+            lambda pipe: self._queue_arrival(pipe, message, detected, now)
+        )
+        if arrival is None:
             return None
-        contact = await touched.result(results).contact(self.redis)
-        role, owners = lookup.result(results)
+        contact = await arrival.touched.contact(self.redis)
+        role, owners = arrival.role_and_owners
         ctx = Context(
             message=message,
             contact=replace(contact, message_count=contact.message_count + 1),
@@ -180,24 +176,63 @@ class Dispatcher:
             templates=self.templates,
             owners=owners,
             role=role,
-            tags=tags.result(results),
-            recent_messages=recent.result(results) if recent else 0,
-            preloaded={preload: step.result(results) for preload, step in preloaded.items()},
+            tags=arrival.tags,
+            recent_messages=arrival.recent_messages,
+            preloaded=arrival.preloaded,
         )
-        ctx.defer(lambda pipe: contacts.count_message(pipe, ref.id))
+        ctx.defer(lambda pipe: contacts.count_message(pipe, message.contact.id))
         return ctx
+
+    def _queue_arrival(
+        self, pipe: Pipeline, message: InboundMessage, language: str | None, now: datetime
+    ) -> Reader[_Arrival | None]:
+        ref = message.contact
+        window = timedelta(days=self.settings.frequent_writer_days)
+        claim = dedupe.queue_claim(pipe, ref.channel, message.id, self.settings.dedupe_ttl_s)
+        touched = contacts.queue_touch(
+            pipe,
+            ref.id,
+            message.received_at,
+            display_name=message.display_name,
+            language=language,
+            count=False,
+        )
+        tags = contacts.queue_tag_names(pipe, ref.id)
+        recent = (
+            activity.queue_record(pipe, ref.id, message.id, now, window)
+            if message.kind is not MessageKind.EVENT
+            else None
+        )
+        lookup = self.roles.queue_lookup(pipe, ref)
+        preloaded = {preload: preload(pipe, message) for preload in self.preloads}
+
+        def read(results: Sequence[Any]) -> _Arrival | None:
+            if not claim.result(results):
+                return None
+            return _Arrival(
+                touched.result(results),
+                tags.result(results),
+                recent.result(results) if recent else 0,
+                lookup.result(results),
+                {preload: step.result(results) for preload, step in preloaded.items()},
+            )
+
+        return read
 
     async def _finish(self, ctx: Context, finish: Finish | None) -> DispatchResult:
         """Send the handlers' deferred writes and the caller's finish step in one round trip."""
         result = DispatchResult(ctx.message, tuple(ctx.outbox.messages))
         if not ctx.deferred and finish is None:
             return result
-        async with self.redis.pipeline(transaction=False) as pipe:
+
+        def queue(pipe: Pipeline) -> Reader[Any]:
             for write in ctx.deferred:
                 write(pipe)
             step = finish(pipe, result) if finish is not None else None
-            results = await pipe.execute()
-        return replace(result, finished=step.result(results)) if step is not None else result
+            return step.result if step is not None else lambda results: None
+
+        finished = await self._round_trips.run(queue)
+        return replace(result, finished=finished) if finish is not None else result
 
     async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
         for observe in self.observers:
