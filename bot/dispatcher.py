@@ -163,7 +163,8 @@ class Dispatcher:
         )
         if arrival is None:
             return None
-        contact = await arrival.touched.contact(self.redis)
+        touched = arrival.touched
+        contact = touched.finished() or await self._round_trips.run(touched.queue_finish)
         role, owners = arrival.role_and_owners
         ctx = Context(
             message=message,

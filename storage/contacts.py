@@ -19,7 +19,7 @@ from redis.asyncio.client import Pipeline
 
 from config.settings import LANGUAGES
 from storage import batch, keys
-from storage.batch import Queued
+from storage.batch import Queued, Reader
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
@@ -86,8 +86,8 @@ class Touched:
 
     A touch writes the profile and reads what it was. The segment indexes (first
     seen, channel, language) change only for a new contact or a new language,
-    and a new contact needs a short id: :meth:`contact` does those then, in one
-    more round trip; a returning contact needs none.
+    and a new contact needs a short id: finishing does those then, in one more
+    round trip; a returning contact needs none (:meth:`finished`).
     """
 
     contact_id: str
@@ -95,40 +95,59 @@ class Touched:
     fields: dict[str, str]
     reindex_language: str | None = None
 
+    def finished(self) -> Contact | None:
+        """The contact, when nothing is left to write; else None (see :meth:`queue_finish`)."""
+        if self.created or self.reindex_language or "short_id" not in self.fields:
+            return None
+        return _contact_from(self.contact_id, self.fields)
+
     async def contact(self, redis: Redis) -> Contact:
         """The contact as stored, its indexes and short id written if it needs them."""
-        fields = self.fields
-        needs_id = self.created or "short_id" not in fields
-        if not (needs_id or self.reindex_language):
-            return _contact_from(self.contact_id, fields)
-        short_id = f"C{await redis.incr(keys.contact_sequence())}" if needs_id else None
+        if (done := self.finished()) is not None:
+            return done
         async with redis.pipeline(transaction=False) as pipe:
-            self._queue_index(pipe)
-            if short_id is not None:
-                _queue_short_id(pipe, self.contact_id, short_id)
+            read = self.queue_finish(pipe)
             results = await pipe.execute()
-        if short_id is not None:
-            fields = {**fields, "short_id": results[-1]}
-        return _contact_from(self.contact_id, fields)
+        return read(results)
 
-    def _queue_index(self, pipe: Pipeline) -> None:
+    def queue_finish(self, pipe: Pipeline) -> Reader[Contact]:
+        """Queue the index writes and the short id; the reader gives the finished contact."""
         if self.created:
             epoch = float(self.fields["first_seen"])
             pipe.zadd(keys.contacts_by_first_seen(), {self.contact_id: epoch}, nx=True)
             pipe.sadd(keys.contacts_by_channel(self.contact_id.partition(":")[0]), self.contact_id)
         if self.reindex_language:
             _index_language(pipe, self.contact_id, self.reindex_language)
+        if not (self.created or "short_id" not in self.fields):
+            return lambda results: _contact_from(self.contact_id, self.fields)
+        short_id = batch.queue(
+            pipe,
+            lambda pipe: pipe.eval(
+                _SHORT_ID,
+                3,
+                keys.contact_sequence(),
+                keys.contact(self.contact_id),
+                keys.short_ids(),
+                self.contact_id,
+            ),
+            lambda replies: replies[0],
+        )
+        return lambda results: _contact_from(
+            self.contact_id, {**self.fields, "short_id": short_id.result(results)}
+        )
 
 
-def _queue_short_id(pipe: Pipeline, contact_id: str, short_id: str) -> None:
-    """Offer ``short_id`` to the contact; the last reply is the short id it keeps.
-
-    Two first messages racing both map their id to the contact: the loser's id
-    stays a harmless alias of the same contact.
-    """
-    pipe.hsetnx(keys.contact(contact_id), "short_id", short_id)
-    pipe.hset(keys.short_ids(), short_id, contact_id)
-    pipe.hget(keys.contact(contact_id), "short_id")
+# The contact's short id, taken from the sequence once: atomic, so two first messages
+# racing leave neither a gap nor a second id. Its keys live in different hash slots,
+# so, like segment evaluation, this needs a single Redis node.
+_SHORT_ID = """
+local current = redis.call('HGET', KEYS[2], 'short_id')
+if current then return current end
+local short = 'C' .. redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], 'short_id', short)
+redis.call('HSET', KEYS[3], short, ARGV[1])
+return short
+"""
 
 
 async def touch(
