@@ -14,7 +14,7 @@ from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
 from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
-from bot.dispatcher import Clock, Dispatcher, DispatchResult, utc_now
+from bot.dispatcher import Clock, Dispatcher, DispatchResult, Finish, utc_now
 from bot.messages import InboundMessage
 from bot.roles import Roles
 from config.catalog import default_catalog
@@ -48,13 +48,15 @@ class Runtime:
         """Configured channels by name."""
         return self.delivery.channels
 
-    async def receive(self, message: InboundMessage) -> DispatchResult:
+    async def receive(
+        self, message: InboundMessage, *, finish: Finish | None = None
+    ) -> DispatchResult:
         """Dispatch an inbound message and deliver whatever is not a reply to its chat.
 
         The caller (the channel) sends ``result.replies`` its own way: WeChat
-        answers passively, the terminal prints.
+        answers passively (deciding it in ``finish``), the terminal prints.
         """
-        result = await self.dispatcher.dispatch(message)
+        result = await self.dispatcher.dispatch(message, finish=finish)
         await self.delivery.deliver(result.others)
         return result
 
@@ -88,6 +90,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             roles=Roles(settings, redis),
             observers=pipeline.observers,
             responders=pipeline.responders,
+            preloads=pipeline.preloads,
             clock=clock,
         )
         runtime = Runtime(settings, redis, templates, dispatcher, delivery, pipeline, order_events)

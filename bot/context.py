@@ -9,15 +9,26 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.messages import Button, ContactRef, InboundMessage, OutboundMessage, Purpose
 from config.i18n import Templates
 from config.settings import Settings
+from storage.batch import Queued
 from storage.contacts import Contact
 from storage.staff import Role
+
+T = TypeVar("T")
+
+Preload = Callable[[Pipeline, InboundMessage], Queued[T]]
+"""A read a handler needs for most messages, queued on the message's arrival round trip.
+
+The dispatcher runs its preloads together with the contact's touch; a handler
+gets the value with :meth:`Context.load`.
+"""
 
 
 @dataclass
@@ -51,6 +62,35 @@ class Context:
     outbox: Outbox = field(default_factory=Outbox)
     role: Role = Role.CUSTOMER
     """The sender's role; ``is_owner`` is True for owners and staff (may use the console)."""
+    tags: frozenset[str] = frozenset()
+    """The sender's tag names when the message arrived, plus those handlers added since."""
+    recent_messages: int = 0
+    """The sender's messages within ``frequent_writer_days``, this one included (0 for events)."""
+    deferred: list[Callable[[Pipeline], object]] = field(default_factory=list)
+    """Writes queued with :meth:`defer`."""
+    preloaded: dict[Preload[Any], Any] = field(default_factory=dict)
+    """What the dispatcher's preloads read on arrival, by preload."""
+
+    async def load(self, preload: Preload[T]) -> T:
+        """What ``preload`` reads for this message.
+
+        Read on arrival when the dispatcher runs that preload (no round trip of
+        its own), else read now.
+        """
+        if preload in self.preloaded:
+            return self.preloaded[preload]
+        async with self.redis.pipeline(transaction=False) as pipe:
+            step = preload(pipe, self.message)
+            results = await pipe.execute()
+        return step.result(results)
+
+    def defer(self, write: Callable[[Pipeline], object]) -> None:
+        """Queue a write whose reply no handler needs (a counter, say).
+
+        ``write`` queues its commands on a pipeline; the dispatcher sends every
+        deferred write in one round trip once the handlers are done.
+        """
+        self.deferred.append(write)
 
     @property
     def ref(self) -> ContactRef:

@@ -1,7 +1,9 @@
 """The one path every inbound message takes, whatever its channel.
 
-dedupe -> touch the contact -> observers -> the first responder that claims it,
-inside one error boundary; the replies come back in a :class:`DispatchResult`.
+dedupe -> arrival (touch the contact, record the message, read its tags and role,
+in one round trip) -> observers -> the first responder that claims it, inside one
+error boundary -> the handlers' deferred writes, in one round trip; the replies come
+back in a :class:`DispatchResult`.
 """
 
 from __future__ import annotations
@@ -9,19 +11,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from bot.context import Context, Observer, Outbox, Responder
-from bot.messages import InboundMessage, MessageKind, OutboundMessage
+from bot.context import Context, Observer, Preload, Responder
+from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
-from storage import contacts, dedupe
+from storage import activity, contacts, dedupe
+from storage.batch import Coalescer, Queued, Reader
+from storage.staff import Role
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ class DispatchResult:
     message: InboundMessage
     outbound: tuple[OutboundMessage, ...] = ()
     duplicate: bool = False
+    finished: Any = None
+    """What the caller's ``finish`` step returned (None without one, or for a duplicate)."""
 
     @property
     def replies(self) -> tuple[OutboundMessage, ...]:
@@ -61,6 +69,24 @@ class DispatchResult:
         )
 
 
+Finish = Callable[[Pipeline, DispatchResult], Queued[Any]]
+"""A caller's own step that depends on the replies (WeChat: decide the passive answer).
+
+It is queued on the dispatch's last round trip, with the handlers' deferred writes.
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class _Arrival:
+    """What a message's arrival round trip read."""
+
+    touched: contacts.Touched
+    tags: frozenset[str]
+    recent_messages: int
+    role_and_owners: tuple[Role, tuple[ContactRef, ...]]
+    preloaded: dict[Preload[Any], Any]
+
+
 class Dispatcher:
     """Routes an :class:`InboundMessage` through observers and responders."""
 
@@ -73,6 +99,7 @@ class Dispatcher:
         roles: Roles,
         observers: Sequence[Observer],
         responders: Sequence[Responder],
+        preloads: Sequence[Preload[Any]] = (),
         clock: Clock = utc_now,
     ) -> None:
         self.redis = redis
@@ -81,51 +108,36 @@ class Dispatcher:
         self.roles = roles
         self.observers = tuple(observers)
         self.responders = tuple(responders)
+        self.preloads = tuple(preloads)
+        self._round_trips = Coalescer(redis)
         self.clock = clock
 
-    async def dispatch(self, message: InboundMessage) -> DispatchResult:
+    async def dispatch(
+        self, message: InboundMessage, *, finish: Finish | None = None
+    ) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
+
+        ``finish``, when given, runs on the replies in the last round trip; its
+        value is ``result.finished``.
 
         Handler errors are caught here: they are logged and the customer gets an
         apology. Redis being unreachable is not: the claim is released (when
         possible) and the error propagates, so nothing is silently lost.
         """
         channel = message.contact.channel
-        if not await dedupe.claim(self.redis, channel, message.id, self.settings.dedupe_ttl_s):
-            log.info("duplicate %s message %s ignored", channel, message.id)
-            return DispatchResult(message, duplicate=True)
         try:
-            outbox = await self._handle(message)
+            ctx = await self._arrive(message)
+            if ctx is None:
+                log.info("duplicate %s message %s ignored", channel, message.id)
+                return DispatchResult(message, duplicate=True)
+            await self._handle(message, ctx)
+            return await self._finish(ctx, finish)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
                 await dedupe.release(self.redis, channel, message.id)
             raise
-        return DispatchResult(message, tuple(outbox.messages))
 
-    async def _handle(self, message: InboundMessage) -> Outbox:
-        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
-        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
-        detected = detect_language(spoken) or normalize_language(message.language_hint)
-        contact = await contacts.touch(
-            self.redis,
-            message.contact.id,
-            message.received_at,
-            display_name=message.display_name,
-            language=detected,
-        )
-        role, owners = await self.roles.role_and_owners(message.contact)
-        ctx = Context(
-            message=message,
-            contact=contact,
-            language=detected or contact.language or self.settings.language,
-            is_owner=role.may_use_console,
-            now=self.clock(),
-            redis=self.redis,
-            settings=self.settings,
-            templates=self.templates,
-            owners=owners,
-            role=role,
-        )
+    async def _handle(self, message: InboundMessage, ctx: Context) -> None:
         try:
             await self._run_handlers(message, ctx)
         except StorageUnavailable:
@@ -134,7 +146,94 @@ class Dispatcher:
             log.exception("handler failed on %s message %s", message.contact.channel, message.id)
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
-        return ctx.outbox
+
+    async def _arrive(self, message: InboundMessage) -> Context | None:
+        """Claim the message, touch the contact, record the message, read its tags, role
+        and the preloads: one round trip. None when the message is a duplicate.
+
+        A duplicate's touch only refreshes what the first copy wrote; its message
+        count is added once the claim is known to be ours (a deferred write).
+        """
+        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
+        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
+        detected = detect_language(spoken) or normalize_language(message.language_hint)
+        now = self.clock()
+        arrival = await self._round_trips.run(
+            lambda pipe: self._queue_arrival(pipe, message, detected, now)
+        )
+        if arrival is None:
+            return None
+        touched = arrival.touched
+        contact = touched.finished() or await self._round_trips.run(touched.queue_finish)
+        role, owners = arrival.role_and_owners
+        ctx = Context(
+            message=message,
+            contact=replace(contact, message_count=contact.message_count + 1),
+            language=detected or contact.language or self.settings.language,
+            is_owner=role.may_use_console,
+            now=now,
+            redis=self.redis,
+            settings=self.settings,
+            templates=self.templates,
+            owners=owners,
+            role=role,
+            tags=arrival.tags,
+            recent_messages=arrival.recent_messages,
+            preloaded=arrival.preloaded,
+        )
+        ctx.defer(lambda pipe: contacts.count_message(pipe, message.contact.id))
+        return ctx
+
+    def _queue_arrival(
+        self, pipe: Pipeline, message: InboundMessage, language: str | None, now: datetime
+    ) -> Reader[_Arrival | None]:
+        ref = message.contact
+        window = timedelta(days=self.settings.frequent_writer_days)
+        claim = dedupe.queue_claim(pipe, ref.channel, message.id, self.settings.dedupe_ttl_s)
+        touched = contacts.queue_touch(
+            pipe,
+            ref.id,
+            message.received_at,
+            display_name=message.display_name,
+            language=language,
+            count=False,
+        )
+        tags = contacts.queue_tag_names(pipe, ref.id)
+        recent = (
+            activity.queue_record(pipe, ref.id, message.id, now, window)
+            if message.kind is not MessageKind.EVENT
+            else None
+        )
+        lookup = self.roles.queue_lookup(pipe, ref)
+        preloaded = {preload: preload(pipe, message) for preload in self.preloads}
+
+        def read(results: Sequence[Any]) -> _Arrival | None:
+            if not claim.result(results):
+                return None
+            return _Arrival(
+                touched.result(results),
+                tags.result(results),
+                recent.result(results) if recent else 0,
+                lookup.result(results),
+                {preload: step.result(results) for preload, step in preloaded.items()},
+            )
+
+        return read
+
+    async def _finish(self, ctx: Context, finish: Finish | None) -> DispatchResult:
+        """Send the handlers' deferred writes and the caller's finish step in one round trip."""
+        result = DispatchResult(ctx.message, tuple(ctx.outbox.messages))
+        if not ctx.deferred and finish is None:
+            return result
+
+        def queue(pipe: Pipeline) -> Reader[Any]:
+            for write in ctx.deferred:
+                write(pipe)
+            step = finish(pipe, result) if finish is not None else None
+            return step.result if step is not None else lambda results: None
+
+        finished = await self._round_trips.run(queue)
+        return replace(result, finished=finished) if finish is not None else result
 
     async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
         for observe in self.observers:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.messages import ContactRef
 from config.settings import Settings
-from storage import keys, staff
+from storage import batch, keys, staff
+from storage.batch import Queued
 from storage.staff import Role
 
 CONSOLE_OWNER = ContactRef("console", "owner")
@@ -51,13 +53,29 @@ class Roles:
         return role
 
     async def role_and_owners(self, contact: ContactRef) -> tuple[Role, tuple[ContactRef, ...]]:
-        """The person's role and the owners to notify, in one round trip (every message)."""
+        """The person's role and the owners to notify, in one round trip."""
         if self._redis is None:
-            return (Role.OWNER if contact in self._owners else Role.CUSTOMER), self._owners
+            return self._role(contact)
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.smembers(keys.claimed_owners())
-            pipe.sismember(keys.staff(), contact.id)
-            claimed, is_staff = await pipe.execute()
+            step = self.queue_lookup(pipe, contact)
+            results = await pipe.execute()
+        return step.result(results)
+
+    def queue_lookup(
+        self, pipe: Pipeline, contact: ContactRef
+    ) -> Queued[tuple[Role, tuple[ContactRef, ...]]]:
+        """:meth:`role_and_owners` as a step of a larger round trip (see :mod:`storage.batch`)."""
+
+        def commands(pipe: Pipeline) -> None:
+            if self._redis is not None:
+                pipe.smembers(keys.claimed_owners())
+                pipe.sismember(keys.staff(), contact.id)
+
+        return batch.queue(pipe, commands, lambda replies: self._role(contact, *replies))
+
+    def _role(
+        self, contact: ContactRef, claimed: Iterable[str] = (), is_staff: int = 0
+    ) -> tuple[Role, tuple[ContactRef, ...]]:
         owners = self._with_claimed(claimed)
         if contact in owners:
             return Role.OWNER, owners

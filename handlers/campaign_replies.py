@@ -8,6 +8,8 @@ and tells the owners which button the customer pressed.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
 from schedules.campaigns import note_reply
@@ -15,8 +17,14 @@ from storage import campaigns
 
 
 async def note_campaign_reply(message: InboundMessage, ctx: Context) -> None:
-    """Credit the campaigns this customer is answering (owners and staff do not count)."""
-    if not ctx.is_owner:
+    """Credit the campaigns this customer is answering (owners and staff do not count).
+
+    Only a contact some campaign wrote to within the follow-up keep period can be
+    answering one; for everyone else this costs no round trip.
+    """
+    queued = ctx.contact.last_campaign_at
+    lookback = timedelta(days=ctx.settings.followup_keep_days)
+    if not ctx.is_owner and queued is not None and ctx.now - queued <= lookback:
         await note_reply(ctx.redis, ctx.ref.id, ctx.now)
 
 

@@ -20,9 +20,9 @@ async def count_message(message: InboundMessage, ctx: Context) -> None:
     """Count a customer's message, and remember their first question."""
     if ctx.is_owner or message.kind not in _COUNTED_KINDS:
         return
-    await daily_counters.bump(ctx.redis, Metric.MESSAGES, ctx.now, ctx.settings.tz)
+    ctx.defer(lambda pipe: daily_counters.bump(pipe, Metric.MESSAGES, ctx.now, ctx.settings.tz))
     if message.kind is MessageKind.TEXT:
-        await membership.record_first_inquiry(ctx.redis, ctx.ref.id, ctx.now)
+        ctx.defer(lambda pipe: membership.record_first_inquiry(pipe, ctx.ref.id, ctx.now))
 
 
 def counting(responder: Responder, metric: Metric) -> Responder:
@@ -31,7 +31,7 @@ def counting(responder: Responder, metric: Metric) -> Responder:
     async def counted(message: InboundMessage, ctx: Context) -> bool:
         claimed = await responder(message, ctx)
         if claimed and message.kind is MessageKind.TEXT and not ctx.is_owner:
-            await daily_counters.bump(ctx.redis, metric, ctx.now, ctx.settings.tz)
+            ctx.defer(lambda pipe: daily_counters.bump(pipe, metric, ctx.now, ctx.settings.tz))
         return claimed
 
     counted.__name__ = getattr(responder, "__name__", type(responder).__name__)

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.context import Context
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage, Purpose
@@ -32,6 +33,7 @@ from handlers.owner_notice import notify_owners, profile_line, render_for_owners
 from handlers.words import wants_handoff
 from storage import contacts, tickets
 from storage import handoff as state
+from storage.batch import Queued
 from storage.handoff import Handoff
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,16 @@ def _asks_for_person(message: InboundMessage) -> bool:
             return False
 
 
+def handoff_state(pipe: Pipeline, message: InboundMessage) -> Queued[Handoff | None]:
+    """Preload: the sender's handoff, read on the message's arrival."""
+    return state.queue_get(pipe, message.contact.id)
+
+
 async def handoff(message: InboundMessage, ctx: Context) -> bool:
     """Responder: forward messages of a contact in handoff; start one when asked."""
     if ctx.is_owner:
         return False
-    current = await state.get(ctx.redis, ctx.ref.id)
+    current = await ctx.load(handoff_state)
     if current is not None:
         await _forward(message, ctx, current)
         return True
@@ -81,7 +88,7 @@ async def _start(message: InboundMessage, ctx: Context) -> None:
         ctx.redis, ctx.ref.id, ctx.now, ticket_id=ticket.id if ticket else None
     )
     ctx.reply(ctx.render("handoff_started", idle_minutes=_minutes(ctx.settings.handoff_idle_s)))
-    await notify_owners(
+    notify_owners(
         ctx,
         "owner_handoff_started",
         ticket_note=_ticket_note(ctx, started),

@@ -128,7 +128,7 @@ async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | Non
             next_step=next_step,
         )
     )
-    await notify_owners(
+    notify_owners(
         ctx,
         "owner_ticket_opened",
         ticket_id=ticket.id,

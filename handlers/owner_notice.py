@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -15,13 +16,20 @@ from storage.contacts import Contact
 async def profile_line(redis: Redis, contact: Contact, templates: Templates, language: str) -> str:
     """``C12 · telegram · Alice · 标签：售后, 退货``: who the customer is, at a glance."""
     tags = await contacts.tags_of(redis, contact.id)
+    return render_profile_line(contact, tags, templates, language)
+
+
+def render_profile_line(
+    contact: Contact, tags: Iterable[str], templates: Templates, language: str
+) -> str:
+    """:func:`profile_line` from tags already known (a handler has ``ctx.tags``)."""
     return templates.render(
         "owner_profile_line",
         language,
         short_id=contact.short_id,
         channel=contact.channel,
         name=contact.display_name or contact.external_id,
-        tags=", ".join(tags) or "-",
+        tags=", ".join(sorted(tags)) or "-",
     )
 
 
@@ -32,8 +40,8 @@ def render_for_owners(ctx: Context, key: str, **fields: Any) -> str:
     )
 
 
-async def notify_owners(ctx: Context, key: str, **fields: Any) -> None:
+def notify_owners(ctx: Context, key: str, **fields: Any) -> None:
     """Send ``key`` to every owner, with ``profile`` (the sender's profile line) filled in."""
     language = ctx.settings.language
-    profile = await profile_line(ctx.redis, ctx.contact, ctx.templates, language)
+    profile = render_profile_line(ctx.contact, ctx.tags, ctx.templates, language)
     ctx.notify_owners(render_for_owners(ctx, key, profile=profile, **fields))

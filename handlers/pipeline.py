@@ -3,15 +3,18 @@
 Responders: opt-out -> owner commands -> satisfaction ratings -> human handoff ->
 order questions -> greeting -> follow-up buttons -> campaign buttons -> FAQ -> fallback.
 Observers run first, for every message: tagging, the statistics' message counter, campaign
-replies. Order questions, FAQ and fallback are wrapped to count answered and unanswered questions.
+replies. Preloads (the handoff state) are read with the message's arrival, in the
+dispatcher's first round trip. Order questions, FAQ and fallback are wrapped to count
+answered and unanswered questions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from bot.context import Observer, Responder, TagMirror
+from bot.context import Observer, Preload, Responder, TagMirror
 from config.settings import Settings
 from handlers.campaign_replies import campaign_buttons, note_campaign_reply
 from handlers.console import build_console, stats_commands, ticket_commands
@@ -24,7 +27,7 @@ from handlers.faq.responder import FaqResponder
 from handlers.faq.store import KnowledgeStore, working_kb_path
 from handlers.followup_buttons import followup_buttons
 from handlers.greeting import greet
-from handlers.handoff import handoff
+from handlers.handoff import handoff, handoff_state
 from handlers.optout import optout
 from handlers.order_questions import OrderQuestions
 from handlers.order_status import OrderStatusAnswers
@@ -42,6 +45,8 @@ class Pipeline:
     observers: tuple[Observer, ...]
     responders: tuple[Responder, ...]
     knowledge: KnowledgeStore
+    preloads: tuple[Preload[Any], ...] = ()
+    """Reads the handlers need for most messages, done on each message's arrival."""
 
     async def warm_up(self) -> None:
         """Load what the first message would otherwise wait for (the FAQ matcher)."""
@@ -88,4 +93,5 @@ def default_pipeline(
             counting(fallback, Metric.UNANSWERED),
         ),
         knowledge=knowledge,
+        preloads=(handoff_state,),
     )

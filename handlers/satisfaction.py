@@ -87,7 +87,7 @@ async def satisfaction_responder(message: InboundMessage, ctx: Context) -> bool:
         order_number=None if tickets.is_ticket_id(ref) else ref,
     )
     ctx.reply(ctx.render("satisfaction_sorry", score=score, ticket_id=ticket.id))
-    await notify_owners(ctx, "satisfaction_low_owner", ticket_id=ticket.id, score=score, ref=ref)
+    notify_owners(ctx, "satisfaction_low_owner", ticket_id=ticket.id, score=score, ref=ref)
     return True
 
 

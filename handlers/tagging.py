@@ -9,19 +9,19 @@
   responder through :func:`tag_from_faq` with the answered entry's tags.
 
 Tags are applied once: :func:`storage.contacts.add_tags` keeps the first time
-and source. Owners are never tagged; events (follow, menu clicks) are not
-messages and are not counted.
+and source. The message count for the frequent writer comes with the message's
+arrival (:attr:`bot.context.Context.recent_messages`). Owners are never tagged;
+events (follow, menu clicks) are not messages and are not counted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
 from config.i18n import detect_language
-from storage import activity, contacts
+from storage import contacts
 from storage.contacts import TagSource
 
 FIRST_INQUIRY = "首次询单"
@@ -30,11 +30,19 @@ LANGUAGE_TAG = "lang:{language}"
 
 
 async def apply_auto_tags(ctx: Context, tags: Iterable[str]) -> list[str]:
-    """Tag the sender (source ``auto``); returns the tags that were new."""
-    wanted = list(tags)
-    if not wanted:
-        return []
-    return await contacts.add_tags(ctx.redis, ctx.ref.id, wanted, TagSource.AUTO, ctx.now)
+    """Tag the sender (source ``auto``); returns the tags that are new to them.
+
+    New is judged against the tags the sender had when the message arrived; the
+    write itself is deferred to the dispatch's last round trip.
+    """
+    stripped = dict.fromkeys(tag.strip() for tag in tags)
+    wanted = [tag for tag in stripped if tag and tag not in ctx.tags]
+    if wanted:
+        ctx.tags |= frozenset(wanted)
+        ctx.defer(
+            lambda pipe: contacts.queue_add_tags(pipe, ctx.ref.id, wanted, TagSource.AUTO, ctx.now)
+        )
+    return wanted
 
 
 async def tag_from_faq(ctx: Context, entry_tags: Iterable[str]) -> list[str]:
@@ -50,12 +58,6 @@ async def tag_contact(message: InboundMessage, ctx: Context) -> None:
     language = detect_language(message.text)
     if language:
         tags.append(LANGUAGE_TAG.format(language=language))
-    if await _is_frequent_writer(message, ctx):
+    if ctx.recent_messages >= ctx.settings.frequent_writer_messages:
         tags.append(FREQUENT_WRITER)
     await apply_auto_tags(ctx, tags)
-
-
-async def _is_frequent_writer(message: InboundMessage, ctx: Context) -> bool:
-    window = timedelta(days=ctx.settings.frequent_writer_days)
-    count = await activity.record_message(ctx.redis, ctx.ref.id, message.id, ctx.now, window)
-    return count >= ctx.settings.frequent_writer_messages

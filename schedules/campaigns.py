@@ -313,6 +313,7 @@ class CampaignRunner:
             for contact_id, profile in zip(ids, profiles, strict=True)
         ]
         await followups.schedule_many(self.redis, items)
+        await contacts.note_campaign(self.redis, ids, now)
         moved = await campaigns.advance(
             self.redis, campaign.id, campaign.fed, campaign.fed + len(ids), now
         )

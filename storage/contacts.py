@@ -8,16 +8,18 @@ and time) plus a reverse index per tag, so segments can intersect them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from config.settings import LANGUAGES
-from storage import keys
+from storage import batch, keys
+from storage.batch import Queued, Reader
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
@@ -47,6 +49,8 @@ class Contact:
     address: str | None = None
     unreachable: str | None = None
     """Why the contact's channel can no longer reach them (blocked the bot, unfollowed)."""
+    last_campaign_at: datetime | None = None
+    """When a campaign last queued a message to the contact (see :func:`note_campaign`)."""
 
     @property
     def channel(self) -> str:
@@ -76,6 +80,76 @@ class Note:
     written_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Touched:
+    """The replies of a queued touch; :meth:`contact` finishes it.
+
+    A touch writes the profile and reads what it was. The segment indexes (first
+    seen, channel, language) change only for a new contact or a new language,
+    and a new contact needs a short id: finishing does those then, in one more
+    round trip; a returning contact needs none (:meth:`finished`).
+    """
+
+    contact_id: str
+    created: bool
+    fields: dict[str, str]
+    reindex_language: str | None = None
+
+    def finished(self) -> Contact | None:
+        """The contact, when nothing is left to write; else None (see :meth:`queue_finish`)."""
+        if self.created or self.reindex_language or "short_id" not in self.fields:
+            return None
+        return _contact_from(self.contact_id, self.fields)
+
+    async def contact(self, redis: Redis) -> Contact:
+        """The contact as stored, its indexes and short id written if it needs them."""
+        if (done := self.finished()) is not None:
+            return done
+        async with redis.pipeline(transaction=False) as pipe:
+            read = self.queue_finish(pipe)
+            results = await pipe.execute()
+        return read(results)
+
+    def queue_finish(self, pipe: Pipeline) -> Reader[Contact]:
+        """Queue the index writes and the short id; the reader gives the finished contact."""
+        if self.created:
+            epoch = float(self.fields["first_seen"])
+            pipe.zadd(keys.contacts_by_first_seen(), {self.contact_id: epoch}, nx=True)
+            pipe.sadd(keys.contacts_by_channel(self.contact_id.partition(":")[0]), self.contact_id)
+        if self.reindex_language:
+            _index_language(pipe, self.contact_id, self.reindex_language)
+        if not (self.created or "short_id" not in self.fields):
+            return lambda results: _contact_from(self.contact_id, self.fields)
+        short_id = batch.queue(
+            pipe,
+            lambda pipe: pipe.eval(
+                _SHORT_ID,
+                3,
+                keys.contact_sequence(),
+                keys.contact(self.contact_id),
+                keys.short_ids(),
+                self.contact_id,
+            ),
+            lambda replies: replies[0],
+        )
+        return lambda results: _contact_from(
+            self.contact_id, {**self.fields, "short_id": short_id.result(results)}
+        )
+
+
+# The contact's short id, taken from the sequence once: atomic, so two first messages
+# racing leave neither a gap nor a second id. Its keys live in different hash slots,
+# so, like segment evaluation, this needs a single Redis node.
+_SHORT_ID = """
+local current = redis.call('HGET', KEYS[2], 'short_id')
+if current then return current end
+local short = 'C' .. redis.call('INCR', KEYS[1])
+redis.call('HSET', KEYS[2], 'short_id', short)
+redis.call('HSET', KEYS[3], short, ARGV[1])
+return short
+"""
+
+
 async def touch(
     redis: Redis,
     contact_id: str,
@@ -85,6 +159,27 @@ async def touch(
     language: str | None = None,
 ) -> Contact:
     """Record an inbound message: create the contact if new, bump last seen and the count."""
+    async with redis.pipeline(transaction=False) as pipe:
+        step = queue_touch(pipe, contact_id, now, display_name=display_name, language=language)
+        results = await pipe.execute()
+    return await step.result(results).contact(redis)
+
+
+def queue_touch(
+    pipe: Pipeline,
+    contact_id: str,
+    now: datetime,
+    *,
+    display_name: str | None = None,
+    language: str | None = None,
+    count: bool = True,
+) -> Queued[Touched]:
+    """:func:`touch` as a step of a larger round trip (see :mod:`storage.batch`).
+
+    The caller finishes it with :meth:`Touched.contact`. With ``count=False`` the message count is
+    left to :func:`count_message` (the dispatcher counts only once it knows the
+    message is no duplicate).
+    """
     profile = keys.contact(contact_id)
     epoch = to_epoch(now)
     updates: dict[str, str | float] = {"last_seen": epoch}
@@ -92,28 +187,39 @@ async def touch(
         updates["display_name"] = display_name
     if language:
         updates["language"] = language
-    async with redis.pipeline(transaction=False) as pipe:
+
+    def commands(pipe: Pipeline) -> None:
+        pipe.hgetall(profile)
         pipe.hsetnx(profile, "first_seen", epoch)
         pipe.hset(profile, mapping=updates)
-        pipe.hincrby(profile, "message_count", 1)
         pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
-        pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
-        _index(pipe, contact_id, language)
-        pipe.hgetall(profile)
-        created, *_, fields = await pipe.execute()
-    if created or "short_id" not in fields:
-        fields["short_id"] = await _assign_short_id(redis, contact_id)
-    return _contact_from(contact_id, fields)
+        if count:
+            count_message(pipe, contact_id)
+
+    def parse(replies: Sequence[Any]) -> Touched:
+        before, created = replies[0], bool(replies[1])
+        fields = {**before, **{name: str(value) for name, value in updates.items()}}
+        fields["first_seen"] = before.get("first_seen") or str(epoch)
+        if count:
+            fields["message_count"] = str(replies[-1])
+        new_language = language if language and language != before.get("language") else None
+        return Touched(contact_id, created, fields, new_language)
+
+    return batch.queue(pipe, commands, parse)
 
 
-async def _assign_short_id(redis: Redis, contact_id: str) -> str:
-    short_id = f"C{await redis.incr(keys.contact_sequence())}"
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hsetnx(keys.contact(contact_id), "short_id", short_id)
-        pipe.hget(keys.contact(contact_id), "short_id")
-        _, stored = await pipe.execute()
-    await redis.hset(keys.short_ids(), stored, contact_id)
-    return stored
+def count_message(pipe: Pipeline, contact_id: str) -> None:
+    """Queue adding one to the contact's message count."""
+    pipe.hincrby(keys.contact(contact_id), "message_count", 1)
+
+
+def queue_tag_names(pipe: Pipeline, contact_id: str) -> Queued[frozenset[str]]:
+    """The names of the contact's tags, as a step of a larger round trip."""
+    return batch.queue(
+        pipe,
+        lambda pipe: pipe.hkeys(keys.contact_tags(contact_id)),
+        lambda replies: frozenset(replies[0]),
+    )
 
 
 async def get(redis: Redis, contact_id: str) -> Contact | None:
@@ -154,19 +260,34 @@ async def ensure(redis: Redis, contact_id: str, now: datetime) -> Contact:
         _index(pipe, contact_id, None)
         pipe.hgetall(profile)
         *_, fields = await pipe.execute()
-    if "short_id" not in fields:
-        fields["short_id"] = await _assign_short_id(redis, contact_id)
-    return _contact_from(contact_id, fields)
+    # Indexed above; Touched only adds the short id when the contact has none yet.
+    return await Touched(contact_id, created=False, fields=fields).contact(redis)
 
 
 def _index(pipe: Pipeline, contact_id: str, language: str | None) -> None:
     """Queue the per-channel and per-language set memberships (segment indexes)."""
     pipe.sadd(keys.contacts_by_channel(contact_id.partition(":")[0]), contact_id)
     if language:
-        for other in LANGUAGES:
-            if other != language:
-                pipe.srem(keys.contacts_by_language(other), contact_id)
-        pipe.sadd(keys.contacts_by_language(language), contact_id)
+        _index_language(pipe, contact_id, language)
+
+
+def _index_language(pipe: Pipeline, contact_id: str, language: str) -> None:
+    for other in LANGUAGES:
+        if other != language:
+            pipe.srem(keys.contacts_by_language(other), contact_id)
+    pipe.sadd(keys.contacts_by_language(language), contact_id)
+
+
+async def note_campaign(redis: Redis, contact_ids: Iterable[str], at: datetime) -> None:
+    """Record on each profile that a campaign queued a message to them at ``at``.
+
+    It lets the per-message campaign-reply check skip the follow-up records of
+    the many contacts no campaign has written to lately.
+    """
+    async with redis.pipeline(transaction=False) as pipe:
+        for contact_id in contact_ids:
+            pipe.hset(keys.contact(contact_id), "campaign_at", to_epoch(at))
+        await pipe.execute()
 
 
 async def mark_unreachable(redis: Redis, contact_id: str, reason: str) -> None:
@@ -192,6 +313,7 @@ def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
         phone=fields.get("phone"),
         address=fields.get("address"),
         unreachable=fields.get("unreachable"),
+        last_campaign_at=from_epoch(fields["campaign_at"]) if "campaign_at" in fields else None,
     )
 
 
@@ -199,15 +321,30 @@ async def add_tags(
     redis: Redis, contact_id: str, tags: Iterable[str], source: TagSource, now: datetime
 ) -> list[str]:
     """Apply tags; returns those that were new. An existing tag keeps its first source."""
+    async with redis.pipeline(transaction=False) as pipe:
+        step = queue_add_tags(pipe, contact_id, tags, source, now)
+        results = await pipe.execute()
+    return step.result(results)
+
+
+def queue_add_tags(
+    pipe: Pipeline, contact_id: str, tags: Iterable[str], source: TagSource, now: datetime
+) -> Queued[list[str]]:
+    """:func:`add_tags` as a step of a larger round trip (see :mod:`storage.batch`)."""
     wanted = [tag.strip() for tag in tags if tag.strip()]
     meta = json.dumps({"source": source.value, "at": to_epoch(now)})
-    async with redis.pipeline(transaction=False) as pipe:
+
+    def commands(pipe: Pipeline) -> None:
         for tag in wanted:
             pipe.hsetnx(keys.contact_tags(contact_id), tag, meta)
             pipe.sadd(keys.tag_members(tag), contact_id)
             pipe.sadd(keys.all_tags(), tag)
-        results = await pipe.execute()
-    return [tag for tag, created in zip(wanted, results[::3], strict=True) if created]
+
+    return batch.queue(
+        pipe,
+        commands,
+        lambda replies: [tag for tag, new in zip(wanted, replies[::3], strict=True) if new],
+    )
 
 
 async def remove_tags(redis: Redis, contact_id: str, tags: Iterable[str]) -> list[str]:

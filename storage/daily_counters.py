@@ -11,6 +11,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage import keys
 
@@ -33,13 +34,11 @@ def day_of(moment: datetime, tz: ZoneInfo) -> date:
     return moment.astimezone(tz).date()
 
 
-async def bump(redis: Redis, metric: Metric, now: datetime, tz: ZoneInfo, by: int = 1) -> None:
-    """Add ``by`` to today's ``metric``."""
+def bump(pipe: Pipeline, metric: Metric, now: datetime, tz: ZoneInfo, by: int = 1) -> None:
+    """Queue adding ``by`` to today's ``metric`` on ``pipe`` (the caller executes it)."""
     key = keys.daily_counters(day_of(now, tz).isoformat())
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.hincrby(key, metric.value, by)
-        pipe.expire(key, KEEP_DAYS * 86_400)
-        await pipe.execute()
+    pipe.hincrby(key, metric.value, by)
+    pipe.expire(key, KEEP_DAYS * 86_400)
 
 
 def last_days(now: datetime, tz: ZoneInfo, days: int) -> list[date]:

@@ -13,8 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
-from storage import keys
+from storage import batch, keys
+from storage.batch import Queued
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -50,6 +52,15 @@ async def get(redis: Redis, contact_id: str) -> Handoff | None:
     """The contact's handoff, or None when the bot answers them."""
     fields = await redis.hgetall(keys.contact_handoff(contact_id))
     return _handoff_from(contact_id, fields) if fields else None
+
+
+def queue_get(pipe: Pipeline, contact_id: str) -> Queued[Handoff | None]:
+    """:func:`get` as a step of a larger round trip (see :mod:`storage.batch`)."""
+    return batch.queue(
+        pipe,
+        lambda pipe: pipe.hgetall(keys.contact_handoff(contact_id)),
+        lambda replies: _handoff_from(contact_id, replies[0]) if replies[0] else None,
+    )
 
 
 async def touch(redis: Redis, contact_id: str, now: datetime) -> None:

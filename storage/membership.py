@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from storage import keys
@@ -106,6 +107,6 @@ async def index_order(redis: Redis, order_id: str, placed_at: datetime, counted:
         await redis.zrem(keys.orders_by_time(), order_id)
 
 
-async def record_first_inquiry(redis: Redis, contact_id: str, now: datetime) -> None:
-    """Remember the contact's first question (kept once)."""
-    await redis.zadd(keys.contacts_by_first_inquiry(), {contact_id: to_epoch(now)}, nx=True)
+def record_first_inquiry(pipe: Pipeline, contact_id: str, now: datetime) -> None:
+    """Queue remembering the contact's first question (kept once) on ``pipe``."""
+    pipe.zadd(keys.contacts_by_first_inquiry(), {contact_id: to_epoch(now)}, nx=True)

@@ -50,15 +50,25 @@ def redis_server_binary() -> Path:
     return binary
 
 
+TCP_READ_TIMEOUT_S = 5
+
+
 def create_client(url: str) -> Redis:
-    """An asyncio client that retries through short outages with jittered backoff."""
+    """An asyncio client that retries through short outages with jittered backoff.
+
+    Over TCP a reply that takes over :data:`TCP_READ_TIMEOUT_S` is an error (a
+    network can hang a connection silently). A unix socket gets no read timeout:
+    its server runs on this machine and its death closes the socket at once,
+    while a timer per reply costs the client more than a small reply does.
+    """
+    local = url.startswith("unix://")
     return Redis.from_url(
         url,
         decode_responses=True,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=6),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
         socket_connect_timeout=2,
-        socket_timeout=5,
+        socket_timeout=None if local else TCP_READ_TIMEOUT_S,
         health_check_interval=15,
     )
 

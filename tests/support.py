@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -22,6 +23,13 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PYTHON = sys.executable
+
+
+async def run_queued(redis: Redis, write: Callable[..., object], *args: Any) -> list[Any]:
+    """Execute ``write(pipe, *args)``, a storage write that queues on a pipeline (``bump``)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        write(pipe, *args)
+        return await pipe.execute()
 
 
 def free_port() -> int:
@@ -54,6 +62,7 @@ def make_dispatcher(
         roles=Roles(settings, redis),
         observers=observers or pipeline.observers,
         responders=pipeline.responders if responders is None else responders,
+        preloads=pipeline.preloads,
         clock=lambda: FIXED_NOW,
     )
 

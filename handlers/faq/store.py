@@ -30,14 +30,16 @@ class KnowledgeStore:
         self.path = path
         self._seed = seed or default_kb_path()
         self._lock = asyncio.Lock()
-        self._loaded_mtime: float | None = None
+        self._loaded_mtime: int | None = None
         self._kb: KnowledgeBase | None = None
         self._matcher: FaqMatcher | None = None
 
     async def current(self) -> tuple[KnowledgeBase, FaqMatcher]:
         """The knowledge base and its matcher, rebuilt if the file changed."""
         async with self._lock:
-            mtime = await asyncio.to_thread(self._mtime_seeding)
+            mtime = self._mtime()
+            if mtime is None:
+                mtime = await asyncio.to_thread(self._seed_file)
             if self._kb is None or self._matcher is None or mtime != self._loaded_mtime:
                 kb = await asyncio.to_thread(KnowledgeBase.load, self.path)
                 await self._use(kb, mtime)
@@ -50,17 +52,23 @@ class KnowledgeStore:
             mtime = await asyncio.to_thread(self._write, kb)
             await self._use(kb, mtime)
 
-    async def _use(self, kb: KnowledgeBase, mtime: float) -> None:
+    async def _use(self, kb: KnowledgeBase, mtime: int) -> None:
         self._matcher = await asyncio.to_thread(FaqMatcher, kb)
         self._kb, self._loaded_mtime = kb, mtime
 
-    def _mtime_seeding(self) -> float:
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self._seed, self.path)
+    def _mtime(self) -> int | None:
+        # A stat on every question: cheaper inline than a hop to a worker thread.
+        try:
+            return self.path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def _seed_file(self) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._seed, self.path)
         return self.path.stat().st_mtime_ns
 
-    def _write(self, kb: KnowledgeBase) -> float:
+    def _write(self, kb: KnowledgeBase) -> int:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         partial = self.path.with_suffix(".yaml.tmp")
         kb.dump(partial)

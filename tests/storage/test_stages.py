@@ -7,6 +7,7 @@ import random
 import pytest
 from followup_support import T0
 from membership_support import RULES, days, place
+from support import run_queued
 
 from storage import contacts, keys, membership, segments, stages
 from storage.orders import OrderStatus
@@ -34,7 +35,7 @@ async def stage_everywhere(redis, contact_id, now) -> Stage | None:
 async def test_a_customer_moves_through_the_stages(redis):
     await contacts.touch(redis, AMY, T0)
     assert await stage_everywhere(redis, AMY, T0) is None, "wrote, never asked"
-    await membership.record_first_inquiry(redis, AMY, T0)
+    await run_queued(redis, membership.record_first_inquiry, AMY, T0)
     assert await stage_everywhere(redis, AMY, T0) is Stage.PROSPECT
     await place(redis, AMY, "A1", 100, T0 + days(1), sku="coffee-1kg")
     assert await stage_everywhere(redis, AMY, T0 + days(1)) is Stage.FIRST
@@ -61,7 +62,7 @@ async def test_stage_segments_match_a_brute_force_on_generated_contacts(redis):
     for contact_id in ids:
         await contacts.touch(redis, contact_id, T0)
         if rng.random() < 0.7:
-            await membership.record_first_inquiry(redis, contact_id, T0)
+            await run_queued(redis, membership.record_first_inquiry, contact_id, T0)
         for n in range(rng.choice([0, 0, 1, 1, 2, 3])):
             at = T0 + days(rng.randint(0, 400))
             await place(redis, contact_id, f"{contact_id}-{n}", rng.randint(10, 900), at)

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from membership_support import RULES, place
-from support import FIXED_NOW
+from support import FIXED_NOW, run_queued
 
 from storage import contacts, daily_counters, membership, satisfaction, tickets
 from storage.daily_counters import Metric
@@ -55,7 +55,7 @@ async def generate(redis, seed: int) -> World:
         if rng.random() < 0.6:
             asked = first + (last - first) * rng.random()
             world.inquiries[contact_id] = asked
-            await membership.record_first_inquiry(redis, contact_id, asked)
+            await run_queued(redis, membership.record_first_inquiry, contact_id, asked)
         spans = rng.choice([0, 0, 1, 2, 3, 5])
         placed = sorted(moment(rng, rng.choice([10, 400])) for _ in range(spans))
         for k, at in enumerate(placed):
@@ -87,7 +87,7 @@ async def generate(redis, seed: int) -> World:
         world.ratings.append((score, at))
     for _ in range(120):
         metric, at = rng.choice([Metric.AUTO_ANSWERED, Metric.UNANSWERED]), moment(rng, 40)
-        await daily_counters.bump(redis, metric, at, RULES_TZ)
+        await run_queued(redis, daily_counters.bump, metric, at, RULES_TZ)
         world.outcomes.append((metric, at))
     return world
 
@@ -186,7 +186,9 @@ async def test_the_daily_series(redis):
         redis, contact_id="console:a", intent="x", text="?", language="en", now=NOW
     )
     for _ in range(4):
-        await daily_counters.bump(redis, Metric.MESSAGES, NOW - DAY, RULES_TZ)
+        await run_queued(
+            redis, lambda p: daily_counters.bump(p, Metric.MESSAGES, NOW - DAY, RULES_TZ)
+        )
     series = await daily_series(redis, Period.last_days(30, NOW, RULES_TZ), RULES_TZ)
     assert len(series.days) == 30 and series.days[-1] == NOW.astimezone(RULES_TZ).date()
     assert series.orders[-4:] == [1, 0, 2, 0]

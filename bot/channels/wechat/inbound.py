@@ -17,22 +17,39 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from bot.channels.wechat.parsing import Handling, Parsed
 from bot.channels.wechat.sender import WeChatSender
 from bot.channels.wechat.tasks import TaskTracker
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
-from bot.dispatcher import DispatchResult
+from bot.dispatcher import DispatchResult, Finish
 from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage
-from storage import contacts, dedupe, wechat_answers, wechat_buttons, wechat_events, wechat_window
+from storage import (
+    batch,
+    contacts,
+    dedupe,
+    wechat_answers,
+    wechat_buttons,
+    wechat_events,
+    wechat_window,
+)
+from storage.batch import Queued
 from storage.contacts import TagSource
 
 log = logging.getLogger(__name__)
 
-Receive = Callable[[InboundMessage], Awaitable[DispatchResult]]
+
+class Receive(Protocol):
+    """How the channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
+
+    def __call__(
+        self, message: InboundMessage, *, finish: Finish | None = None
+    ) -> Awaitable[DispatchResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +113,12 @@ class InboundProcessor:
         return stored
 
     async def _process(self, message: InboundMessage) -> _Outcome:
-        result = await self._receive(message)
+        result = await self._receive(message, finish=self._open_window_and_decide)
         if result.duplicate:
             return _Outcome(duplicate=True)
         await self._record_event(message)
         replies = result.replies
-        first = render_text(replies[0]) if replies else None
-        won = await self._open_window_and_decide(message, first)
+        won, first = result.finished
         if won and replies:
             await remember_buttons(self._redis, replies[0])
         later = replies[1:] if won else replies
@@ -117,22 +133,29 @@ class InboundProcessor:
             except DeliveryError as exc:
                 log.warning("WeChat reply to %s not sent: %s", message.recipient, exc)
 
-    async def _open_window_and_decide(self, message: InboundMessage, answer: str | None) -> bool:
-        """Open the window the message grants and store our answer, in one round trip.
+    def _open_window_and_decide(
+        self, pipe: Pipeline, result: DispatchResult
+    ) -> Queued[tuple[bool, str | None]]:
+        """Open the window the message grants and offer our passive answer.
 
-        The window opens before any reply goes through the customer-service API
-        (those are sent after this); True when our answer is the passive one.
+        Queued on the dispatch's last round trip. The window opens before any
+        reply goes through the customer-service API (those are sent after
+        this). The step's value: whether our answer is the passive one, and it.
         """
+        message, replies = result.message, result.replies
+        first = render_text(replies[0]) if replies else None
         contact_id, grant = message.contact.id, grant_for(message)
-        async with self._redis.pipeline(transaction=False) as pipe:
+
+        def commands(pipe: Pipeline) -> None:
             if grant is not None:
                 wechat_window.queue_open(
                     pipe, contact_id, self._clock(), grant.quota, grant.duration
                 )
-            wechat_answers.queue_decide(pipe, contact_id, message.id, answer)
-            *_, outcome = await pipe.execute()
-        won, _ = wechat_answers.decided(outcome)
-        return won
+            wechat_answers.queue_decide(pipe, contact_id, message.id, first)
+
+        return batch.queue(
+            pipe, commands, lambda replies: (wechat_answers.decided(replies[-1])[0], first)
+        )
 
     async def _pressed_button(self, message: InboundMessage) -> InboundMessage:
         text = message.text.strip()
