@@ -45,11 +45,6 @@ local REC, ST, BYC, CAP = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local US, RS = '\\31', '\\30'
 local function bucket(s, n) return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16) % n end
 local function ib(id) return bucket(id, {RECORD_BUCKETS}) end
-local function split(raw)
-  local t = {{}}
-  for part in string.gmatch(raw .. US, '([^\\31]*)\\31') do t[#t + 1] = part end
-  return t
-end
 -- The batch items in ARGV[first...]: each argument holds many items joined by FS, each
 -- item's fields joined by GS (the client encodes each argument at a cost, so few and long;
 -- but each under 32 KB, past which Redis keeps a query buffer that large after the call).
@@ -256,7 +251,11 @@ local function profile(contact)
   local joined = profiles[contact]
   if not joined then
     local values = redis.call('HMGET', ARGV[8] .. contact .. ARGV[9], unpack(fields))
-    for k = 1, #fields do values[k] = values[k] and string.gsub(values[k], US, ' ') or '' end
+    for k = 1, #fields do
+      local value = values[k] or ''
+      if string.find(value, US, 1, true) then value = string.gsub(value, US, ' ') end
+      values[k] = value
+    end
     joined = table.concat(values, US, 1, #fields)
     profiles[contact] = joined
   end
