@@ -189,23 +189,33 @@ def queue_touch(
         updates["language"] = language
 
     def commands(pipe: Pipeline) -> None:
-        pipe.hgetall(profile)
-        pipe.hsetnx(profile, "first_seen", epoch)
-        pipe.hset(profile, mapping=updates)
-        pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch})
+        flat = [part for pair in updates.items() for part in pair]
+        pipe.eval(_TOUCH, 2, profile, keys.contacts_by_last_seen(), contact_id, epoch, *flat)
         if count:
             count_message(pipe, contact_id)
 
     def parse(replies: Sequence[Any]) -> Touched:
-        before, created = replies[0], bool(replies[1])
+        created, flat = replies[0]
+        before = dict(zip(flat[::2], flat[1::2], strict=True))
         fields = {**before, **{name: str(value) for name, value in updates.items()}}
         fields["first_seen"] = before.get("first_seen") or str(epoch)
         if count:
             fields["message_count"] = str(replies[-1])
         new_language = language if language and language != before.get("language") else None
-        return Touched(contact_id, created, fields, new_language)
+        return Touched(contact_id, bool(created), fields, new_language)
 
     return batch.queue(pipe, commands, parse)
+
+
+# The profile as it was, then first seen (kept), the updates and last seen: one reply.
+# KEYS: the profile, the last-seen index; ARGV: contact id, epoch, then field/value pairs.
+_TOUCH = """
+local before = redis.call('HGETALL', KEYS[1])
+local created = redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return {created, before}
+"""
 
 
 def count_message(pipe: Pipeline, contact_id: str) -> None:
@@ -331,20 +341,36 @@ def queue_add_tags(
     pipe: Pipeline, contact_id: str, tags: Iterable[str], source: TagSource, now: datetime
 ) -> Queued[list[str]]:
     """:func:`add_tags` as a step of a larger round trip (see :mod:`storage.batch`)."""
-    wanted = [tag.strip() for tag in tags if tag.strip()]
+    wanted = list(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
     meta = json.dumps({"source": source.value, "at": to_epoch(now)})
+    members = [keys.tag_members(tag) for tag in wanted]
 
     def commands(pipe: Pipeline) -> None:
-        for tag in wanted:
-            pipe.hsetnx(keys.contact_tags(contact_id), tag, meta)
-            pipe.sadd(keys.tag_members(tag), contact_id)
-            pipe.sadd(keys.all_tags(), tag)
+        if wanted:
+            tag_keys = (keys.contact_tags(contact_id), keys.all_tags(), *members)
+            pipe.eval(_ADD_TAGS, len(tag_keys), *tag_keys, contact_id, meta, *wanted)
 
     return batch.queue(
         pipe,
         commands,
-        lambda replies: [tag for tag, new in zip(wanted, replies[::3], strict=True) if new],
+        lambda replies: (
+            [tag for tag, new in zip(wanted, replies[0], strict=True) if new] if wanted else []
+        ),
     )
+
+
+# All of one contact's new tags in one reply (the per-message path adds them).
+# KEYS: the contact's tag hash, the set of all tags, then each tag's member set;
+# ARGV: contact id, the tags' JSON meta, then the tags. Returns 1 per tag that was new.
+_ADD_TAGS = """
+local added = {}
+for i = 3, #ARGV do
+  added[i - 2] = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[2])
+  redis.call('SADD', KEYS[i], ARGV[1])
+  redis.call('SADD', KEYS[2], ARGV[i])
+end
+return added
+"""
 
 
 async def remove_tags(redis: Redis, contact_id: str, tags: Iterable[str]) -> list[str]:

@@ -37,8 +37,14 @@ def day_of(moment: datetime, tz: ZoneInfo) -> date:
 def bump(pipe: Pipeline, metric: Metric, now: datetime, tz: ZoneInfo, by: int = 1) -> None:
     """Queue adding ``by`` to today's ``metric`` on ``pipe`` (the caller executes it)."""
     key = keys.daily_counters(day_of(now, tz).isoformat())
-    pipe.hincrby(key, metric.value, by)
-    pipe.expire(key, KEEP_DAYS * 86_400)
+    pipe.eval(_BUMP, 1, key, metric.value, by, KEEP_DAYS * 86_400)
+
+
+# The count and the day's TTL in one reply: every customer message bumps a counter.
+_BUMP = """
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return redis.call('HINCRBY', KEYS[1], ARGV[1], ARGV[2])
+"""
 
 
 def last_days(now: datetime, tz: ZoneInfo, days: int) -> list[date]:
