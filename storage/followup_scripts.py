@@ -48,12 +48,22 @@ local function ib(id) return bucket(id, {RECORD_BUCKETS}) end
 -- The batch items in ARGV[first...]: each argument holds many items joined by FS, each
 -- item's fields joined by GS (the client encodes each argument at a cost, so few and long;
 -- but each under 32 KB, past which Redis keeps a query buffer that large after the call).
-local function items(first)
-  local list = {{}}
-  for i = first, #ARGV do
-    for raw in string.gmatch(ARGV[i], '[^\\28]+') do list[#list + 1] = raw end
+local function items(first, n)
+  local field = '([^\\28\\29]*)'
+  local pattern = field .. string.rep('\\29' .. field, n - 1)
+  local i, each = first - 1, nil
+  -- One scan per argument: each match is one item's n fields.
+  return function()
+    while true do
+      if each then
+        local a, b, c, d, e, f, g = each()
+        if a then return a, b, c, d, e, f, g end
+      end
+      i = i + 1
+      if i > #ARGV then return nil end
+      each = string.gmatch(ARGV[i], pattern)
+    end
   end
-  return ipairs(list)
 end
 -- state: 1 token, 2 attempts, 3 final state, 4 finished, 5 due, 6 sent marker, 7 reason
 local STATE = '^' .. string.rep('([^\\31]*)\\31', 6) .. '(.*)$'
@@ -62,8 +72,6 @@ local function parse_state(raw)
   return {{string.match(raw, STATE)}}
 end
 local function get_state(b, id) return parse_state(redis.call('HGET', ST .. b, id)) end
-local function fields_of(n) return '^' .. string.rep('([^\\29]*)\\29', n - 1) .. '(.*)$' end
-local ITEM5, ITEM7 = fields_of(5), fields_of(7)
 -- One command over many arguments (ZADD pairs, ZREM members), in slices Lua can unpack.
 local function bulk(command, key, args)
   for i = 1, #args, 1000 do
@@ -91,18 +99,24 @@ local function read_data(b, head)
   for k = 1, n do parts[k] = redis.call('HGET', REC .. b, chunk_field(handle, k)) or '' end
   return table.concat(parts)
 end
-local function write(b, id, head, data)
-  local at = string.find(head, RS, 1, true)
+-- Writes the item's head and chunks; with only_new nothing when the id exists (false).
+local function write(b, id, head, data, only_new)
+  local at, n, handle = string.find(head, RS, 1, true), 0, nil
   if at then
-    local n = tonumber(string.sub(head, at + 1))
-    local handle = redis.call('HINCRBY', REC .. b, RS, 1)
+    n = tonumber(string.sub(head, at + 1))
+    handle = redis.call('HINCRBY', REC .. b, RS, 1)
     head = head .. '.' .. handle
-    for k = 1, n do
-      local part = string.sub(data, k * CHUNK - CHUNK + 1, k * CHUNK)
-      redis.call('HSET', REC .. b, chunk_field(handle, k), part)
-    end
   end
-  redis.call('HSET', REC .. b, id, head)
+  if only_new then
+    if redis.call('HSETNX', REC .. b, id, head) == 0 then return false end
+  else
+    redis.call('HSET', REC .. b, id, head)
+  end
+  for k = 1, n do
+    local part = string.sub(data, k * CHUNK - CHUNK + 1, k * CHUNK)
+    redis.call('HSET', REC .. b, chunk_field(handle, k), part)
+  end
+  return true
 end
 local function drop(b, id)
   local head = redis.call('HGET', REC .. b, id)
@@ -197,18 +211,16 @@ SCHEDULE_MANY = script(
 -- Returns per item '1' when added, '0' when the id exists (unless replace and still pending),
 -- as one string.
 local added, touched, due_at = {}, {}, {}
-for _, raw in items(6) do
-  local id, due, contact, head, data = string.match(raw, ITEM5)
+for id, due, contact, head, data in items(6, 5) do
   local b = ib(id)
-  local fresh = redis.call('HEXISTS', REC .. b, id) == 0
+  local fresh = write(b, id, head, data, true)
   if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
       and get_state(b, id)[3] == '' then
     drop(b, id)
     redis.call('HDEL', ST .. b, id)
-    fresh = true
+    fresh = write(b, id, head, data, false)
   end
   if fresh then
-    write(b, id, head, data)
     due_at[#due_at + 1] = due
     due_at[#due_at + 1] = id
     touched[contact] = touched[contact] or {}
@@ -326,8 +338,7 @@ BEGIN_SEND_MANY = script(
 local answers, states, capped, kept = {}, {}, {}, {}
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local keep_until = now + tonumber(ARGV[8])
-for _, raw in items(9) do
-  local id, b, token, contact, marketing = string.match(raw, ITEM5)
+for id, b, token, contact, marketing in items(9, 5) do
   local s = get_state(b, id)
   local n = #states + 1
   states[n] = {id, b, s}
@@ -395,7 +406,7 @@ RECORD_MANY = script(
 -- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
 --   ARGV[10...] the items: kind, id, bucket, token, contact, x, y where kind is
 --   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error),
---   or 'a' ack (just kind and id): sent after BEGIN_SEND_MANY answered 'go', which recorded
+--   or 'a' ack (the other fields empty): sent after BEGIN_SEND_MANY answered 'go', which recorded
 --   it as sent, so only the lease is dropped.
 -- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale' (the claim is
 -- stale); joined by GS.
@@ -408,12 +419,11 @@ local function current(s, kind, token, x)
   -- A failed send after 'go': the retry reverts the sent record.
   return kind == 'r' and s[3] == 'sent' and s[6] == token
 end
-local function record(raw)
-  if string.sub(raw, 1, 1) == 'a' then
-    released[#released + 1] = string.sub(raw, 3)
+local function record(kind, id, b, token, contact, x, y)
+  if kind == 'a' then
+    released[#released + 1] = id
     return 'ok'
   end
-  local kind, id, b, token, contact, x, y = string.match(raw, ITEM7)
   local s = get_state(b, id)
   if not current(s, kind, token, x) then return 'stale' end
   released[#released + 1] = id
@@ -447,7 +457,9 @@ local function record(raw)
   redis.call('ZADD', DUE, at, id)
   return 'retry'
 end
-for _, raw in items(10) do answers[#answers + 1] = record(raw) end
+for kind, id, b, token, contact, x, y in items(10, 7) do
+  answers[#answers + 1] = record(kind, id, b, token, contact, x, y)
+end
 bulk('ZREM', LEASED, released)
 bulk('ZADD', DONE, kept)
 return table.concat(answers, '\\29')

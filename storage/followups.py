@@ -309,7 +309,7 @@ def _record_row(outcome: Outcome) -> str:
     claimed = outcome.claimed
     item = claimed.followup
     if outcome.acked:
-        return f"a{_GS}{item.id}"
+        return f"a{_GS}{item.id}{_ACK_TAIL}"
     if outcome.state is not None:
         kind, x, y = "f", outcome.state.value, _clean(outcome.reason)
     elif outcome.postpone_to is not None:
@@ -375,9 +375,7 @@ def _record_from(row: Sequence[str]) -> Record:
 
 def _pack(followup: Followup) -> tuple[str, str]:
     """The item's head, and its data when the data does not fit in the head (then chunked)."""
-    data = (
-        json.dumps(followup.data, ensure_ascii=False, separators=_COMPACT) if followup.data else ""
-    )
+    data = _encode_data(followup.data) if followup.data else ""
     lead = _US.join(
         (followup.contact_id, followup.template, followup.purpose.value[0], followup.optout or "")
     )
@@ -443,6 +441,8 @@ def _keys() -> list[str]:
 
 
 _US, _RS, _GS, _FS = "\x1f", "\x1e", "\x1d", "\x1c"
+_ACK_TAIL = _GS * 5
+"""An ack's empty bucket, token, contact, x and y: every item of a batch has its fields."""
 _SEPARATORS = str.maketrans(dict.fromkeys(_US + _RS + _GS + _FS, " "))
 _NEEDS_CLEANING = re.compile("[\x1c-\x1f]")
 _ARGUMENT_CHARS = 8_000
@@ -456,4 +456,5 @@ _PROFILE_FIELDS = ("language", "display_name", "unreachable")
 _OPT_OUTS = tuple(category.value for category in OptOutCategory)
 _STARTS = {start.value: start for start in SendStart}
 _MARKETING = Purpose.MARKETING
-_COMPACT = (",", ":")
+_encode_data = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""Compact JSON of an item's data (one encoder: ``json.dumps`` with options builds one per call)."""
