@@ -221,7 +221,7 @@ class FollowupDispatcher:
         language = addressee.language or self.policy.language
         try:
             text = self._texts(item.template).text(item.template, language)
-            body = text.format_map(_Blank(self._fields(item.data, addressee, language)))
+            body = text.format_map(self._fields(item.data, addressee, language))
             buttons = self._buttons(item.template, item.data, language)
         except (KeyError, ValueError, IndexError) as exc:
             job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
@@ -237,19 +237,15 @@ class FollowupDispatcher:
     def _texts(self, template: str) -> Templates:
         return self.rules.templates if template in self.rules.templates else self.templates
 
-    def _fields(
-        self, data: Mapping[str, Any], addressee: Addressee, language: str
-    ) -> dict[str, Any]:
+    def _fields(self, data: Mapping[str, Any], addressee: Addressee, language: str) -> _Blank:
         name = addressee.display_name
         sku = data.get("sku")
         product = self.catalog.get(sku) if sku else None
-        fields = {
-            **data,
-            "shop_name": self.policy.shop_name,
-            "name": name or self.templates.text("followup_name_fallback", language),
-            "items": self._items(data.get("items", ()), language),
-            "product": product.name(language) if product else (sku or ""),
-        }
+        fields = _Blank(data)
+        fields["shop_name"] = self.policy.shop_name
+        fields["name"] = name or self.templates.text("followup_name_fallback", language)
+        fields["items"] = self._items(data.get("items", ()), language)
+        fields["product"] = product.name(language) if product else (sku or "")
         if "amount" in data:
             fields["amount"] = f"{float(data['amount']):.2f}"
         return fields

@@ -396,7 +396,7 @@ def _followup(item_id: str, head: Sequence[str], data: str, due: float) -> Follo
         due_at=from_epoch(due),
         template=template,
         purpose=_PURPOSES[purpose],
-        data=json.loads(data) if data else {},
+        data=_decode_data(data) if data else {},
         optout=optout or None,
     )
 
@@ -456,5 +456,6 @@ _PROFILE_FIELDS = ("language", "display_name", "unreachable")
 _OPT_OUTS = tuple(category.value for category in OptOutCategory)
 _STARTS = {start.value: start for start in SendStart}
 _MARKETING = Purpose.MARKETING
+_decode_data = json.JSONDecoder().decode
 _encode_data = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """Compact JSON of an item's data (one encoder: ``json.dumps`` with options builds one per call)."""
