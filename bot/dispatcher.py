@@ -80,7 +80,7 @@ It is queued on the dispatch's last round trip, with the handlers' deferred writ
 class _Arrival:
     """What a message's arrival round trip read."""
 
-    touched: contacts.Touched
+    contact: contacts.Contact
     tags: frozenset[str]
     recent_messages: int
     role_and_owners: tuple[Role, tuple[ContactRef, ...]]
@@ -163,8 +163,7 @@ class Dispatcher:
         )
         if arrival is None:
             return None
-        touched = arrival.touched
-        contact = touched.finished() or await self._round_trips.run(touched.queue_finish)
+        contact = arrival.contact
         role, owners = arrival.role_and_owners
         ctx = Context(
             message=message,

@@ -19,7 +19,7 @@ from redis.asyncio.client import Pipeline
 
 from config.settings import LANGUAGES
 from storage import batch, keys
-from storage.batch import Queued, Reader
+from storage.batch import Queued
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
@@ -80,76 +80,6 @@ class Note:
     written_at: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class Touched:
-    """The replies of a queued touch; :meth:`contact` finishes it.
-
-    A touch writes the profile and reads what it was. The segment indexes (first
-    seen, channel, language) change only for a new contact or a new language,
-    and a new contact needs a short id: finishing does those then, in one more
-    round trip; a returning contact needs none (:meth:`finished`).
-    """
-
-    contact_id: str
-    created: bool
-    fields: dict[str, str]
-    reindex_language: str | None = None
-
-    def finished(self) -> Contact | None:
-        """The contact, when nothing is left to write; else None (see :meth:`queue_finish`)."""
-        if self.created or self.reindex_language or "short_id" not in self.fields:
-            return None
-        return _contact_from(self.contact_id, self.fields)
-
-    async def contact(self, redis: Redis) -> Contact:
-        """The contact as stored, its indexes and short id written if it needs them."""
-        if (done := self.finished()) is not None:
-            return done
-        async with redis.pipeline(transaction=False) as pipe:
-            read = self.queue_finish(pipe)
-            results = await pipe.execute()
-        return read(results)
-
-    def queue_finish(self, pipe: Pipeline) -> Reader[Contact]:
-        """Queue the index writes and the short id; the reader gives the finished contact."""
-        if self.created:
-            epoch = float(self.fields["first_seen"])
-            pipe.zadd(keys.contacts_by_first_seen(), {self.contact_id: epoch}, nx=True)
-            pipe.sadd(keys.contacts_by_channel(self.contact_id.partition(":")[0]), self.contact_id)
-        if self.reindex_language:
-            _index_language(pipe, self.contact_id, self.reindex_language)
-        if not (self.created or "short_id" not in self.fields):
-            return lambda results: _contact_from(self.contact_id, self.fields)
-        short_id = batch.queue(
-            pipe,
-            lambda pipe: pipe.eval(
-                _SHORT_ID,
-                3,
-                keys.contact_sequence(),
-                keys.contact(self.contact_id),
-                keys.short_ids(),
-                self.contact_id,
-            ),
-            lambda replies: replies[0],
-        )
-        return lambda results: _contact_from(
-            self.contact_id, {**self.fields, "short_id": short_id.result(results)}
-        )
-
-
-# The contact's short id, taken from the sequence once: atomic, so two first messages
-# racing leave neither a gap nor a second id. Its keys live in different hash slots,
-# so, like segment evaluation, this needs a single Redis node.
-_SHORT_ID = """
-local current = redis.call('HGET', KEYS[2], 'short_id')
-if current then return current end
-local short = 'C' .. redis.call('INCR', KEYS[1])
-redis.call('HSET', KEYS[2], 'short_id', short)
-redis.call('HSET', KEYS[3], short, ARGV[1])
-return short
-"""
-
-
 async def touch(
     redis: Redis,
     contact_id: str,
@@ -162,7 +92,7 @@ async def touch(
     async with redis.pipeline(transaction=False) as pipe:
         step = queue_touch(pipe, contact_id, now, display_name=display_name, language=language)
         results = await pipe.execute()
-    return await step.result(results).contact(redis)
+    return step.result(results)
 
 
 def queue_touch(
@@ -173,48 +103,108 @@ def queue_touch(
     display_name: str | None = None,
     language: str | None = None,
     count: bool = True,
-) -> Queued[Touched]:
+) -> Queued[Contact]:
     """:func:`touch` as a step of a larger round trip (see :mod:`storage.batch`).
 
-    The caller finishes it with :meth:`Touched.contact`. With ``count=False`` the message count is
-    left to :func:`count_message` (the dispatcher counts only once it knows the
-    message is no duplicate).
+    With ``count=False`` the message count is left to :func:`count_message` (the
+    dispatcher counts only once it knows the message is no duplicate).
     """
-    profile = keys.contact(contact_id)
-    epoch = to_epoch(now)
-    updates: dict[str, str | float] = {"last_seen": epoch}
+    updates: dict[str, str | float] = {"last_seen": to_epoch(now)}
     if display_name:
         updates["display_name"] = display_name
     if language:
         updates["language"] = language
 
     def commands(pipe: Pipeline) -> None:
-        flat = [part for pair in updates.items() for part in pair]
-        pipe.eval(_TOUCH, 2, profile, keys.contacts_by_last_seen(), contact_id, epoch, *flat)
+        _queue_arrival(pipe, contact_id, now, language, updates)
         if count:
             count_message(pipe, contact_id)
 
-    def parse(replies: Sequence[Any]) -> Touched:
-        created, flat = replies[0]
-        before = dict(zip(flat[::2], flat[1::2], strict=True))
-        fields = {**before, **{name: str(value) for name, value in updates.items()}}
-        fields["first_seen"] = before.get("first_seen") or str(epoch)
+    def parse(replies: Sequence[Any]) -> Contact:
+        fields = _arrived_fields(replies[0], now, updates)
         if count:
             fields["message_count"] = str(replies[-1])
-        new_language = language if language and language != before.get("language") else None
-        return Touched(contact_id, bool(created), fields, new_language)
+        return _contact_from(contact_id, fields)
 
     return batch.queue(pipe, commands, parse)
 
 
-# The profile as it was, then first seen (kept), the updates and last seen: one reply.
-# KEYS: the profile, the last-seen index; ARGV: contact id, epoch, then field/value pairs.
-_TOUCH = """
+def _queue_arrival(
+    pipe: Pipeline,
+    contact_id: str,
+    now: datetime,
+    language: str | None,
+    updates: Mapping[str, str | float] | None,
+) -> None:
+    """Queue :data:`_ARRIVE`: ``updates`` for a message, None for :func:`ensure`."""
+    others = [keys.contacts_by_language(other) for other in LANGUAGES if other != language]
+    language_sets = [keys.contacts_by_language(language), *others] if language else others
+    arrival_keys = (
+        keys.contact(contact_id),
+        keys.contacts_by_last_seen(),
+        keys.contacts_by_first_seen(),
+        keys.contacts_by_channel(contact_id.partition(":")[0]),
+        keys.contact_sequence(),
+        keys.short_ids(),
+        *language_sets,
+    )
+    pairs = [part for pair in (updates or {}).items() for part in pair]
+    mode = "touch" if updates is not None else "ensure"
+    arguments = (contact_id, to_epoch(now), mode, language or "", *pairs)
+    pipe.eval(_ARRIVE, len(arrival_keys), *arrival_keys, *arguments)
+
+
+def _arrived_fields(
+    reply: Sequence[Any], now: datetime, updates: Mapping[str, str | float] | None
+) -> dict[str, str]:
+    """The profile after :data:`_ARRIVE`, from what it was and what was written."""
+    flat, short_id = reply
+    fields = dict(zip(flat[::2], flat[1::2], strict=True))
+    epoch = str(to_epoch(now))
+    fields.setdefault("first_seen", epoch)
+    if updates is None:
+        fields.setdefault("last_seen", epoch)
+    else:
+        fields.update({name: str(value) for name, value in updates.items()})
+    fields["short_id"] = short_id
+    return fields
+
+
+# A contact's arrival, atomic: the profile as it was, first seen (kept), the updates and last
+# seen, then what only a new contact or a new language needs: the short id (taken from the
+# sequence once, so racing first messages leave no gap and no second id) and the segment
+# indexes. KEYS: profile, last-seen, first-seen, the channel's set, the short-id sequence and
+# map, then the language sets (the new language's first). ARGV: contact id, epoch, mode
+# ("touch", or "ensure": last seen only if unset), the new language or "", field/value pairs.
+# The keys span hash slots: like segment evaluation, this needs a single Redis node.
+_ARRIVE = """
+local id, epoch, mode, language = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local before = redis.call('HGETALL', KEYS[1])
-local created = redis.call('HSETNX', KEYS[1], 'first_seen', ARGV[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 3))
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return {created, before}
+local was = {}
+for i = 1, #before, 2 do was[before[i]] = before[i + 1] end
+local created = redis.call('HSETNX', KEYS[1], 'first_seen', epoch) == 1
+if mode == 'touch' then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+  redis.call('ZADD', KEYS[2], epoch, id)
+else
+  redis.call('HSETNX', KEYS[1], 'last_seen', epoch)
+  redis.call('ZADD', KEYS[2], 'NX', epoch, id)
+end
+if created then
+  redis.call('ZADD', KEYS[3], 'NX', epoch, id)
+  redis.call('SADD', KEYS[4], id)
+end
+local short = was['short_id']
+if not short then
+  short = 'C' .. redis.call('INCR', KEYS[5])
+  redis.call('HSET', KEYS[1], 'short_id', short)
+  redis.call('HSET', KEYS[6], short, id)
+end
+if language ~= '' and language ~= was['language'] then
+  redis.call('SADD', KEYS[7], id)
+  for i = 8, #KEYS do redis.call('SREM', KEYS[i], id) end
+end
+return {before, short}
 """
 
 
@@ -251,7 +241,7 @@ async def update(redis: Redis, contact_id: str, fields: Mapping[str, str]) -> No
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hset(keys.contact(contact_id), mapping=dict(fields))
         if fields.get("language"):
-            _index(pipe, contact_id, fields["language"])
+            _index_language(pipe, contact_id, fields["language"])
         await pipe.execute()
 
 
@@ -260,28 +250,14 @@ async def ensure(redis: Redis, contact_id: str, now: datetime) -> Contact:
 
     For contacts that arrive by an order or an import before their first message.
     """
-    profile = keys.contact(contact_id)
-    epoch = to_epoch(now)
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hsetnx(profile, "first_seen", epoch)
-        pipe.hsetnx(profile, "last_seen", epoch)
-        pipe.zadd(keys.contacts_by_last_seen(), {contact_id: epoch}, nx=True)
-        pipe.zadd(keys.contacts_by_first_seen(), {contact_id: epoch}, nx=True)
-        _index(pipe, contact_id, None)
-        pipe.hgetall(profile)
-        *_, fields = await pipe.execute()
-    # Indexed above; Touched only adds the short id when the contact has none yet.
-    return await Touched(contact_id, created=False, fields=fields).contact(redis)
-
-
-def _index(pipe: Pipeline, contact_id: str, language: str | None) -> None:
-    """Queue the per-channel and per-language set memberships (segment indexes)."""
-    pipe.sadd(keys.contacts_by_channel(contact_id.partition(":")[0]), contact_id)
-    if language:
-        _index_language(pipe, contact_id, language)
+        _queue_arrival(pipe, contact_id, now, None, None)
+        (reply,) = await pipe.execute()
+    return _contact_from(contact_id, _arrived_fields(reply, now, None))
 
 
 def _index_language(pipe: Pipeline, contact_id: str, language: str) -> None:
+    """Queue moving the contact to ``language``'s set (an owner's edit; arrivals do it in Lua)."""
     for other in LANGUAGES:
         if other != language:
             pipe.srem(keys.contacts_by_language(other), contact_id)
