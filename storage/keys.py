@@ -3,7 +3,8 @@
 Keys that belong to one contact carry the contact id as a hash tag
 (``{telegram:42}``) so that scripts touching several of them stay on one slot
 of a Redis Cluster. Global indexes (tag members, sequences) have no tag and
-are never used in the same script as a contact's keys.
+are never used in the same script as a contact's keys, except by the follow-up
+claim script, which reads profiles and opt-out sets with the queue (it needs one node).
 """
 
 from __future__ import annotations
