@@ -9,11 +9,11 @@ back in a :class:`DispatchResult`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -74,6 +74,14 @@ Finish = Callable[[Pipeline, DispatchResult], Queued[Any]]
 
 It is queued on the dispatch's last round trip, with the handlers' deferred writes.
 """
+
+
+class Receive(Protocol):
+    """How a channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
+
+    def __call__(
+        self, message: InboundMessage, *, finish: Finish | None = None
+    ) -> Awaitable[DispatchResult]: ...
 
 
 @dataclass(frozen=True, slots=True)

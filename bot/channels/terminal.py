@@ -12,7 +12,7 @@ import contextlib
 import re
 import sys
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TextIO
@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
-from bot.dispatcher import DispatchResult, StorageUnavailable
+from bot.dispatcher import Receive, StorageUnavailable
 from bot.messages import (
     Button,
     ContactRef,
@@ -87,7 +87,7 @@ class ChatSession:
     """One person typing in a terminal; turns lines into inbound messages."""
 
     contact: ContactRef
-    receive: Callable[[InboundMessage], Awaitable[DispatchResult]]
+    receive: Receive
     redis: Redis
     out: TextIO
     clock: Callable[[], datetime]

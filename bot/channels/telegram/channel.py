@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
@@ -29,8 +29,8 @@ from bot.channels.telegram.parsing import (
 from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
-from bot.dispatcher import Clock, DispatchResult, utc_now
-from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage, SendCheck
+from bot.dispatcher import Clock, Receive, utc_now
+from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
 from bot.roles import Roles
 from config.i18n import Templates
 from config.settings import Settings
@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Receive = Callable[[InboundMessage], Awaitable[DispatchResult]]
 BLOCKED_REASON = "telegram: {reason}"
 GROUP_KINDS = frozenset({MessageKind.COMMAND, MessageKind.BUTTON})
 

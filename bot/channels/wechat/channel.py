@@ -11,11 +11,12 @@ from starlette.routing import BaseRoute
 
 from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
 from bot.channels.wechat.crypto import Verifier
-from bot.channels.wechat.inbound import InboundProcessor, Receive
+from bot.channels.wechat.inbound import InboundProcessor
 from bot.channels.wechat.parsing import CHANNEL
 from bot.channels.wechat.route import WeChatEndpoint
 from bot.channels.wechat.sender import WeChatSender
 from bot.channels.wechat.tasks import TaskTracker
+from bot.dispatcher import Receive
 from bot.messages import OutboundMessage, SendCheck
 from config.settings import Settings
 from config.wechat import load_menu, load_templates

@@ -14,10 +14,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -27,7 +26,7 @@ from bot.channels.wechat.sender import WeChatSender
 from bot.channels.wechat.tasks import TaskTracker
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
-from bot.dispatcher import DispatchResult, Finish
+from bot.dispatcher import DispatchResult, Receive
 from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage
 from storage import (
     batch,
@@ -42,14 +41,6 @@ from storage.batch import Queued
 from storage.contacts import TagSource
 
 log = logging.getLogger(__name__)
-
-
-class Receive(Protocol):
-    """How the channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
-
-    def __call__(
-        self, message: InboundMessage, *, finish: Finish | None = None
-    ) -> Awaitable[DispatchResult]: ...
 
 
 @dataclass(frozen=True, slots=True)
