@@ -2,19 +2,18 @@
 
 For each claimed item, in order: the contact must be reachable; a marketing item
 must not be opted out of (marketing, plus its own category such as repurchase),
-is moved out of quiet hours and must fit the weekly cap; the outlet's ``check``
-(WeChat's 48-hour window, Telegram reachability) must allow it. The text is
-rendered in the contact's language; then the item's sent marker is taken (which
-records it as sent) and the message sent with the follow-up id as idempotency key.
-Each step works on the whole batch at once (one Redis round trip per step: the claim
-also brings the contact's profile fields and opt-outs), and a few batches are in hand
-at once, so the client's work overlaps the server's.
+is moved out of quiet hours and must fit the weekly cap (the claim took a slot, or
+says when one frees); the outlet's ``check`` (WeChat's 48-hour window, Telegram
+reachability) must allow it. The text is rendered in the contact's language and sent
+with the follow-up id as idempotency key. A pass makes two Redis round trips per
+batch: the claim (which also brings the contact's profile fields and opt-outs) and
+the record of every outcome; a few batches are in hand at once, so the client's work
+overlaps the server's.
 
 Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
-fencing token; the sent marker (taken atomically with a token check) is taken right
-before the send, so an item whose holder died after that point is recorded as sent
-by the next holder instead of being sent again, and an item whose holder died
-before it is sent by the next holder.
+fencing token; an item whose holder died is claimed again after the lease and sent
+again, and the channel drops that second send by its idempotency key when the first
+went out (``storage.send_claims``).
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ from config.i18n import Templates, default_templates
 from config.settings import Settings
 from schedules.quiet_hours import QuietHours
 from storage import followups
-from storage.followups import Addressee, Cap, Claimed, Outcome, RetryPolicy, SendStart, State
+from storage.followups import Addressee, Cap, Claimed, Outcome, RetryPolicy, State
 from storage.optouts import OptOutCategory
 
 log = logging.getLogger(__name__)
@@ -52,11 +51,14 @@ _PURPOSES = {
     followups.Purpose.MARKETING: Purpose.MARKETING,
 }
 _MARKETING = followups.Purpose.MARKETING
-_UNACKED = "sent by an earlier attempt that did not ack"
 
 
 class Outlet(Protocol):
-    """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel)."""
+    """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel).
+
+    ``send`` must drop a message whose ``idempotency_key`` it already sent: an item whose
+    dispatcher died after sending is claimed again and sent again.
+    """
 
     async def check(self, message: OutboundMessage) -> SendCheck:
         """Whether ``message`` may be sent now under its channel's rules."""
@@ -124,8 +126,8 @@ class _Job:
     def finish(self, state: State, reason: str = "") -> None:
         self.outcome = Outcome(self.claimed, state, reason)
 
-    def acked(self) -> None:
-        self.outcome = Outcome(self.claimed, State.SENT, acked=True)
+    def sent(self) -> None:
+        self.outcome = Outcome(self.claimed, State.SENT)
 
     def postpone(self, until: datetime, reason: str) -> None:
         self.outcome = Outcome(self.claimed, reason=reason, postpone_to=until)
@@ -154,6 +156,7 @@ class FollowupDispatcher:
         self.templates = templates or default_templates()
         self.catalog = catalog or default_catalog()
         self._button_labels: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self._cap = Cap(policy.weekly_cap, WEEK_S)
 
     @classmethod
     def from_settings(cls, redis: Redis, outlet: Outlet, settings: Settings) -> FollowupDispatcher:
@@ -174,7 +177,7 @@ class FollowupDispatcher:
     async def _lane(self, now: datetime, report: PassReport) -> None:
         while True:
             batch = await followups.claim_due(
-                self.redis, now, self.policy.batch, self.policy.lease_s
+                self.redis, now, self.policy.batch, self.policy.lease_s, self._cap
             )
             if not batch:
                 return
@@ -187,14 +190,11 @@ class FollowupDispatcher:
         jobs = [_Job(claimed) for claimed in batch]
         quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
         for job in jobs:
-            if job.claimed.already_sent:
-                job.finish(State.SENT, _UNACKED)
-                continue
-            self._apply_rules(job, quiet_until)
+            self._apply_rules(job, now, quiet_until)
             if job.outcome is None:
                 self._render(job)
-        await self._check([job for job in jobs if job.outcome is None])
-        await self._send([job for job in jobs if job.outcome is None], now)
+        await _each([job for job in jobs if job.outcome is None], self._check_one)
+        await _each([job for job in jobs if job.outcome is None], self._send_one)
         finished = [job.outcome for job in jobs if job.outcome is not None]
         answers = await followups.record_outcomes(
             self.redis, finished, now, self.policy.retry, self.policy.keep_s
@@ -203,9 +203,10 @@ class FollowupDispatcher:
             _tally(report, outcome, answer)
         report.stale += len(jobs) - len(finished)
 
-    def _apply_rules(self, job: _Job, quiet_until: datetime | None) -> None:
+    def _apply_rules(self, job: _Job, now: datetime, quiet_until: datetime | None) -> None:
         """The contact's and the clock's rules; ``quiet_until`` ends the current quiet hours."""
-        addressee, item = job.claimed.addressee, job.claimed.followup
+        item = job.claimed
+        addressee = item.addressee
         if addressee.unreachable:
             job.finish(State.SKIPPED, f"unreachable: {addressee.unreachable}")
         elif item.purpose is not _MARKETING:
@@ -214,10 +215,12 @@ class FollowupDispatcher:
             job.finish(State.SKIPPED, f"opted out of {min(blocked).value}")
         elif quiet_until is not None:
             job.postpone(quiet_until, "quiet hours")
+        elif item.cap_frees_at is not None:
+            job.postpone(max(item.cap_frees_at, now + timedelta(seconds=1)), "weekly cap")
 
     def _render(self, job: _Job) -> None:
-        item = job.claimed.followup
-        addressee = job.claimed.addressee
+        item = job.claimed
+        addressee = item.addressee
         language = addressee.language or self.policy.language
         try:
             text = self._texts(item.template).text(item.template, language)
@@ -279,31 +282,11 @@ class FollowupDispatcher:
             )
         return self._button_labels[key]
 
-    async def _check(self, jobs: Sequence[_Job]) -> None:
-        await _each(jobs, self._check_one)
-
     async def _check_one(self, job: _Job) -> None:
         assert job.message is not None
         check = await self.outlet.check(job.message)
         if not check.allowed:
             job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
-
-    async def _send(self, jobs: Sequence[_Job], now: datetime) -> None:
-        cap = Cap(self.policy.weekly_cap, WEEK_S)
-        claimed = [job.claimed for job in jobs]
-        starts = await followups.begin_send_many(self.redis, claimed, now, cap, self.policy.keep_s)
-        sending = []
-        for job, start in zip(jobs, starts, strict=True):
-            match start:
-                case SendStart.GO:
-                    sending.append(job)
-                case SendStart.ALREADY_SENT:
-                    job.finish(State.SENT, _UNACKED)
-                case SendStart.LOST:
-                    pass  # Re-claimed by another dispatcher after our lease, or cancelled.
-                case datetime() as frees_at:
-                    job.postpone(max(frees_at, now + timedelta(seconds=1)), "weekly cap")
-        await _each(sending, self._send_one)
 
     async def _send_one(self, job: _Job) -> None:
         assert job.message is not None
@@ -313,10 +296,10 @@ class FollowupDispatcher:
             job.retry(str(exc) or "delivery failed")
             return
         except Exception as exc:  # An outlet bug must not strand the rest of the batch.
-            log.exception("sending follow-up %s failed", job.claimed.followup.id)
+            log.exception("sending follow-up %s failed", job.claimed.id)
             job.retry(f"{type(exc).__name__}: {exc}")
             return
-        job.acked()
+        job.sent()
 
 
 async def _each(jobs: Sequence[_Job], step: Callable[[_Job], Awaitable[None]]) -> None:
@@ -353,7 +336,7 @@ _recipient = lru_cache(maxsize=4096)(ContactRef.parse)
 
 
 def _tally(report: PassReport, outcome: Outcome, answer: str) -> None:
-    item_id = outcome.claimed.followup.id
+    item_id = outcome.claimed.id
     if answer == "stale":
         report.stale += 1
         return

@@ -1,7 +1,7 @@
 """Lua scripts of the follow-up queue (``storage.followups``); each runs atomically.
 
 Layout (why: ``docs/followups.md``, memory). Every script gets the same KEYS
-(due, leased, done, dead) and the same first four ARGV (the prefixes of the record,
+(due, leased, done, dead, claims) and the same first four ARGV (the prefixes of the record,
 state, contact-index and weekly-cap keys); the items of a batch follow, many to an
 argument, and each answer is one string: a client round trip, an argument and a reply
 element each cost the client far more than the Lua work per item. ``CLAIM`` also reads
@@ -12,9 +12,9 @@ contact profiles and opt-out sets, outside the queue's slot (one Redis node only
   chunk fields ``RS h.1`` .. ``RS h.n`` of 64 bytes, ``h`` a handle from the bucket's
   counter field ``RS`` (every value stays within the 64-byte limit of a small hash, so
   the bucket stays a listpack/ziplist, and chunk names stay short).
-- ``s:<b>`` state bucket (same ``b``), field id -> ``token US attempts US state US
-  finished US due US marker US reason``, written at the first claim; a pending item
-  that was never claimed has none.
+- ``s:<b>`` state bucket (same ``b``), field id -> ``attempts US state US finished US
+  due US reason``, written by an item's outcomes (a retry, a postponement, the end); a
+  claim writes none: its token is the item's score in ``leased``.
 - ``c:<cb>`` contact index, field contact -> the record buckets holding its items.
 
 ``b`` and ``cb`` come from SHA-1 of the id / contact (``bucket`` below; the Python
@@ -40,7 +40,7 @@ def script(source: str) -> AsyncScript:
 
 
 _LIB = f"""
-local DUE, LEASED, DONE, DEAD = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local DUE, LEASED, DONE, DEAD, CLAIMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local REC, ST, BYC, CAP = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local US, RS = '\\31', '\\30'
 local function bucket(s, n) return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16) % n end
@@ -56,8 +56,8 @@ local function items(first, n)
   return function()
     while true do
       if each then
-        local a, b, c, d, e, f, g = each()
-        if a then return a, b, c, d, e, f, g end
+        local a, b, c, d, e, f, g, h, k = each()
+        if a then return a, b, c, d, e, f, g, h, k end
       end
       i = i + 1
       if i > #ARGV then return nil end
@@ -65,10 +65,11 @@ local function items(first, n)
     end
   end
 end
--- state: 1 token, 2 attempts, 3 final state, 4 finished, 5 due, 6 sent marker, 7 reason
-local STATE = '^' .. string.rep('([^\\31]*)\\31', 6) .. '(.*)$'
+-- state: 1 attempts, 2 final state, 3 finished, 4 due, 5 reason (why it was skipped,
+-- postponed or retried). Written by an outcome, never by a claim.
+local STATE = '^' .. string.rep('([^\\31]*)\\31', 4) .. '(.*)$'
 local function parse_state(raw)
-  if not raw then return {{'0', '0', '', '', '', '', ''}} end
+  if not raw then return {{'0', '', '', '', ''}} end
   return {{string.match(raw, STATE)}}
 end
 local function get_state(b, id) return parse_state(redis.call('HGET', ST .. b, id)) end
@@ -79,7 +80,7 @@ local function bulk(command, key, args)
   end
 end
 local function put_state(b, id, s)
-  redis.call('HSET', ST .. b, id, table.concat(s, US, 1, 7))
+  redis.call('HSET', ST .. b, id, table.concat(s, US, 1, 5))
 end
 local CHUNK = 64
 -- A head ending in RS <count>.<handle> keeps its data in fields RS <handle>.<k>, k = 1..count;
@@ -177,19 +178,21 @@ local function forget(id)
   end
 end
 local function finish(b, id, s, state, now, reason, until_epoch)
-  s[3], s[4] = state, now
-  if reason ~= '' then s[7] = reason end
+  s[2], s[3] = state, now
+  if reason ~= '' then s[5] = reason end
   put_state(b, id, s)
   if state ~= 'dead' then redis.call('ZADD', DONE, until_epoch, id) end
 end
+-- Cancels a pending or in-flight item (an in-flight one gives back its weekly-cap slot).
 local function cancel(id, now, reason, until_epoch)
   local b = ib(id)
-  if redis.call('HEXISTS', REC .. b, id) == 0 then return false end
+  local head = redis.call('HGET', REC .. b, id)
+  if not head then return false end
   local s = get_state(b, id)
-  if s[3] ~= '' then return false end
-  s[5] = redis.call('ZSCORE', DUE, id) or s[5]
+  if s[2] ~= '' then return false end
+  s[4] = redis.call('ZSCORE', DUE, id) or s[4]
   redis.call('ZREM', DUE, id)
-  redis.call('ZREM', LEASED, id)
+  if redis.call('ZREM', LEASED, id) == 1 then redis.call('ZREM', CAP .. contact_of(head), id) end
   finish(b, id, s, 'cancelled', now, reason, until_epoch)
   return true
 end
@@ -215,7 +218,7 @@ for id, due, contact, head, data in items(6, 5) do
   local b = ib(id)
   local fresh = write(b, id, head, data, true)
   if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
-      and get_state(b, id)[3] == '' then
+      and get_state(b, id)[2] == '' then
     drop(b, id)
     redis.call('HDEL', ST .. b, id)
     fresh = write(b, id, head, data, false)
@@ -237,16 +240,20 @@ return table.concat(added)
 CLAIM = script(
     _LIB
     + f"""
--- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until; ARGV[8] and ARGV[9] what goes before and
--- after a contact id in its profile key, ARGV[10] the profile fields to return (GS-joined);
--- ARGV[11] and ARGV[12] what goes before and after a category in the key of its opt-out
--- set, ARGV[13] the categories (GS-joined).
+-- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until, ARGV[8] weekly cap, ARGV[9] its window_s;
+-- ARGV[10] and ARGV[11] what goes before and after a contact id in its profile key,
+-- ARGV[12] the profile fields to return (GS-joined); ARGV[13] and ARGV[14] what goes before
+-- and after a category in the key of its opt-out set, ARGV[15] the categories (GS-joined).
 -- Drops up to {SWEEP} expired finished items; then takes expired leases first (their
--- holder died), then due items; each gets a new token.
--- Returns one string per item: id, token, score it was taken at, attempts, bucket, '1'
--- when an earlier claim began sending it (else ''), the profile field values ('' when
--- missing), the categories the contact opted out of (read for marketing items only;
--- joined by ','), chunked data ('' when inline), then the head's fields, all joined by US.
+-- holder died), then due items, and leases them all under one token: the lease expiry's
+-- whole second plus this claim's sequence number in millionths (the LEASED score).
+-- A marketing item also takes a slot of its contact's weekly cap, unless the cap is full.
+-- Returns '' when nothing was due, else the token, then one string per item, joined by FS:
+-- id, due (for a lease taken again: when it expired), attempts, bucket, the epoch at which
+-- the cap frees a slot ('' when a slot was taken, or for transactional items), the profile
+-- field values ('' when missing), the categories the contact opted out of (read for
+-- marketing items only; joined by ','), chunked data ('' when inline), then the head's
+-- fields, all joined by US.
 -- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', ARGV[5], 'LIMIT', 0, {SWEEP})) do
   forget(id)
@@ -256,16 +263,17 @@ local function list(joined)
   for part in string.gmatch(joined, '[^\\29]+') do t[#t + 1] = part end
   return t
 end
-local claimed, leased, profiles, optouts = {{}}, {{}}, {{}}, {{}}
-local fields, categories = list(ARGV[10]), list(ARGV[13])
+local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local claimed, taken, profiles, optouts, caps = {{}}, {{}}, {{}}, {{}}, {{}}
+local fields, categories = list(ARGV[12]), list(ARGV[15])
 -- The contact's profile fields joined by US (once per contact and call).
 local function profile(contact)
   local joined = profiles[contact]
   if not joined then
-    local values = redis.call('HMGET', ARGV[8] .. contact .. ARGV[9], unpack(fields))
+    local values = redis.call('HMGET', ARGV[10] .. contact .. ARGV[11], unpack(fields))
     for k = 1, #fields do
       local value = values[k] or ''
-      if string.find(value, US, 1, true) then value = string.gsub(value, US, ' ') end
+      if string.find(value, '[\\28-\\31]') then value = string.gsub(value, '[\\28-\\31]', ' ') end
       values[k] = value
     end
     joined = table.concat(values, US, 1, #fields)
@@ -278,7 +286,7 @@ local function opted_out(contact)
   if not joined then
     local names = {{}}
     for _, category in ipairs(categories) do
-      if redis.call('SISMEMBER', ARGV[11] .. category .. ARGV[12], contact) == 1 then
+      if redis.call('SISMEMBER', ARGV[13] .. category .. ARGV[14], contact) == 1 then
         names[#names + 1] = category
       end
     end
@@ -287,116 +295,84 @@ local function opted_out(contact)
   end
   return joined
 end
-local function take(id, score)
-  local b = ib(id)
-  local head = redis.call('HGET', REC .. b, id)
-  if not head then return end
-  local raw, token, attempts = redis.call('HGET', ST .. b, id), '1', '0'
-  local sent = ''
-  if raw then
-    local s = parse_state(raw)
-    -- 'sent' with a marker and still leased: its holder began the send and never acked.
-    if s[3] ~= '' and not (s[3] == 'sent' and s[6] ~= '') then return end
-    s[1], s[5] = tostring(tonumber(s[1]) + 1), score
-    put_state(b, id, s)
-    token, attempts, sent = s[1], s[2], s[6] ~= '' and '1' or ''
-  else
-    redis.call('HSET', ST .. b, id, table.concat({{token, attempts, '', '', score, '', ''}}, US))
-  end
-  leased[#leased + 1] = ARGV[7]
-  leased[#leased + 1] = id
-  local contact, purpose = string.match(head, '^([^\\31]*)\\31[^\\31]*\\31(.)')
-  local blocked = purpose == 'm' and opted_out(contact) or ''
-  local row = {{id, token, score, attempts, b, sent, profile(contact), blocked, read_data(b, head),
-    head}}
-  claimed[#claimed + 1] = table.concat(row, US)
-end
--- The first n members by score are ranks 0..n-1: one removal for the whole range.
-local function take_from(key, limit)
-  local flat = redis.call('ZRANGEBYSCORE', key, '-inf', ARGV[5], 'WITHSCORES', 'LIMIT', 0, limit)
-  if #flat == 0 then return end
-  redis.call('ZREMRANGEBYRANK', key, 0, #flat / 2 - 1)
-  for i = 1, #flat, 2 do take(flat[i], flat[i + 1]) end
-end
-local limit = tonumber(ARGV[6])
-take_from(LEASED, limit)
-if limit > #claimed then take_from(DUE, limit - #claimed) end
-bulk('ZADD', LEASED, leased)
-return claimed
-"""
-)
-
-BEGIN_SEND_MANY = script(
-    _LIB
-    + """
--- ARGV[5] now, ARGV[6] cap, ARGV[7] window_s, ARGV[8] keep_s,
---   ARGV[9...] the items: id, bucket, token, contact, capped ('1' for marketing)
--- Per item: 'go' (this claim holds the sent marker, and the item is recorded as sent:
--- send now), 'done' (an earlier claim committed to sending it: do not send), 'lost'
--- (re-claimed by someone else, or cancelled), or the epoch at which the weekly cap frees a
--- slot; joined by GS.
-local answers, states, capped, kept = {}, {}, {}, {}
-local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local keep_until = now + tonumber(ARGV[8])
-for id, b, token, contact, marketing in items(9, 5) do
-  local s = get_state(b, id)
-  local n = #states + 1
-  states[n] = {id, b, s}
-  if s[1] ~= token or (s[3] ~= '' and s[6] == '') then
-    answers[n] = 'lost'
-  elseif s[6] ~= '' then
-    answers[n] = 'done'
-  elseif marketing == '1' then
-    capped[contact] = capped[contact] or {}
-    table.insert(capped[contact], n)
-  end
-end
--- The weekly cap, per contact: one read, then one write for all of its items.
-for contact, items in pairs(capped) do
+-- The contact's cap set, read once per call: its live slots, their count, the oldest.
+local function cap_of(contact)
+  local c = caps[contact]
+  if c then return c end
+  c = {{slots = {{}}, count = 0, oldest = nil, taken = {{}}}}
   local key = CAP .. contact
   local flat = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
-  local slots, count, oldest, stale = {}, 0, nil, false
+  local stale = false
   for i = 1, #flat, 2 do
     local at = tonumber(flat[i + 1])
     if at <= now - window then
       stale = true
     else
-      slots[flat[i]], count = true, count + 1
-      oldest = oldest and math.min(oldest, at) or at
+      c.slots[flat[i]], c.count = true, c.count + 1
+      c.oldest = c.oldest and math.min(c.oldest, at) or at
     end
   end
   if stale then redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window) end
-  local taken = {}
-  for _, n in ipairs(items) do
-    local id = states[n][1]
-    if not slots[id] and count >= cap then
-      answers[n] = tostring(oldest + window)
-    else
-      if not slots[id] then slots[id], count = true, count + 1 end
-      oldest = oldest and math.min(oldest, now) or now
-      taken[#taken + 1] = now
-      taken[#taken + 1] = id
-    end
+  caps[contact] = c
+  return c
+end
+-- '' when the item holds a slot (already, or taken now), else when the oldest slot frees.
+local function reserve(contact, id)
+  local c = cap_of(contact)
+  if c.slots[id] then return '' end
+  if c.count >= cap then return tostring(c.oldest + window) end
+  c.slots[id], c.count = true, c.count + 1
+  c.oldest = c.oldest and math.min(c.oldest, now) or now
+  c.taken[#c.taken + 1] = now
+  c.taken[#c.taken + 1] = id
+  return ''
+end
+local function take(id, score)
+  local b = ib(id)
+  local head = redis.call('HGET', REC .. b, id)
+  if not head then return end
+  local attempts, raw = '0', redis.call('HGET', ST .. b, id)
+  if raw then
+    local s = parse_state(raw)
+    -- Finished meanwhile: an earlier holder's late ack recorded it as sent.
+    if s[2] ~= '' then return end
+    attempts = s[1]
   end
-  if #taken > 0 then
-    bulk('ZADD', key, taken)
-    redis.call('EXPIRE', key, window)
+  taken[#taken + 1] = id
+  local contact, purpose = string.match(head, '^([^\\31]*)\\31[^\\31]*\\31(.)')
+  local blocked, frees = '', ''
+  if purpose == 'm' then blocked, frees = opted_out(contact), reserve(contact, id) end
+  local row = {{id, score, attempts, b, frees, profile(contact), blocked, read_data(b, head),
+    head}}
+  claimed[#claimed + 1] = table.concat(row, US)
+end
+-- The first n members by score are ranks 0..n-1: one removal for the whole range.
+local function take_from(key, limit, top)
+  local flat = redis.call('ZRANGEBYSCORE', key, '-inf', top, 'WITHSCORES', 'LIMIT', 0, limit)
+  if #flat == 0 then return end
+  redis.call('ZREMRANGEBYRANK', key, 0, #flat / 2 - 1)
+  for i = 1, #flat, 2 do take(flat[i], flat[i + 1]) end
+end
+local limit = tonumber(ARGV[6])
+-- A lease expires at its whole second (the fraction is the claim's sequence number).
+take_from(LEASED, limit, '(' .. (math.floor(now) + 1))
+if limit > #claimed then take_from(DUE, limit - #claimed, ARGV[5]) end
+if #claimed == 0 then return '' end
+local seq = redis.call('INCR', CLAIMS) % 1000000
+local token = string.format('%d.%06d', math.floor(tonumber(ARGV[7])), seq)
+local leased = {{}}
+for i, id in ipairs(taken) do
+  leased[2 * i - 1] = token
+  leased[2 * i] = id
+end
+bulk('ZADD', LEASED, leased)
+for contact, c in pairs(caps) do
+  if #c.taken > 0 then
+    bulk('ZADD', CAP .. contact, c.taken)
+    redis.call('EXPIRE', CAP .. contact, window)
   end
 end
--- Marker and sent record in one step: the holder acks a successful send by dropping its
--- lease only; a failed send is reverted by a retry (RECORD_MANY).
-for n = 1, #states do
-  if not answers[n] then
-    local id, b, s = unpack(states[n])
-    s[3], s[4], s[6] = 'sent', now, s[1]
-    put_state(b, id, s)
-    kept[#kept + 1] = keep_until
-    kept[#kept + 1] = id
-    answers[n] = 'go'
-  end
-end
-bulk('ZADD', DONE, kept)
-return table.concat(answers, '\\29')
+return token .. '\\28' .. table.concat(claimed, '\\28')
 """
 )
 
@@ -404,61 +380,55 @@ RECORD_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
---   ARGV[10...] the items: kind, id, bucket, token, contact, x, y where kind is
---   'f' finish (x state, y reason), 'p' postpone (x epoch, y reason), 'r' retry (x error),
---   or 'a' ack (the other fields empty): sent after BEGIN_SEND_MANY answered 'go', which recorded
---   it as sent, so only the lease is dropped.
--- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale' (the claim is
--- stale); joined by GS.
+--   ARGV[10...] the items: kind, id, bucket, token, contact, attempts, due, x, y where kind
+--   is 'a' ack (sent), 'f' finish (x state, y reason), 'p' postpone (x epoch, y reason) or
+--   'r' retry (x error).
+-- An ack needs no token: the message went out, so 'sent' is true whoever holds the item
+-- now (a later holder's send is dropped by the channel's idempotency key). Anything else
+-- needs the claim's token (the item's LEASED score): a stale claim changes nothing, and an
+-- item not sent gives back its weekly-cap slot.
+-- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale'; joined by GS.
 local answers, released, kept = {}, {}, {}
 local now = tonumber(ARGV[5])
 local keep_until = now + tonumber(ARGV[6])
-local function current(s, kind, token, x)
-  if s[1] ~= token then return false end
-  if s[3] == '' or (kind == 'f' and x == 'sent') then return true end
-  -- A failed send after 'go': the retry reverts the sent record.
-  return kind == 'r' and s[3] == 'sent' and s[6] == token
+local function holds(id, token)
+  local score = redis.call('ZSCORE', LEASED, id)
+  return score and tonumber(score) == tonumber(token)
 end
-local function record(kind, id, b, token, contact, x, y)
+local function record(kind, id, b, token, contact, attempts, due, x, y)
   if kind == 'a' then
+    put_state(b, id, {attempts, 'sent', now, due, ''})
     released[#released + 1] = id
+    kept[#kept + 1] = keep_until
+    kept[#kept + 1] = id
     return 'ok'
   end
-  local s = get_state(b, id)
-  if not current(s, kind, token, x) then return 'stale' end
+  if not holds(id, token) then return 'stale' end
   released[#released + 1] = id
+  if not (kind == 'f' and x == 'sent') then redis.call('ZREM', CAP .. contact, id) end
   if kind == 'f' then
-    s[3], s[4] = x, now
-    if y ~= '' then s[7] = y end
-    put_state(b, id, s)
-    if x ~= 'dead' then
-      kept[#kept + 1] = keep_until
-      kept[#kept + 1] = id
-    end
+    put_state(b, id, {attempts, x, now, due, y})
+    kept[#kept + 1] = keep_until
+    kept[#kept + 1] = id
     return 'ok'
   elseif kind == 'p' then
     redis.call('ZADD', DUE, x, id)
-    s[7] = y
-    put_state(b, id, s)
+    put_state(b, id, {attempts, '', '', '', y})
     return 'ok'
   end
-  if s[6] == token then s[3], s[4], s[6] = '', '', '' end
-  redis.call('ZREM', DONE, id)
-  redis.call('ZREM', CAP .. contact, id)
-  local attempts = tonumber(s[2]) + 1
-  s[2], s[7] = tostring(attempts), x
-  if attempts >= tonumber(ARGV[7]) then
-    finish(b, id, s, 'dead', now, x, 0)
+  attempts = tostring(tonumber(attempts) + 1)
+  if tonumber(attempts) >= tonumber(ARGV[7]) then
+    put_state(b, id, {attempts, 'dead', now, due, x})
     redis.call('LPUSH', DEAD, id)
     return 'dead'
   end
-  put_state(b, id, s)
-  local at = now + math.min(tonumber(ARGV[9]), tonumber(ARGV[8]) * 2 ^ (attempts - 1))
+  put_state(b, id, {attempts, '', '', '', x})
+  local at = now + math.min(tonumber(ARGV[9]), tonumber(ARGV[8]) * 2 ^ (tonumber(attempts) - 1))
   redis.call('ZADD', DUE, at, id)
   return 'retry'
 end
-for kind, id, b, token, contact, x, y in items(10, 7) do
-  answers[#answers + 1] = record(kind, id, b, token, contact, x, y)
+for kind, id, b, token, contact, attempts, due, x, y in items(10, 9) do
+  answers[#answers + 1] = record(kind, id, b, token, contact, attempts, due, x, y)
 end
 bulk('ZREM', LEASED, released)
 bulk('ZADD', DONE, kept)

@@ -7,7 +7,7 @@ of the id ending at a ``:`` (``order:8812``), so all of one order's care can be
 cancelled at once. A dispatcher claims due items with a lease (one Lua script);
 it then acks them, retries them with backoff, or postpones them. An item whose
 lease expires is claimed again; a claim token fences out the earlier holder, and
-a ``sent`` marker taken right before sending stops a second send.
+the message's idempotency key (the follow-up id) lets the channel drop a second send.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
@@ -49,17 +48,6 @@ class State(StrEnum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     DEAD = "dead"
-
-
-class SendStart(StrEnum):
-    """The answer of :func:`begin_send`."""
-
-    GO = "go"
-    """Send it now: this claim holds the sent marker."""
-    ALREADY_SENT = "done"
-    """An earlier claim committed to sending it (it crashed before acking): do not send."""
-    LOST = "lost"
-    """The claim is stale (re-claimed after the lease) or the item was cancelled."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +82,44 @@ class Addressee:
     opted_out: frozenset[OptOutCategory] = frozenset()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Claimed:
     """A follow-up a dispatcher holds under a lease; ``token`` proves it still does.
 
-    ``addressee`` holds the contact's profile fields the dispatch needs, read by the claim.
+    The item's fields are flat (``followup`` builds the :class:`Followup`) and the class
+    is not frozen: one is built per claimed item, and a frozen dataclass costs several
+    times more to build. Treat it as read-only. ``addressee`` holds the contact's profile
+    fields the dispatch needs, read by the claim; ``due``, ``attempts`` and ``bucket`` are
+    kept as the claim returned them, to hand back when recording the outcome.
     """
 
-    followup: Followup
+    id: str
+    contact_id: str
+    template: str
+    purpose: Purpose
+    data: Mapping[str, Any]
+    optout: str | None
     token: str
-    attempts: int
-    bucket: int
+    due: str
+    attempts: str
+    bucket: str
     addressee: Addressee
-    already_sent: bool = False
-    """An earlier claim began sending it and never acked: record it as sent, do not send."""
+    cap_frees_at: datetime | None = None
+    """For a marketing item whose contact's weekly cap is full: when a slot frees (the
+    claim took no slot). None when it holds a slot, and for transactional items."""
+
+    @property
+    def followup(self) -> Followup:
+        """The claimed item."""
+        return Followup(
+            self.id,
+            self.contact_id,
+            from_epoch(self.due),
+            self.template,
+            self.purpose,
+            self.data,
+            self.optout,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,48 +181,6 @@ async def cancel_group(
     return sorted(await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis))
 
 
-async def claim_due(redis: Redis, now: datetime, limit: int, lease_s: float) -> list[Claimed]:
-    """Take up to ``limit`` items due by ``now`` (and any whose lease expired) for ``lease_s``.
-
-    The same script reads each item's :class:`Addressee` (profile fields, opt-outs), so
-    the claim touches keys outside the queue's slot: it needs a single Redis node.
-    """
-    epoch = to_epoch(now)
-    args = [
-        *_prefixes(),
-        epoch,
-        limit,
-        epoch + lease_s,
-        *keys.contact_profile_affixes(),
-        _GS.join(_PROFILE_FIELDS),
-        *keys.optout_members_affixes(),
-        _GS.join(_OPT_OUTS),
-    ]
-    rows = await lua.CLAIM(keys=_keys(), args=args, client=redis)
-    return [_claimed(row.split(_US)) for row in rows]
-
-
-def _claimed(parts: list[str]) -> Claimed:
-    item_id, token, score, attempts, bucket, sent, language, name, unreachable, blocked, data = (
-        parts[:11]
-    )
-    return Claimed(
-        _followup(item_id, parts[11:], data, float(score)),
-        token,
-        int(attempts),
-        int(bucket),
-        _addressee(language, name, unreachable, blocked),
-        sent == "1",
-    )
-
-
-@lru_cache(maxsize=4096)
-def _addressee(language: str, name: str, unreachable: str, blocked: str) -> Addressee:
-    """The addressee of the claim's fields ('' for missing); immutable, so shared."""
-    opted_out = frozenset(OptOutCategory(category) for category in blocked.split(",") if category)
-    return Addressee(language or None, name or None, unreachable or None, opted_out)
-
-
 @dataclass(frozen=True, slots=True)
 class Cap:
     """The per-contact cap on marketing items: at most ``limit`` per ``window_s`` seconds."""
@@ -219,45 +189,70 @@ class Cap:
     window_s: int = 7 * 86_400
 
 
-async def begin_send(
-    redis: Redis, claimed: Claimed, now: datetime, cap: Cap, keep_s: int = DEFAULT_KEEP_S
-) -> SendStart | datetime:
-    """Commit to sending ``claimed``, right before sending; see :func:`begin_send_many`."""
-    return (await begin_send_many(redis, [claimed], now, cap, keep_s))[0]
+DEFAULT_CAP = Cap()
 
 
-async def begin_send_many(
-    redis: Redis,
-    claimed: Sequence[Claimed],
-    now: datetime,
-    cap: Cap,
-    keep_s: int = DEFAULT_KEEP_S,
-) -> list[SendStart | datetime]:
-    """Take each item's sent marker, and for marketing a slot of the contact's cap, atomically.
+async def claim_due(
+    redis: Redis, now: datetime, limit: int, lease_s: float, cap: Cap = DEFAULT_CAP
+) -> list[Claimed]:
+    """Take up to ``limit`` items due by ``now`` (and any whose lease expired) for ``lease_s``.
 
-    Per item a :class:`SendStart`, or the time the contact's cap frees a slot (when full:
-    nothing was taken; postpone the item). With GO the item is recorded as sent in the
-    same step (kept ``keep_s``): after the send, ack it (``Outcome(..., acked=True)``),
-    which only drops the lease; after a failed send, retry it, which reverts the record.
-    The marker lives as long as the item's record.
+    Every marketing item also takes a slot of its contact's weekly ``cap`` (kept when it
+    is sent, given back by any other outcome); when the cap is full it takes none and
+    ``cap_frees_at`` says when one frees. The same script reads each item's
+    :class:`Addressee` (profile fields, opt-outs), so the claim touches keys outside the
+    queue's slot: it needs a single Redis node.
     """
-    if not claimed:
+    epoch = to_epoch(now)
+    args = [
+        *_prefixes(),
+        epoch,
+        limit,
+        epoch + lease_s,
+        cap.limit,
+        cap.window_s,
+        *keys.contact_profile_affixes(),
+        _GS.join(_PROFILE_FIELDS),
+        *keys.optout_members_affixes(),
+        _GS.join(_OPT_OUTS),
+    ]
+    reply = await lua.CLAIM(keys=_keys(), args=args, client=redis)
+    if not reply:
         return []
-    rows = (
-        _GS.join(
-            (
-                item.followup.id,
-                str(item.bucket),
-                item.token,
-                item.followup.contact_id,
-                "1" if item.followup.purpose is _MARKETING else "0",
-            )
-        )
-        for item in claimed
+    token, *rows = reply.split(_FS)
+    addressees: dict[str, Addressee] = {}
+    return [_claimed(token, row.split(_US), addressees) for row in rows]
+
+
+def _claimed(token: str, parts: list[str], addressees: dict[str, Addressee]) -> Claimed:
+    """One row of the claim; ``addressees`` shares each contact's :class:`Addressee`."""
+    item_id, due, attempts, bucket, frees, language, name, unreachable, blocked, data = parts[:10]
+    contact, template, purpose, optout, inline = parts[10:]
+    key = f"{contact}{_US}{blocked}"
+    addressee = addressees.get(key)
+    if addressee is None:
+        addressee = addressees[key] = _addressee(language, name, unreachable, blocked)
+    data = data or inline
+    return Claimed(
+        item_id,
+        contact,
+        template,
+        _PURPOSES[purpose],
+        _decode_data(data) if data else {},
+        optout or None,
+        token,
+        due,
+        attempts,
+        bucket,
+        addressee,
+        from_epoch(frees) if frees else None,
     )
-    args = [*_prefixes(), to_epoch(now), cap.limit, cap.window_s, keep_s, *_batch(rows)]
-    answers = await lua.BEGIN_SEND_MANY(keys=_keys(), args=args, client=redis)
-    return [_STARTS.get(answer) or from_epoch(answer) for answer in answers.split(_GS)]
+
+
+def _addressee(language: str, name: str, unreachable: str, blocked: str) -> Addressee:
+    """The addressee of the claim's fields ('' for missing)."""
+    opted_out = frozenset(OptOutCategory(category) for category in blocked.split(",") if category)
+    return Addressee(language or None, name or None, unreachable or None, opted_out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,9 +265,6 @@ class Outcome:
     reason: str = ""
     retry_error: str | None = None
     postpone_to: datetime | None = None
-    acked: bool = False
-    """Sent after :func:`begin_send_many` answered GO to this claim (which recorded it as
-    sent): recording only drops the lease."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,10 +283,11 @@ async def record_outcomes(
     retry: RetryPolicy,
     keep_s: int = DEFAULT_KEEP_S,
 ) -> list[str]:
-    """Ack, retry or postpone every item in one script run; stale claims change nothing.
+    """Finish, retry or postpone every item in one script run.
 
-    A retry frees the item's sent marker and cap slot. Returns per item ``ok``
-    (finished or postponed), ``retry``, ``dead``, or ``stale`` (the claim was stale).
+    ``SENT`` is recorded whoever holds the item now (the message went out); any other
+    outcome of a stale claim changes nothing, and gives back the item's weekly-cap slot.
+    Returns per item ``ok`` (finished or postponed), ``retry``, ``dead``, or ``stale``.
     """
     if not outcomes:
         return []
@@ -305,18 +298,19 @@ async def record_outcomes(
 
 
 def _record_row(outcome: Outcome) -> str:
-    """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, x, y."""
-    claimed = outcome.claimed
-    item = claimed.followup
-    if outcome.acked:
-        return f"a{_GS}{item.id}{_ACK_TAIL}"
+    """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, attempts, due,
+    x, y (an ack, ``SENT``, needs no token or contact)."""
+    item = outcome.claimed
+    if outcome.state is State.SENT:
+        return _GS.join(("a", item.id, item.bucket, "", "", item.attempts, item.due, "", ""))
     if outcome.state is not None:
         kind, x, y = "f", outcome.state.value, _clean(outcome.reason)
     elif outcome.postpone_to is not None:
         kind, x, y = "p", str(to_epoch(outcome.postpone_to)), _clean(outcome.reason)
     else:
         kind, x, y = "r", _clean(outcome.retry_error or "failed"), ""
-    return _GS.join((kind, item.id, str(claimed.bucket), claimed.token, item.contact_id, x, y))
+    fields = (kind, item.id, item.bucket, item.token, item.contact_id, item.attempts, item.due)
+    return _GS.join((*fields, x, y))
 
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
@@ -360,12 +354,14 @@ async def _records(redis: Redis, ids: Sequence[str]) -> list[Record]:
 
 def _record_from(row: Sequence[str]) -> Record:
     item_id, head, data, state_raw, due, lease = row
-    _, attempts, state, finished, claimed_due, _, reason = (
-        state_raw.split(_US) if state_raw else ("0", "0", "", "", "", "", "")
+    attempts, state, finished, finished_due, reason = (
+        state_raw.split(_US) if state_raw else ("0", "", "", "", "")
     )
     current = State(state) if state else State.IN_FLIGHT if lease else State.PENDING
+    # An item in flight shows when its lease expires (the claim keeps no due time).
+    shown_due = float(due or finished_due or lease or finished or 0)
     return Record(
-        followup=_followup(item_id, head.split(_US), data, float(due or claimed_due or 0)),
+        followup=_followup(item_id, head.split(_US), data, shown_due),
         state=current,
         reason=reason,
         attempts=int(attempts),
@@ -437,12 +433,11 @@ def _keys() -> list[str]:
         keys.followups_leased(),
         keys.followups_done(),
         keys.followups_dead(),
+        keys.followup_claims(),
     ]
 
 
 _US, _RS, _GS, _FS = "\x1f", "\x1e", "\x1d", "\x1c"
-_ACK_TAIL = _GS * 5
-"""An ack's empty bucket, token, contact, x and y: every item of a batch has its fields."""
 _SEPARATORS = str.maketrans(dict.fromkeys(_US + _RS + _GS + _FS, " "))
 _NEEDS_CLEANING = re.compile("[\x1c-\x1f]")
 _ARGUMENT_CHARS = 8_000
@@ -454,8 +449,6 @@ _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
 _PROFILE_FIELDS = ("language", "display_name", "unreachable")
 """The contact profile fields (``storage.contacts``) an :class:`Addressee` holds, in order."""
 _OPT_OUTS = tuple(category.value for category in OptOutCategory)
-_STARTS = {start.value: start for start in SendStart}
-_MARKETING = Purpose.MARKETING
 _decode_data = json.JSONDecoder().decode
 _encode_data = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 """Compact JSON of an item's data (one encoder: ``json.dumps`` with options builds one per call)."""

@@ -275,8 +275,17 @@ def followups_due() -> str:
 
 
 def followups_leased() -> str:
-    """Sorted set: claimed (in-flight) follow-up id -> lease expiry epoch seconds."""
+    """Sorted set: claimed (in-flight) follow-up id -> lease expiry, which is also the claim token.
+
+    The score is the whole second the lease expires, plus the claim's sequence number
+    (``followup_claims``) in millionths: unique per claim, so it fences out earlier holders.
+    """
     return f"{_FOLLOWUPS}:leased"
+
+
+def followup_claims() -> str:
+    """Counter: claims made so far (the sequence number in each lease score)."""
+    return f"{_FOLLOWUPS}:claims"
 
 
 def followups_dead() -> str:
@@ -295,7 +304,7 @@ def followup_records_prefix() -> str:
 
 
 def followup_states_prefix() -> str:
-    """The prefix of the state buckets (hash: id -> packed claim state); same bucket numbers."""
+    """The prefix of the state buckets (hash: id -> packed outcome state); same bucket numbers."""
     return f"{_FOLLOWUPS}:s:"
 
 
@@ -310,7 +319,7 @@ def followup_records(bucket: int) -> str:
 
 
 def followup_states(bucket: int) -> str:
-    """Hash: the claim states of the follow-ups whose id hashes to ``bucket``."""
+    """Hash: the outcome states of the follow-ups whose id hashes to ``bucket``."""
     return f"{followup_states_prefix()}{bucket}"
 
 
@@ -322,7 +331,7 @@ def marketing_sent_prefix() -> str:
 def marketing_sent(contact_id: str) -> str:
     """Sorted set: marketing follow-up ids sent to the contact -> sent epoch (the weekly cap).
 
-    In the queue's slot, so the cap is reserved in the same script as the sent marker.
+    In the queue's slot: the claim script reserves a slot when it claims a marketing item.
     """
     return f"{marketing_sent_prefix()}{contact_id}"
 

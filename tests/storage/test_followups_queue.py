@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from followup_support import T0
 
 from storage import followups, keys, optouts
@@ -14,7 +15,6 @@ from storage.followups import (
     Outcome,
     Purpose,
     RetryPolicy,
-    SendStart,
     State,
 )
 from storage.optouts import OptOutCategory
@@ -72,9 +72,10 @@ async def test_claim_takes_only_due_items_once_and_leases_them(redis):
     again = await followups.claim_due(redis, T0 + timedelta(seconds=30), 10, lease_s=60)
 
     assert [c.followup.id for c in first] == ["a:1"]
-    assert first[0].followup.data == {} and first[0].token == "1"
+    assert first[0].followup.data == {} and first[0].followup.due_at == T0
     assert again == []
-    assert await redis.zscore(keys.followups_leased(), "a:1") == T0.timestamp() + 60
+    lease = await redis.zscore(keys.followups_leased(), "a:1")
+    assert lease == float(first[0].token) == pytest.approx(T0.timestamp() + 60, abs=0.01)
 
 
 async def test_expired_lease_is_claimed_again_with_a_new_token(redis):
@@ -83,17 +84,37 @@ async def test_expired_lease_is_claimed_again_with_a_new_token(redis):
     [second] = await followups.claim_due(redis, T0 + timedelta(seconds=61), 10, lease_s=60)
 
     assert second.token != first.token
-    assert await followups.begin_send(redis, first, T0, Cap()) is SendStart.LOST
-    assert await followups.begin_send(redis, second, T0, Cap()) is SendStart.GO
+    skip_first, skip_second = (Outcome(c, State.SKIPPED, "test") for c in (first, second))
+    assert await followups.record_outcomes(redis, [skip_first], T0, RetryPolicy()) == ["stale"]
+    assert await followups.record_outcomes(redis, [skip_second], T0, RetryPolicy()) == ["ok"]
 
 
-async def test_marker_taken_before_a_crash_stops_the_second_send(redis):
+async def test_claims_in_the_same_second_get_different_tokens(redis):
     await followups.schedule(redis, item())
     [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
-    assert await followups.begin_send(redis, first, T0, Cap()) is SendStart.GO
-    # The holder dies here, after sending, before acking.
+    await followups.record_outcomes(
+        redis, [Outcome(first, postpone_to=T0, reason="test")], T0, RetryPolicy()
+    )
+    [second] = await followups.claim_due(redis, T0, 10, lease_s=60)
+
+    assert second.token != first.token
+    retry_first = Outcome(first, retry_error="late")
+    assert await followups.record_outcomes(redis, [retry_first], T0, RetryPolicy()) == ["stale"]
+
+
+async def test_a_late_ack_of_an_earlier_holder_records_the_item_as_sent(redis):
+    await followups.schedule(redis, item())
+    [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
     [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, lease_s=60)
-    assert await followups.begin_send(redis, second, T0, Cap()) is SendStart.ALREADY_SENT
+    # The first holder's send was slower than its lease; it went out, so it is sent.
+    acked = await followups.record_outcomes(redis, [Outcome(first, State.SENT)], T0, RetryPolicy())
+    late_retry = Outcome(second, retry_error="channel down")
+
+    assert acked == ["ok"]
+    assert await followups.record_outcomes(redis, [late_retry], T0, RetryPolicy()) == ["stale"]
+    [record] = await followups.records(redis, ["order:1:shipped"])
+    assert record.state is State.SENT
+    assert await followups.claim_due(redis, T0 + timedelta(minutes=5), 10, 60) == []
 
 
 async def test_ack_finishes_and_keeps_the_record_for_a_while(redis):
@@ -120,7 +141,7 @@ async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
 
     assert await followups.claim_due(redis, T0 + timedelta(seconds=3601), 10, 60) == []
     assert await followups.of_contact(redis, "console:amy") == []
-    assert await redis.keys("shopbot:{fu}:*") == []
+    assert await redis.keys("shopbot:{fu}:*") == [keys.followup_claims()]
 
 
 async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
@@ -129,7 +150,6 @@ async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
     now, delays = T0, []
     for error in ("timeout", "502", "503"):
         [claimed] = await followups.claim_due(redis, now, 10, 60)
-        await followups.begin_send(redis, claimed, T0, Cap())
         [answer] = await followups.record_outcomes(
             redis, [Outcome(claimed, retry_error=error)], now, policy
         )
@@ -140,10 +160,6 @@ async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
     assert delays == [("retry", 10), ("retry", 15), ("dead", None)]
     [dead] = await followups.dead_letters(redis)
     assert (dead.state, dead.reason, dead.attempts) == (State.DEAD, "503", 3)
-    state = await redis.hget(
-        keys.followup_states(followups.bucket_of("order:1:shipped")), "order:1:shipped"
-    )
-    assert state.split("\x1f")[5] == "", "failed: marker freed"
 
 
 async def test_cancel_group_spares_other_groups_and_kept_ids(redis):
@@ -170,7 +186,10 @@ async def test_cancelled_in_flight_item_is_not_sent(redis):
     await followups.schedule(redis, item())
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
     assert await followups.cancel(redis, "order:1:shipped", T0, "order refunded")
-    assert await followups.begin_send(redis, claimed, T0, Cap()) is SendStart.LOST
+    skipped = Outcome(claimed, State.SKIPPED, "channel refused")
+    assert await followups.record_outcomes(redis, [skipped], T0, RetryPolicy()) == ["stale"]
+    [record] = await followups.records(redis, ["order:1:shipped"])
+    assert (record.state, record.reason) == (State.CANCELLED, "order refunded")
 
 
 async def test_pending_lists_in_flight_then_due_before(redis):
@@ -214,47 +233,40 @@ async def test_claim_brings_the_contacts_profile_and_marketing_opt_outs(redis):
     ]
 
 
-async def test_go_records_the_item_as_sent_and_a_failed_send_reverts_it(redis):
-    await followups.schedule(redis, item())
-    [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    assert await followups.begin_send(redis, claimed, T0, Cap(), keep_s=3600) is SendStart.GO
-
-    [record] = await followups.records(redis, ["order:1:shipped"])
-    assert (record.state, record.finished_at) == (State.SENT, T0)
-    assert await redis.zscore(keys.followups_done(), "order:1:shipped") == T0.timestamp() + 3600
-    assert not await followups.cancel(redis, "order:1:shipped", T0), "its send has begun"
-
-    [answer] = await followups.record_outcomes(
-        redis, [Outcome(claimed, retry_error="502")], T0, RetryPolicy()
-    )
-    [record] = await followups.records(redis, ["order:1:shipped"])
-    assert (answer, record.state, record.reason) == ("retry", State.PENDING, "502")
-    assert await redis.zscore(keys.followups_done(), "order:1:shipped") is None
+def marketing(item_id: str, contact: str = "console:amy") -> Followup:
+    return Followup(item_id, contact, T0, "winback", Purpose.MARKETING)
 
 
-async def test_ack_after_go_only_drops_the_lease(redis):
-    await followups.schedule(redis, item())
-    [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    await followups.begin_send(redis, claimed, T0, Cap())
+async def test_claim_takes_a_weekly_cap_slot_per_marketing_item_until_full(redis):
+    await followups.schedule_many(redis, [marketing("w:1"), marketing("w:2"), marketing("w:3")])
+    await followups.schedule(redis, item("t:1"))
 
-    [answer] = await followups.record_outcomes(
-        redis, [Outcome(claimed, State.SENT, acked=True)], T0 + timedelta(seconds=5), RetryPolicy()
-    )
+    claimed = await followups.claim_due(redis, T0, 10, 60, Cap(limit=2))
 
-    [record] = await followups.records(redis, ["order:1:shipped"])
-    assert (answer, record.state, record.finished_at) == ("ok", State.SENT, T0)
-    assert await redis.zcard(keys.followups_leased()) == 0
-    assert await followups.claim_due(redis, T0 + timedelta(minutes=5), 10, 60) == []
+    frees = {c.id: c.cap_frees_at for c in claimed}
+    assert frees == {"w:1": None, "w:2": None, "w:3": T0 + timedelta(days=7), "t:1": None}
+    cap_set = keys.marketing_sent("console:amy")
+    assert await redis.zrange(cap_set, 0, -1) == ["w:1", "w:2"]
+    assert 0 < await redis.ttl(cap_set) <= 7 * 86_400
 
 
-async def test_an_unacked_send_is_claimed_again_flagged_as_already_sent(redis):
-    await followups.schedule(redis, item())
-    [first] = await followups.claim_due(redis, T0, 10, 60)
-    await followups.begin_send(redis, first, T0, Cap())  # ... and the holder dies mid-send.
+async def test_a_marketing_item_not_sent_gives_back_its_cap_slot(redis):
+    await followups.schedule_many(redis, [marketing("w:1"), marketing("w:2")])
+    one, two = await followups.claim_due(redis, T0, 10, 60, Cap(limit=2))
+    outcomes = [Outcome(one, State.SENT), Outcome(two, State.SKIPPED, "opted out")]
 
-    [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, 60)
+    await followups.record_outcomes(redis, outcomes, T0, RetryPolicy())
 
-    assert (first.already_sent, second.already_sent) == (False, True)
+    assert await redis.zrange(keys.marketing_sent("console:amy"), 0, -1) == ["w:1"]
+
+
+async def test_claiming_again_after_a_crash_keeps_one_cap_slot(redis):
+    await followups.schedule_many(redis, [marketing("w:1"), marketing("w:2")])
+    await followups.claim_due(redis, T0, 1, 60, Cap(limit=2))  # ... and the holder dies.
+    again = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, 60, Cap(limit=2))
+
+    assert [(c.id, c.cap_frees_at) for c in again] == [("w:1", None), ("w:2", None)]
+    assert await redis.zcard(keys.marketing_sent("console:amy")) == 2
 
 
 async def test_large_batches_span_several_script_arguments(redis):
@@ -263,10 +275,9 @@ async def test_large_batches_span_several_script_arguments(redis):
 
     assert all(await followups.schedule_many(redis, batch))
     claimed = await followups.claim_due(redis, T0, 300, 60)
-    starts = await followups.begin_send_many(redis, claimed, T0, Cap())
     answers = await followups.record_outcomes(
-        redis, [Outcome(c, State.SENT, acked=True) for c in claimed], T0, RetryPolicy()
+        redis, [Outcome(c, State.SENT) for c in claimed], T0, RetryPolicy()
     )
 
     assert len(claimed) == 300 and {c.followup.data["note"] for c in claimed} == {long["note"]}
-    assert set(starts) == {SendStart.GO} and answers == ["ok"] * 300
+    assert answers == ["ok"] * 300
