@@ -132,7 +132,8 @@ class OutboundMessage:
     """A message to send. The channel renders ``buttons`` natively or as numbered text.
 
     ``idempotency_key`` lets a sender drop a second send of the same message
-    (a retry after a crash, a duplicate follow-up). ``image`` is the path of a
+    (a retry after a crash, a duplicate follow-up): every channel sends it at most
+    once per recipient and key (:mod:`storage.send_claims`). ``image`` is the path of a
     picture to show with the text (a chart); channels without native pictures
     show the path (the text should name it too).
     """

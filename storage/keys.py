@@ -83,6 +83,14 @@ def seen_message(channel: str, message_id: str) -> str:
     return f"{PREFIX}:seen:{channel}:{message_id}"
 
 
+def sent_message(contact_id: str, idempotency_key: str) -> str:
+    """String with a TTL: an outbound message with this key is being or was sent (any channel).
+
+    ``sending`` while a send holds the claim, then ``sent`` (see :mod:`storage.send_claims`).
+    """
+    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
+
+
 def unanswered() -> str:
     """List of JSON questions the bot could not answer, newest last."""
     return f"{PREFIX}:unanswered"
@@ -244,11 +252,6 @@ def wechat_buttons(contact_id: str) -> str:
 def send_decisions(contact_id: str) -> str:
     """List of JSON send decisions (allowed or not, how, why), newest first."""
     return f"{_contact_scope(contact_id)}:send_decisions"
-
-
-def sent_once(channel: str, idempotency_key: str) -> str:
-    """String with a TTL: an outbound message with this idempotency key was sent."""
-    return f"{PREFIX}:sent:{channel}:{idempotency_key}"
 
 
 def wechat_access_token(app_id: str) -> str:
@@ -460,14 +463,6 @@ def ratings() -> str:
 def ratings_by_time() -> str:
     """Sorted set: rated ref -> epoch rated."""
     return f"{PREFIX}:ratings:by_time"
-
-
-# --- telegram ---
-
-
-def sent_message(contact_id: str, idempotency_key: str) -> str:
-    """String with a TTL: an outbound message with this idempotency key is being or was sent."""
-    return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
 
 
 # --- wechat tags ---

@@ -2,7 +2,8 @@
 
 Contacts are ``console:<name>``; the owner is ``console:owner``. Messages to a
 terminal contact (an owner's answer, a follow-up) wait in its mailbox in Redis
-and are shown when that contact is in the chat, or next opens it.
+and are shown when that contact is in the chat, or next opens it. A message with an
+``idempotency_key`` is put there at most once (:func:`storage.send_claims.send_once`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TextIO
 
 from redis.asyncio import Redis
@@ -31,7 +33,7 @@ from bot.messages import (
     parse_command,
 )
 from bot.roles import CONSOLE_OWNER
-from storage import mailbox
+from storage import mailbox, send_claims
 
 CHANNEL = "console"
 MAILBOX_POLL_S = 1.0
@@ -64,8 +66,10 @@ class ConsoleChannel:
         return SendCheck(allowed=True, via="mailbox")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Leave the message in the recipient's mailbox."""
-        await mailbox.push(self._redis, message.recipient.id, _to_mail(message))
+        """Leave the message in the recipient's mailbox (once per idempotency key)."""
+        contact_id = message.recipient.id
+        push = partial(mailbox.push, self._redis, contact_id, _to_mail(message))
+        await send_claims.send_once(self._redis, contact_id, message.idempotency_key, push)
 
     def routes(self) -> Sequence[BaseRoute]:
         """The terminal serves no HTTP routes."""

@@ -4,8 +4,10 @@ Each chat has a FIFO queue and, while it has work, one worker task; workers
 share the :class:`FloodLimiter`. A 429 pauses as Telegram asks and the same
 message is tried again; a network error is retried with exponential backoff;
 a 403 in a private chat marks the contact unreachable. A message with an
-``idempotency_key`` is claimed in Redis before it is sent, and retries inside
-this sender keep that claim, so it goes out at most once.
+``idempotency_key`` is claimed in Redis before it is sent (:mod:`storage.send_claims`,
+shared by every channel), and retries inside this sender keep that claim, so it
+goes out at most once. A message split into chunks counts as sent once any chunk
+went out; only when none did is the claim released.
 """
 
 from __future__ import annotations
@@ -157,7 +159,7 @@ class TelegramSender:
         key = message.idempotency_key
         contact_id = message.recipient.id
         if key and not await self._claims(send_claims.claim, contact_id, key):
-            log.info("message %s to %s already sent; not sending again", key, contact_id)
+            send_claims.log_duplicate(contact_id, key)
             return
         sent = 0
         try:

@@ -5,14 +5,15 @@ Outside it: a transactional message (or a reply) becomes a template message when
 one is configured for its purpose; marketing is never sent. Every attempt's
 decision and reason is recorded on the contact (:mod:`storage.send_decisions`).
 WeChat's 45015 (window over) and 45047 (quota spent) update the window and fall
-back to the outside-window rule instead of retrying the same call.
+back to the outside-window rule instead of retrying the same call. A message with
+an ``idempotency_key`` goes out at most once per contact (:func:`storage.send_claims.send_once`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
@@ -22,12 +23,9 @@ from bot.channels.wechat.client import OUT_OF_COUNT, OUT_OF_TIME, WeChatApi, WeC
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.messages import DeliveryError, OutboundMessage, Purpose, SendCheck
 from config.wechat import TemplateSpec
-from storage import contacts, send_decisions, sent_once, wechat_window
+from storage import contacts, send_claims, send_decisions, wechat_window
 from storage.send_decisions import SendDecision
 
-log = logging.getLogger(__name__)
-
-CHANNEL = "wechat"
 UNSUBSCRIBED = 43004
 """WeChat: the user does not follow the account (any more)."""
 _WINDOW_ERRORS = {
@@ -70,16 +68,9 @@ class WeChatSender:
 
     async def send(self, message: OutboundMessage) -> None:
         """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not."""
-        key = message.idempotency_key
-        if key and not await sent_once.claim(self._redis, CHANNEL, key):
-            log.info("message %s was already sent; not sending it twice", key)
-            return
-        try:
-            await self._send(message)
-        except BaseException:
-            if key:
-                await sent_once.release(self._redis, CHANNEL, key)
-            raise
+        await send_claims.send_once(
+            self._redis, message.recipient.id, message.idempotency_key, partial(self._send, message)
+        )
 
     async def _send(self, message: OutboundMessage) -> None:
         check = await self.check(message)

@@ -8,7 +8,7 @@ from fakes.wechat_messages import TOKEN, payload, signed_params, text_xml
 
 from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
 from bot.messages import ContactRef, DeliveryError, OutboundMessage, Purpose
-from storage import contacts, send_decisions, wechat_window
+from storage import contacts, keys, send_decisions, wechat_window
 
 ALICE = ContactRef("wechat", "oAlice")
 
@@ -169,12 +169,13 @@ async def test_unsubscribed_contact_is_not_sent_to(wechat_app, redis):
     assert not check.allowed and "unsubscribed" in check.reason
 
 
-async def test_idempotency_key_sends_once(wechat_app):
+async def test_idempotency_key_sends_once(wechat_app, redis):
     await _user_writes(wechat_app)
     message = _out("shipped", idempotency_key="order:42:shipped")
     await wechat_app.channel.send(message)
     await wechat_app.channel.send(message)
     assert len(wechat_app.api.requests(CUSTOM_SEND)) == 1
+    assert await redis.get(keys.sent_message(ALICE.id, "order:42:shipped")) == "sent"
 
 
 async def test_failed_send_can_be_retried_with_the_same_key(wechat_app):
