@@ -18,9 +18,14 @@ T0 = datetime.fromisoformat("2026-11-23T02:00:00+00:00")
 
 @dataclass
 class RecordingOutlet:
-    """Stands for a platform: records what it was asked to send; can refuse or fail."""
+    """Stands for a platform: records what it was asked to send; can refuse or fail.
+
+    Like every channel (``storage.send_claims``), it drops a second send of an
+    idempotency key, and records that in ``dropped``.
+    """
 
     sent: list[OutboundMessage] = field(default_factory=list)
+    dropped: list[OutboundMessage] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     """recipient id -> reason the check gives."""
     fail_times: int = 0
@@ -34,6 +39,10 @@ class RecordingOutlet:
         if self.fail_times:
             self.fail_times -= 1
             raise DeliveryError("platform said 502")
+        key = message.idempotency_key
+        if key and any(sent.idempotency_key == key for sent in self.sent):
+            self.dropped.append(message)
+            return
         self.sent.append(message)
 
     def texts_to(self, contact_id: str) -> list[str]:

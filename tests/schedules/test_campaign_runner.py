@@ -11,12 +11,12 @@ from datetime import datetime, timedelta
 import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 
+from bot.messages import ContactRef, OutboundMessage
 from schedules.campaign_rules import CampaignPolicy, cron_trigger, current_slot
 from schedules.campaigns import CampaignRunner, note_order, note_reply
 from storage import campaigns, contacts, followups, keys, optouts, orders
 from storage.campaigns import Campaign, Status
 from storage.contacts import TagSource
-from storage.followups import Cap
 from storage.optouts import OptOutCategory
 from storage.orders import OrderChange, OrderItem, OrderStatus
 from storage.segment_parser import RangeAtom, RangeField, Segment, SetAtom, SetField, parse
@@ -232,11 +232,12 @@ async def test_crash_between_claim_and_ack_and_a_feeder_crash_send_each_once(red
     # The feeder queues 20, then "dies" before moving its cursor: the next feed repeats them.
     assert await bot.feed(await campaigns.get(redis, "K1"), T0 + timedelta(minutes=1)) == 20
     await campaigns.set_fields(redis, "K1", fed=0)
-    # A dispatcher claims items, commits to sending some of them, and dies before acking.
+    # A dispatcher claims items, sends some of them, and dies before recording anything.
     claimed = await followups.claim_due(redis, T0 + timedelta(minutes=1), 8, lease_s=60)
     for item in claimed[:4]:  # it sent these four to the platform, then the process died
-        await followups.begin_send(redis, item, T0 + timedelta(minutes=1), Cap())
-    sent_before_the_crash = {item.followup.contact_id for item in claimed[:4]}
+        message = OutboundMessage(ContactRef.parse(item.contact_id), "hi", idempotency_key=item.id)
+        await outlet.send(message)
+    sent_before_the_crash = {item.contact_id for item in claimed[:4]}
 
     later = T0 + timedelta(minutes=3)
     for _ in range(4):  # After the restart: ticks and passes until everything is out.
@@ -245,9 +246,8 @@ async def test_crash_between_claim_and_ack_and_a_feeder_crash_send_each_once(red
         later += timedelta(minutes=1)
 
     sent = [m.recipient.id for m in outlet.sent]
-    assert len(sent) == len(set(sent)) == 26
-    assert set(sent) | sent_before_the_crash == set(ids)
-    assert not set(sent) & sent_before_the_crash
+    assert len(sent) == len(set(sent)) == 30 and set(sent) == set(ids)
+    assert {m.recipient.id for m in outlet.dropped} == sent_before_the_crash
     tally = await bot.tally(await campaigns.get(redis, "K1"), later)
     assert (tally.sent, tally.remaining, tally.pending) == (30, 0, 0)
     assert (await campaigns.get(redis, "K1")).status is Status.DONE

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 
 from bot.channels.terminal import ConsoleChannel
 from bot.delivery import Delivery
 from schedules.repurchase import reminder, winback
 from storage import followups, keys, mailbox
-from storage.followups import Cap, Followup, Purpose, State
+from storage.followups import Followup, Purpose, State
 from storage.optouts import OptOutCategory, opt_out
 
 BOB = "console:bob"
@@ -150,6 +151,7 @@ async def test_two_dispatchers_racing_send_each_item_exactly_once(redis, setting
 
     keys_sent = [m.idempotency_key for m in outlet.sent]
     assert sorted(keys_sent) == sorted(f"order:{n}:shipped" for n in range(120))
+    assert outlet.dropped == [], "no item was claimed twice: the channel had nothing to drop"
     assert all(report.sent for report in reports), "both took part"
     assert sum(report.sent for report in reports) == 120
 
@@ -164,22 +166,41 @@ async def test_dispatcher_killed_after_claiming_redelivers_after_the_lease(redis
     await bot.run_due(T0 + timedelta(seconds=60))
     await bot.run_due(T0 + timedelta(seconds=200))
     assert [m.idempotency_key for m in outlet.sent] == ["order:1:shipped"]
+    assert outlet.dropped == []
+
+
+class ProcessDied(BaseException):
+    """The process stops here: nothing after it runs (not an error the dispatcher handles)."""
+
+
+class DiesAfterSending:
+    """An outlet whose process dies right after its channel sent the message."""
+
+    def __init__(self, outlet: Delivery) -> None:
+        self.outlet = outlet
+
+    async def check(self, message):
+        return await self.outlet.check(message)
+
+    async def send(self, message) -> None:
+        await self.outlet.send(message)
+        raise ProcessDied
 
 
 async def test_dispatcher_killed_after_sending_is_not_sent_again(redis, settings):
+    await make_contact(redis, BOB, language="zh-CN")
     await followups.schedule(redis, care())
-    [claimed] = await followups.claim_due(redis, T0, 10, lease_s=60)
-    assert await followups.begin_send(redis, claimed, T0, Cap()) is followups.SendStart.GO
-    outlet = RecordingOutlet()  # It sent here, then died before acking.
+    terminal = Delivery({"console": ConsoleChannel(redis)})
+    with pytest.raises(ProcessDied):
+        await dispatcher(redis, settings, DiesAfterSending(terminal)).run_due(T0)
+    assert (await states(redis))["order:1:shipped"] == (State.IN_FLIGHT, "")
 
-    report = await dispatcher(redis, settings, outlet).run_due(T0 + timedelta(seconds=61))
+    early = await dispatcher(redis, settings, terminal).run_due(T0 + timedelta(seconds=59))
+    report = await dispatcher(redis, settings, terminal).run_due(T0 + timedelta(seconds=60))
 
-    assert outlet.sent == []
-    assert report.sent == 1
-    assert (await states(redis))["order:1:shipped"] == (
-        State.SENT,
-        "sent by an earlier attempt that did not ack",
-    )
+    assert early.claimed == 0 and report.sent == 1, "claimed again after the lease"
+    assert len(await mailbox.drain(redis, BOB)) == 1, "the channel dropped the second send"
+    assert (await states(redis))["order:1:shipped"] == (State.SENT, "")
 
 
 async def test_sends_through_delivery_to_a_terminal_mailbox(redis, settings):
