@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
+from string import Formatter
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -136,6 +138,25 @@ class _Job:
         self.outcome = Outcome(self.claimed, retry_error=error)
 
 
+@dataclass(frozen=True, slots=True)
+class _Template:
+    """A follow-up template in one language, prepared to fill: its text, the fields it
+    names, its buttons as ``(action, label)`` pairs, the name to use for a nameless contact."""
+
+    name: str
+    language: str
+    text: str
+    placeholders: frozenset[str]
+    buttons: tuple[tuple[str, str], ...]
+    name_fallback: str
+
+
+def _placeholders(text: str) -> frozenset[str]:
+    """The field names ``text`` formats (of ``{amount:.2f}`` or ``{order.id}``: the first part)."""
+    names = (field for _, field, _, _ in Formatter().parse(text) if field)
+    return frozenset(re.split(r"[.\[]", field, maxsplit=1)[0] for field in names)
+
+
 class FollowupDispatcher:
     """Runs dispatch passes; any number may run at once on one Redis."""
 
@@ -155,7 +176,7 @@ class FollowupDispatcher:
         self.rules = rules or rules_from(None)
         self.templates = templates or default_templates()
         self.catalog = catalog or default_catalog()
-        self._button_labels: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+        self._prepared: dict[tuple[str, str], _Template] = {}
         self._cap = Cap(policy.weekly_cap, WEEK_S)
 
     @classmethod
@@ -193,8 +214,7 @@ class FollowupDispatcher:
             self._apply_rules(job, now, quiet_until)
             if job.outcome is None:
                 self._render(job)
-        await _each([job for job in jobs if job.outcome is None], self._check_one)
-        await _each([job for job in jobs if job.outcome is None], self._send_one)
+        await _each([job for job in jobs if job.outcome is None], self._deliver)
         finished = [job.outcome for job in jobs if job.outcome is not None]
         answers = await followups.record_outcomes(
             self.redis, finished, now, self.policy.retry, self.policy.keep_s
@@ -223,9 +243,8 @@ class FollowupDispatcher:
         addressee = item.addressee
         language = addressee.language or self.policy.language
         try:
-            text = self._texts(item.template).text(item.template, language)
-            body = text.format_map(self._fields(item.data, addressee, language))
-            buttons = self._buttons(item.template, item.data, language)
+            template = self._template(item.template, language)
+            body = template.text.format_map(self._fields(item.data, addressee, template))
         except (KeyError, ValueError, IndexError) as exc:
             job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
             return
@@ -233,23 +252,45 @@ class FollowupDispatcher:
             recipient=_recipient(item.contact_id),
             text=body,
             purpose=_PURPOSES[item.purpose],
-            buttons=buttons,
+            buttons=self._buttons(template, item.data),
             idempotency_key=item.id,
         )
 
-    def _texts(self, template: str) -> Templates:
-        return self.rules.templates if template in self.rules.templates else self.templates
+    def _template(self, name: str, language: str) -> _Template:
+        """The template ``name`` in ``language``, prepared once per dispatcher."""
+        key = (name, language)
+        template = self._prepared.get(key)
+        if template is None:
+            texts = self.rules.templates if name in self.rules.templates else self.templates
+            text = texts.text(name, language)
+            template = self._prepared[key] = _Template(
+                name,
+                language,
+                text,
+                _placeholders(text),
+                tuple(
+                    (action, self.rules.templates.text(f"{name}.{action}", language))
+                    for action in self.rules.buttons.get(name, ())
+                ),
+                self.templates.text("followup_name_fallback", language),
+            )
+        return template
 
-    def _fields(self, data: Mapping[str, Any], addressee: Addressee, language: str) -> _Blank:
-        name = addressee.display_name
-        sku = data.get("sku")
-        product = self.catalog.get(sku) if sku else None
+    def _fields(self, data: Mapping[str, Any], addressee: Addressee, template: _Template) -> _Blank:
+        """The item's data plus the derived fields its template names."""
         fields = _Blank(data)
-        fields["shop_name"] = self.policy.shop_name
-        fields["name"] = name or self.templates.text("followup_name_fallback", language)
-        fields["items"] = self._items(data.get("items", ()), language)
-        fields["product"] = product.name(language) if product else (sku or "")
-        if "amount" in data:
+        wanted = template.placeholders
+        if "shop_name" in wanted:
+            fields["shop_name"] = self.policy.shop_name
+        if "name" in wanted:
+            fields["name"] = addressee.display_name or template.name_fallback
+        if "items" in wanted:
+            fields["items"] = self._items(data.get("items", ()), template.language)
+        if "product" in wanted:
+            sku = data.get("sku")
+            product = self.catalog.get(sku) if sku else None
+            fields["product"] = product.name(template.language) if product else (sku or "")
+        if "amount" in wanted and "amount" in data:
             fields["amount"] = f"{float(data['amount']):.2f}"
         return fields
 
@@ -261,37 +302,32 @@ class FollowupDispatcher:
             names.append(f"{name} ×{quantity}" if quantity > 1 else name)
         return ("、" if language == "zh-CN" else ", ").join(names)
 
-    def _buttons(self, template: str, data: Mapping[str, Any], language: str) -> tuple[Button, ...]:
-        ref = data.get("sku") or data.get("order_id")
-        ruled = tuple(
-            Button(label, f"{template}:{action}:{ref}")
-            for action, label in self._labels(template, language)
-        )
+    @staticmethod
+    def _buttons(template: _Template, data: Mapping[str, Any]) -> tuple[Button, ...]:
+        ruled: tuple[Button, ...] = ()
+        if template.buttons:
+            ref = data.get("sku") or data.get("order_id")
+            ruled = tuple(
+                [
+                    Button(label, f"{template.name}:{action}:{ref}")
+                    for action, label in template.buttons
+                ]
+            )
         # Items may carry ready-made buttons ([label, payload] pairs): campaigns do.
         if "buttons" not in data:
             return ruled
         return ruled + tuple(Button(label, payload) for label, payload in data["buttons"])
 
-    def _labels(self, template: str, language: str) -> tuple[tuple[str, str], ...]:
-        """The rule's button actions with their labels in ``language`` (looked up once)."""
-        key = (template, language)
-        if key not in self._button_labels:
-            self._button_labels[key] = tuple(
-                (action, self.rules.templates.text(f"{template}.{action}", language))
-                for action in self.rules.buttons.get(template, ())
-            )
-        return self._button_labels[key]
-
-    async def _check_one(self, job: _Job) -> None:
-        assert job.message is not None
-        check = await self.outlet.check(job.message)
+    async def _deliver(self, job: _Job) -> None:
+        """The channel's check, then the send; the job's outcome says how it went."""
+        message = job.message
+        assert message is not None
+        check = await self.outlet.check(message)
         if not check.allowed:
             job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
-
-    async def _send_one(self, job: _Job) -> None:
-        assert job.message is not None
+            return
         try:
-            await self.outlet.send(job.message)
+            await self.outlet.send(message)
         except DeliveryError as exc:
             job.retry(str(exc) or "delivery failed")
             return

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis
@@ -69,11 +70,12 @@ class Followup:
             raise ValueError(f"follow-up id {self.id!r} needs a group, e.g. order:8812:shipped")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Addressee:
     """What sending to a contact needs, read by the claim (None when the profile lacks it).
 
     ``opted_out`` is read for marketing items only (transactional items ignore opt-outs).
+    Built per claimed item, so not frozen (cheaper to build): treat it as read-only.
     """
 
     language: str | None = None
@@ -220,18 +222,19 @@ async def claim_due(
     if not reply:
         return []
     token, *rows = reply.split(_FS)
-    addressees: dict[str, Addressee] = {}
-    return [_claimed(token, row.split(_US), addressees) for row in rows]
+    return [_claimed(token, row.split(_US)) for row in rows]
 
 
-def _claimed(token: str, parts: list[str], addressees: dict[str, Addressee]) -> Claimed:
-    """One row of the claim; ``addressees`` shares each contact's :class:`Addressee`."""
+def _claimed(token: str, parts: list[str]) -> Claimed:
+    """One row of the claim (see ``CLAIM``)."""
     item_id, due, attempts, bucket, frees, language, name, unreachable, blocked, data = parts[:10]
     contact, template, purpose, optout, inline = parts[10:]
-    key = f"{contact}{_US}{blocked}"
-    addressee = addressees.get(key)
-    if addressee is None:
-        addressee = addressees[key] = _addressee(language, name, unreachable, blocked)
+    addressee = Addressee(
+        language or None,
+        name or None,
+        unreachable or None,
+        _opted_out(blocked) if blocked else _NO_OPT_OUTS,
+    )
     data = data or inline
     return Claimed(
         item_id,
@@ -249,15 +252,21 @@ def _claimed(token: str, parts: list[str], addressees: dict[str, Addressee]) -> 
     )
 
 
-def _addressee(language: str, name: str, unreachable: str, blocked: str) -> Addressee:
-    """The addressee of the claim's fields ('' for missing)."""
-    opted_out = frozenset(OptOutCategory(category) for category in blocked.split(",") if category)
-    return Addressee(language or None, name or None, unreachable or None, opted_out)
+@lru_cache(maxsize=64)
+def _opted_out(blocked: str) -> frozenset[OptOutCategory]:
+    """The categories of the claim's comma-joined list (few distinct lists: cached)."""
+    return frozenset(OptOutCategory(category) for category in blocked.split(","))
 
 
-@dataclass(frozen=True, slots=True)
+_NO_OPT_OUTS: frozenset[OptOutCategory] = frozenset()
+
+
+@dataclass(slots=True)
 class Outcome:
-    """How a claimed item ends this pass; see :func:`record_outcomes`."""
+    """How a claimed item ends this pass; see :func:`record_outcomes`.
+
+    One per claimed item, so not frozen (cheaper to build): treat it as read-only.
+    """
 
     claimed: Claimed
     state: State | None = None
