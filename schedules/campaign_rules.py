@@ -16,7 +16,6 @@ from config.i18n import Templates
 from config.membership import StageRules, membership_from
 from config.settings import Settings
 from schedules.quiet_hours import QuietHours
-from storage import followups
 from storage.campaigns import Campaign
 from storage.segment_parser import parse
 
@@ -110,7 +109,6 @@ class CampaignPolicy:
     batch: int = 500
     language: str = "zh-CN"
     shop_name: str = "Shopbot"
-    keep_s: int = followups.DEFAULT_KEEP_S
     stage_rules: StageRules | None = None
     """Thresholds of ``stage:`` atoms in audiences (None: the shipped ``membership.yaml``)."""
 
@@ -125,7 +123,6 @@ class CampaignPolicy:
             batch=settings.campaign_batch,
             language=settings.language,
             shop_name=settings.shop_name,
-            keep_s=settings.followup_keep_days * 86_400,
             stage_rules=membership_from(settings.membership_file).stages,
         )
 

@@ -263,9 +263,7 @@ class CampaignRunner:
         for start in range(0, campaign.fed, CHUNK):
             ids = await campaigns.audience_slice(self.redis, campaign_id, start, CHUNK)
             for item_id in campaigns.item_ids(campaign, ids):
-                if await followups.cancel(
-                    self.redis, item_id, now, "campaign cancelled", self.policy.keep_s
-                ):
+                if await followups.cancel(self.redis, item_id, now, "campaign cancelled"):
                     cancelled += 1
         return cancelled
 

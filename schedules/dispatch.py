@@ -196,18 +196,21 @@ class FollowupDispatcher:
         return report
 
     async def _lane(self, now: datetime, report: PassReport) -> None:
-        while True:
-            batch = await followups.claim_due(
-                self.redis, now, self.policy.batch, self.policy.lease_s, self._cap
-            )
-            if not batch:
-                return
+        """Claim, handle and record batch after batch until a claim comes back short."""
+        while batch := await self._claim(now):
             report.claimed += len(batch)
-            await self._handle(batch, now, report)
+            await self._record(await self._handle(batch, now), now, report)
             if len(batch) < self.policy.batch:
                 return
 
-    async def _handle(self, batch: Sequence[Claimed], now: datetime, report: PassReport) -> None:
+    async def _claim(self, now: datetime) -> list[Claimed]:
+        policy = self.policy
+        return await followups.claim_due(
+            self.redis, now, policy.batch, policy.lease_s, self._cap, policy.keep_s
+        )
+
+    async def _handle(self, batch: Sequence[Claimed], now: datetime) -> list[Outcome]:
+        """Apply the rules, render and send; the outcome of every item."""
         jobs = [_Job(claimed) for claimed in batch]
         quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
         for job in jobs:
@@ -215,13 +218,12 @@ class FollowupDispatcher:
             if job.outcome is None:
                 self._render(job)
         await _each([job for job in jobs if job.outcome is None], self._deliver)
-        finished = [job.outcome for job in jobs if job.outcome is not None]
-        answers = await followups.record_outcomes(
-            self.redis, finished, now, self.policy.retry, self.policy.keep_s
-        )
+        return [job.outcome for job in jobs if job.outcome is not None]
+
+    async def _record(self, finished: list[Outcome], now: datetime, report: PassReport) -> None:
+        answers = await followups.record_outcomes(self.redis, finished, now, self.policy.retry)
         for outcome, answer in zip(finished, answers, strict=True):
             _tally(report, outcome, answer)
-        report.stale += len(jobs) - len(finished)
 
     def _apply_rules(self, job: _Job, now: datetime, quiet_until: datetime | None) -> None:
         """The contact's and the clock's rules; ``quiet_until`` ends the current quiet hours."""

@@ -13,13 +13,15 @@ contact profiles and opt-out sets, outside the queue's slot (one Redis node only
   counter field ``RS`` (every value stays within the 64-byte limit of a small hash, so
   the bucket stays a listpack/ziplist, and chunk names stay short).
 - ``s:<b>`` state bucket (same ``b``), field id -> ``attempts US state US finished US
-  due US reason``, written by an item's outcomes (a retry, a postponement, the end); a
-  claim writes none: its token is the item's score in ``leased``.
+  due US reason``, written by an item's outcomes (a retry, a postponement, a skip, a
+  cancellation, the dead letter); a claim writes none (its token is the item's score in
+  ``leased``), nor does a send (the item's ``done`` score, its finish time, says it).
 - ``c:<cb>`` contact index, field contact -> the record buckets holding its items.
 
 ``b`` and ``cb`` come from SHA-1 of the id / contact (``bucket`` below; the Python
-side mirrors it in ``storage.followups.bucket_of``). Finished items stay readable
-until their ``done`` score passes; ``CLAIM`` sweeps a few of those on every call.
+side mirrors it in ``storage.followups.bucket_of``). Finished items stay readable for
+the dispatcher's keep time after their ``done`` score (when they finished); ``CLAIM``
+sweeps a few older ones on every call.
 """
 
 from __future__ import annotations
@@ -177,33 +179,35 @@ local function forget(id)
     if #ids_in(b, contact) == 0 then ids_of(contact) end
   end
 end
-local function finish(b, id, s, state, now, reason, until_epoch)
+local function finish(b, id, s, state, now, reason)
   s[2], s[3] = state, now
   if reason ~= '' then s[5] = reason end
   put_state(b, id, s)
-  if state ~= 'dead' then redis.call('ZADD', DONE, until_epoch, id) end
+  if state ~= 'dead' then redis.call('ZADD', DONE, now, id) end
 end
 -- Cancels a pending or in-flight item (an in-flight one gives back its weekly-cap slot).
-local function cancel(id, now, reason, until_epoch)
+local function cancel(id, now, reason)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return false end
   local s = get_state(b, id)
-  if s[2] ~= '' then return false end
+  if s[2] ~= '' or redis.call('ZSCORE', DONE, id) then return false end
   s[4] = redis.call('ZSCORE', DUE, id) or s[4]
   redis.call('ZREM', DUE, id)
   if redis.call('ZREM', LEASED, id) == 1 then redis.call('ZREM', CAP .. contact_of(head), id) end
-  finish(b, id, s, 'cancelled', now, reason, until_epoch)
+  finish(b, id, s, 'cancelled', now, reason)
   return true
 end
--- {{id, head, data, state, due, lease}} as strings ('' when absent; head false if unknown).
+-- {{id, head, data, state, due, lease, finished}} as strings ('' when absent; head false if
+-- unknown); finished is the item's DONE score.
 local function row(id)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return {{id, false}} end
   local data = read_data(b, head)
   return {{id, head, data, redis.call('HGET', ST .. b, id) or '',
-    redis.call('ZSCORE', DUE, id) or '', redis.call('ZSCORE', LEASED, id) or ''}}
+    redis.call('ZSCORE', DUE, id) or '', redis.call('ZSCORE', LEASED, id) or '',
+    redis.call('ZSCORE', DONE, id) or ''}}
 end
 """
 
@@ -218,7 +222,7 @@ for id, due, contact, head, data in items(6, 5) do
   local b = ib(id)
   local fresh = write(b, id, head, data, true)
   if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
-      and get_state(b, id)[2] == '' then
+      and not redis.call('ZSCORE', DONE, id) and get_state(b, id)[2] == '' then
     drop(b, id)
     redis.call('HDEL', ST .. b, id)
     fresh = write(b, id, head, data, false)
@@ -240,11 +244,11 @@ return table.concat(added)
 CLAIM = script(
     _LIB
     + f"""
--- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until, ARGV[8] weekly cap, ARGV[9] its window_s;
--- ARGV[10] and ARGV[11] what goes before and after a contact id in its profile key,
--- ARGV[12] the profile fields to return (GS-joined); ARGV[13] and ARGV[14] what goes before
--- and after a category in the key of its opt-out set, ARGV[15] the categories (GS-joined).
--- Drops up to {SWEEP} expired finished items; then takes expired leases first (their
+-- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until, ARGV[8] weekly cap, ARGV[9] its window_s,
+-- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
+-- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
+-- goes before and after a category in the key of its opt-out set, ARGV[16] the categories.
+-- Drops up to {SWEEP} items finished keep_s ago or earlier; then takes expired leases first (their
 -- holder died), then due items, and leases them all under one token: the lease expiry's
 -- whole second plus this claim's sequence number in millionths (the LEASED score).
 -- A marketing item also takes a slot of its contact's weekly cap, unless the cap is full.
@@ -255,7 +259,8 @@ CLAIM = script(
 -- marketing items only; joined by ','), chunked data ('' when inline), then the head's
 -- fields, all joined by US.
 -- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', ARGV[5], 'LIMIT', 0, {SWEEP})) do
+local swept = tonumber(ARGV[5]) - tonumber(ARGV[10])
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', swept, 'LIMIT', 0, {SWEEP})) do
   forget(id)
 end
 local function list(joined)
@@ -265,12 +270,12 @@ local function list(joined)
 end
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local claimed, taken, profiles, optouts, caps = {{}}, {{}}, {{}}, {{}}, {{}}
-local fields, categories = list(ARGV[12]), list(ARGV[15])
+local fields, categories = list(ARGV[13]), list(ARGV[16])
 -- The contact's profile fields joined by US (once per contact and call).
 local function profile(contact)
   local joined = profiles[contact]
   if not joined then
-    local values = redis.call('HMGET', ARGV[10] .. contact .. ARGV[11], unpack(fields))
+    local values = redis.call('HMGET', ARGV[11] .. contact .. ARGV[12], unpack(fields))
     for k = 1, #fields do
       local value = values[k] or ''
       if string.find(value, '[\\28-\\31]') then value = string.gsub(value, '[\\28-\\31]', ' ') end
@@ -286,7 +291,7 @@ local function opted_out(contact)
   if not joined then
     local names = {{}}
     for _, category in ipairs(categories) do
-      if redis.call('SISMEMBER', ARGV[13] .. category .. ARGV[14], contact) == 1 then
+      if redis.call('SISMEMBER', ARGV[14] .. category .. ARGV[15], contact) == 1 then
         names[#names + 1] = category
       end
     end
@@ -334,7 +339,6 @@ local function take(id, score)
   local attempts, raw = '0', redis.call('HGET', ST .. b, id)
   if raw then
     local s = parse_state(raw)
-    -- Finished meanwhile: an earlier holder's late ack recorded it as sent.
     if s[2] ~= '' then return end
     attempts = s[1]
   end
@@ -379,37 +383,37 @@ return token .. '\\28' .. table.concat(claimed, '\\28')
 RECORD_MANY = script(
     _LIB
     + """
--- ARGV[5] now, ARGV[6] keep_s, ARGV[7] max_attempts, ARGV[8] base_s, ARGV[9] cap_s,
---   ARGV[10...] the items: kind, id, bucket, token, contact, attempts, due, x, y where kind
+-- ARGV[5] now, ARGV[6] max_attempts, ARGV[7] base_s, ARGV[8] cap_s,
+--   ARGV[9...] the items: kind, id, bucket, token, contact, attempts, due, x, y where kind
 --   is 'a' ack (sent), 'f' finish (x state, y reason), 'p' postpone (x epoch, y reason) or
 --   'r' retry (x error).
 -- An ack needs no token: the message went out, so 'sent' is true whoever holds the item
--- now (a later holder's send is dropped by the channel's idempotency key). Anything else
--- needs the claim's token (the item's LEASED score): a stale claim changes nothing, and an
--- item not sent gives back its weekly-cap slot.
+-- now (a later holder's send is dropped by the channel's idempotency key). It writes no
+-- state: an item in DONE whose state names no end was sent, when its DONE score says.
+-- Anything else needs the claim's token (the item's LEASED score): a stale claim changes
+-- nothing, and an item not sent gives back its weekly-cap slot.
 -- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale'; joined by GS.
-local answers, released, kept = {}, {}, {}
+local answers, released, finished, acked = {}, {}, {}, {}
 local now = tonumber(ARGV[5])
-local keep_until = now + tonumber(ARGV[6])
 local function holds(id, token)
   local score = redis.call('ZSCORE', LEASED, id)
   return score and tonumber(score) == tonumber(token)
 end
 local function record(kind, id, b, token, contact, attempts, due, x, y)
   if kind == 'a' then
-    put_state(b, id, {attempts, 'sent', now, due, ''})
     released[#released + 1] = id
-    kept[#kept + 1] = keep_until
-    kept[#kept + 1] = id
+    acked[#acked + 1] = id
+    finished[#finished + 1] = now
+    finished[#finished + 1] = id
     return 'ok'
   end
   if not holds(id, token) then return 'stale' end
   released[#released + 1] = id
-  if not (kind == 'f' and x == 'sent') then redis.call('ZREM', CAP .. contact, id) end
+  redis.call('ZREM', CAP .. contact, id)
   if kind == 'f' then
     put_state(b, id, {attempts, x, now, due, y})
-    kept[#kept + 1] = keep_until
-    kept[#kept + 1] = id
+    finished[#finished + 1] = now
+    finished[#finished + 1] = id
     return 'ok'
   elseif kind == 'p' then
     redis.call('ZADD', DUE, x, id)
@@ -417,21 +421,23 @@ local function record(kind, id, b, token, contact, attempts, due, x, y)
     return 'ok'
   end
   attempts = tostring(tonumber(attempts) + 1)
-  if tonumber(attempts) >= tonumber(ARGV[7]) then
+  if tonumber(attempts) >= tonumber(ARGV[6]) then
     put_state(b, id, {attempts, 'dead', now, due, x})
     redis.call('LPUSH', DEAD, id)
     return 'dead'
   end
   put_state(b, id, {attempts, '', '', '', x})
-  local at = now + math.min(tonumber(ARGV[9]), tonumber(ARGV[8]) * 2 ^ (tonumber(attempts) - 1))
+  local at = now + math.min(tonumber(ARGV[8]), tonumber(ARGV[7]) * 2 ^ (tonumber(attempts) - 1))
   redis.call('ZADD', DUE, at, id)
   return 'retry'
 end
-for kind, id, b, token, contact, attempts, due, x, y in items(10, 9) do
+for kind, id, b, token, contact, attempts, due, x, y in items(9, 9) do
   answers[#answers + 1] = record(kind, id, b, token, contact, attempts, due, x, y)
 end
 bulk('ZREM', LEASED, released)
-bulk('ZADD', DONE, kept)
+-- A late ack after another holder's retry: the item must not stay pending.
+bulk('ZREM', DUE, acked)
+bulk('ZADD', DONE, finished)
 return table.concat(answers, '\\29')
 """
 )
@@ -439,24 +445,22 @@ return table.concat(answers, '\\29')
 CANCEL = script(
     _LIB
     + """
--- ARGV[5] id, ARGV[6] now, ARGV[7] reason, ARGV[8] keep_s
-local until_epoch = tonumber(ARGV[6]) + tonumber(ARGV[8])
-return cancel(ARGV[5], ARGV[6], ARGV[7], until_epoch) and 1 or 0
+-- ARGV[5] id, ARGV[6] now, ARGV[7] reason
+return cancel(ARGV[5], ARGV[6], ARGV[7]) and 1 or 0
 """
 )
 
 CANCEL_GROUP = script(
     _LIB
     + """
--- ARGV[5] contact, ARGV[6] group prefix, ARGV[7] now, ARGV[8] reason, ARGV[9] keep_s,
--- ARGV[10...] ids to spare.  Returns the cancelled ids.
+-- ARGV[5] contact, ARGV[6] group prefix, ARGV[7] now, ARGV[8] reason,
+-- ARGV[9...] ids to spare.  Returns the cancelled ids.
 local keep = {}
-for i = 10, #ARGV do keep[ARGV[i]] = true end
+for i = 9, #ARGV do keep[ARGV[i]] = true end
 local cancelled, prefix = {}, ARGV[6]
-local until_epoch = tonumber(ARGV[7]) + tonumber(ARGV[9])
 for _, id in ipairs(ids_of(ARGV[5])) do
   if string.sub(id, 1, #prefix) == prefix and not keep[id]
-      and cancel(id, ARGV[7], ARGV[8], until_epoch) then
+      and cancel(id, ARGV[7], ARGV[8]) then
     cancelled[#cancelled + 1] = id
   end
 end

@@ -160,11 +160,9 @@ async def schedule_many(
     return [flag == "1" for flag in added]
 
 
-async def cancel(
-    redis: Redis, followup_id: str, now: datetime, reason: str = "", keep_s: int = DEFAULT_KEEP_S
-) -> bool:
+async def cancel(redis: Redis, followup_id: str, now: datetime, reason: str = "") -> bool:
     """Cancel a pending or in-flight item; False if it is unknown or already finished."""
-    args = [*_prefixes(), followup_id, to_epoch(now), _clean(reason), keep_s]
+    args = [*_prefixes(), followup_id, to_epoch(now), _clean(reason)]
     return bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
 
 
@@ -176,10 +174,9 @@ async def cancel_group(
     reason: str = "",
     *,
     keep: Iterable[str] = (),
-    keep_s: int = DEFAULT_KEEP_S,
 ) -> list[str]:
     """Cancel the contact's unfinished items whose id starts with ``group:``, except ``keep``."""
-    args = [*_prefixes(), contact_id, f"{group}:", to_epoch(now), _clean(reason), keep_s, *keep]
+    args = [*_prefixes(), contact_id, f"{group}:", to_epoch(now), _clean(reason), *keep]
     return sorted(await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis))
 
 
@@ -195,9 +192,16 @@ DEFAULT_CAP = Cap()
 
 
 async def claim_due(
-    redis: Redis, now: datetime, limit: int, lease_s: float, cap: Cap = DEFAULT_CAP
+    redis: Redis,
+    now: datetime,
+    limit: int,
+    lease_s: float,
+    cap: Cap = DEFAULT_CAP,
+    keep_s: int = DEFAULT_KEEP_S,
 ) -> list[Claimed]:
     """Take up to ``limit`` items due by ``now`` (and any whose lease expired) for ``lease_s``.
+
+    First it drops the records of a few items finished ``keep_s`` or more before ``now``.
 
     Every marketing item also takes a slot of its contact's weekly ``cap`` (kept when it
     is sent, given back by any other outcome); when the cap is full it takes none and
@@ -213,6 +217,7 @@ async def claim_due(
         epoch + lease_s,
         cap.limit,
         cap.window_s,
+        keep_s,
         *keys.contact_profile_affixes(),
         _GS.join(_PROFILE_FIELDS),
         *keys.optout_members_affixes(),
@@ -290,7 +295,6 @@ async def record_outcomes(
     outcomes: Sequence[Outcome],
     now: datetime,
     retry: RetryPolicy,
-    keep_s: int = DEFAULT_KEEP_S,
 ) -> list[str]:
     """Finish, retry or postpone every item in one script run.
 
@@ -301,7 +305,7 @@ async def record_outcomes(
     if not outcomes:
         return []
     rows = (_record_row(outcome) for outcome in outcomes)
-    args = [*_prefixes(), to_epoch(now), keep_s, retry.max_attempts, retry.base_s, retry.cap_s]
+    args = [*_prefixes(), to_epoch(now), retry.max_attempts, retry.base_s, retry.cap_s]
     answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *_batch(rows)], client=redis)
     return answers.split(_GS)
 
@@ -362,12 +366,18 @@ async def _records(redis: Redis, ids: Sequence[str]) -> list[Record]:
 
 
 def _record_from(row: Sequence[str]) -> Record:
-    item_id, head, data, state_raw, due, lease = row
+    item_id, head, data, state_raw, due, lease, done = row
     attempts, state, finished, finished_due, reason = (
         state_raw.split(_US) if state_raw else ("0", "", "", "", "")
     )
-    current = State(state) if state else State.IN_FLIGHT if lease else State.PENDING
-    # An item in flight shows when its lease expires (the claim keeps no due time).
+    if state:
+        current = State(state)
+    elif done:  # Sent: an ack writes no state, only the finish time.
+        current, finished, reason = State.SENT, done, ""
+    else:
+        current = State.IN_FLIGHT if lease else State.PENDING
+    # An item in flight shows when its lease expires, a sent one when it was sent (neither
+    # the claim nor the ack keeps the due time).
     shown_due = float(due or finished_due or lease or finished or 0)
     return Record(
         followup=_followup(item_id, head.split(_US), data, shown_due),

@@ -117,29 +117,43 @@ async def test_a_late_ack_of_an_earlier_holder_records_the_item_as_sent(redis):
     assert await followups.claim_due(redis, T0 + timedelta(minutes=5), 10, 60) == []
 
 
-async def test_ack_finishes_and_keeps_the_record_for_a_while(redis):
+async def test_a_late_ack_after_another_holders_retry_leaves_nothing_pending(redis):
+    await followups.schedule(redis, item())
+    [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
+    [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, lease_s=60)
+    retry = Outcome(second, retry_error="channel down")
+    assert await followups.record_outcomes(redis, [retry], T0, RetryPolicy()) == ["retry"]
+
+    await followups.record_outcomes(redis, [Outcome(first, State.SENT)], T0, RetryPolicy())
+
+    [record] = await followups.records(redis, ["order:1:shipped"])
+    assert record.state is State.SENT
+    assert await followups.claim_due(redis, T0 + timedelta(hours=2), 10, 60) == []
+
+
+async def test_ack_finishes_and_keeps_the_record(redis):
     await followups.schedule(redis, item())
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    await followups.record_outcomes(
-        redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy(), keep_s=3600
-    )
+    await followups.record_outcomes(redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy())
 
     [record] = await followups.of_contact(redis, "console:amy")
     assert record.state is State.SENT and record.finished_at == T0
-    assert await redis.zscore(keys.followups_done(), "order:1:shipped") == T0.timestamp() + 3600
+    assert await redis.zscore(keys.followups_done(), "order:1:shipped") == T0.timestamp()
     assert await redis.zcard(keys.followups_leased()) == 0
     assert not await followups.schedule(redis, item()), "a sent id is never scheduled again"
+    assert not await followups.schedule(redis, item(), replace=True), "nor replaced"
+    assert not await followups.cancel(redis, "order:1:shipped", T0), "nor cancelled"
 
 
 async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
     await followups.schedule_many(redis, [item("a:1"), item("a:2", due=T0 + timedelta(days=1))])
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    await followups.record_outcomes(
-        redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy(), keep_s=3600
-    )
-    await followups.cancel(redis, "a:2", T0, "moved on", keep_s=3600)
+    await followups.record_outcomes(redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy())
+    await followups.cancel(redis, "a:2", T0, "moved on")
 
-    assert await followups.claim_due(redis, T0 + timedelta(seconds=3601), 10, 60) == []
+    await followups.claim_due(redis, T0 + timedelta(seconds=3599), 10, 60, keep_s=3600)
+    assert len(await followups.of_contact(redis, "console:amy")) == 2, "kept for an hour"
+    assert await followups.claim_due(redis, T0 + timedelta(seconds=3600), 10, 60, keep_s=3600) == []
     assert await followups.of_contact(redis, "console:amy") == []
     assert await redis.keys("shopbot:{fu}:*") == [keys.followup_claims()]
 
