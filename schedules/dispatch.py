@@ -48,6 +48,9 @@ WEEK_S = 7 * 86_400
 SEND_CONCURRENCY = 32
 LANES = 3
 """Batches one pass holds at once (claimed, not yet recorded)."""
+YIELD_EVERY = 50
+"""Items rendered between two returns to the event loop: other lanes' replies are read
+and their next requests sent meanwhile, so Redis is not left idle while a batch renders."""
 _PURPOSES = {
     followups.Purpose.TRANSACTIONAL: Purpose.TRANSACTIONAL,
     followups.Purpose.MARKETING: Purpose.MARKETING,
@@ -213,10 +216,12 @@ class FollowupDispatcher:
         """Apply the rules, render and send; the outcome of every item."""
         jobs = [_Job(claimed) for claimed in batch]
         quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
-        for job in jobs:
+        for n, job in enumerate(jobs):
             self._apply_rules(job, now, quiet_until)
             if job.outcome is None:
                 self._render(job)
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
         await _each([job for job in jobs if job.outcome is None], self._deliver)
         return [job.outcome for job in jobs if job.outcome is not None]
 
