@@ -13,7 +13,6 @@ the message's idempotency key (the follow-up id) lets the channel drop a second 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 
 from storage import followup_scripts as lua
@@ -468,6 +468,10 @@ _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
 _PROFILE_FIELDS = ("language", "display_name", "unreachable")
 """The contact profile fields (``storage.contacts``) an :class:`Addressee` holds, in order."""
 _OPT_OUTS = tuple(category.value for category in OptOutCategory)
-_decode_data = json.JSONDecoder().decode
-_encode_data = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-"""Compact JSON of an item's data (one encoder: ``json.dumps`` with options builds one per call)."""
+_decode_data = orjson.loads
+
+
+def _encode_data(data: Mapping[str, Any]) -> str:
+    """Compact JSON of an item's data (orjson: several times faster than ``json`` for the
+    claim's per-item decode, which is a large part of a dispatch's client time)."""
+    return orjson.dumps(data).decode()
