@@ -247,7 +247,7 @@ CLAIM = script(
 -- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until, ARGV[8] weekly cap, ARGV[9] its window_s,
 -- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
 -- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
--- goes before and after a category in the key of its opt-out set, ARGV[16] the categories.
+-- goes before and after a contact id in the key of its opt-out hash (category -> when).
 -- Drops up to {SWEEP} items finished keep_s ago or earlier; then takes expired leases first (their
 -- holder died), then due items, and leases them all under one token: the lease expiry's
 -- whole second plus this claim's sequence number in millionths (the LEASED score).
@@ -270,7 +270,7 @@ local function list(joined)
 end
 local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[8]), tonumber(ARGV[9])
 local claimed, taken, profiles, optouts, caps = {{}}, {{}}, {{}}, {{}}, {{}}
-local fields, categories = list(ARGV[13]), list(ARGV[16])
+local fields = list(ARGV[13])
 -- The contact's profile fields joined by US (once per contact and call).
 local function profile(contact)
   local joined = profiles[contact]
@@ -286,16 +286,11 @@ local function profile(contact)
   end
   return joined
 end
+-- The categories the contact opted out of: the fields of its opt-out hash, joined by ','.
 local function opted_out(contact)
   local joined = optouts[contact]
   if not joined then
-    local names = {{}}
-    for _, category in ipairs(categories) do
-      if redis.call('SISMEMBER', ARGV[14] .. category .. ARGV[15], contact) == 1 then
-        names[#names + 1] = category
-      end
-    end
-    joined = table.concat(names, ',')
+    joined = table.concat(redis.call('HKEYS', ARGV[14] .. contact .. ARGV[15]), ',')
     optouts[contact] = joined
   end
   return joined

@@ -220,8 +220,7 @@ async def claim_due(
         keep_s,
         *keys.contact_profile_affixes(),
         _GS.join(_PROFILE_FIELDS),
-        *keys.optout_members_affixes(),
-        _GS.join(_OPT_OUTS),
+        *keys.contact_optouts_affixes(),
     ]
     reply = await lua.CLAIM(keys=_keys(), args=args, client=redis)
     if not reply:
@@ -259,8 +258,10 @@ def _claimed(token: str, parts: list[str]) -> Claimed:
 
 @lru_cache(maxsize=64)
 def _opted_out(blocked: str) -> frozenset[OptOutCategory]:
-    """The categories of the claim's comma-joined list (few distinct lists: cached)."""
-    return frozenset(OptOutCategory(category) for category in blocked.split(","))
+    """The known categories of the claim's comma-joined list (few distinct lists: cached)."""
+    return frozenset(
+        OptOutCategory(category) for category in blocked.split(",") if category in _OPT_OUTS
+    )
 
 
 _NO_OPT_OUTS: frozenset[OptOutCategory] = frozenset()
@@ -467,7 +468,7 @@ _SMALL_VALUE = 64
 _PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
 _PROFILE_FIELDS = ("language", "display_name", "unreachable")
 """The contact profile fields (``storage.contacts``) an :class:`Addressee` holds, in order."""
-_OPT_OUTS = tuple(category.value for category in OptOutCategory)
+_OPT_OUTS = frozenset(category.value for category in OptOutCategory)
 _decode_data = orjson.loads
 
 

@@ -344,9 +344,9 @@ def contact_profile_affixes() -> tuple[str, str]:
     return _affixes(contact)
 
 
-def optout_members_affixes() -> tuple[str, str]:
-    """What goes before and after a category in its opt-out set's key (for the claim script)."""
-    return _affixes(optout_members)
+def contact_optouts_affixes() -> tuple[str, str]:
+    """What goes before and after a contact id in its opt-out hash's key (for the claim script)."""
+    return _affixes(contact_optouts)
 
 
 def _affixes(builder: Callable[[str], str]) -> tuple[str, str]:
