@@ -49,8 +49,9 @@ SEND_CONCURRENCY = 32
 LANES = 3
 """Batches one pass holds at once (claimed, not yet recorded)."""
 YIELD_EVERY = 50
-"""Items rendered between two returns to the event loop: other lanes' replies are read
-and their next requests sent meanwhile, so Redis is not left idle while a batch renders."""
+"""Items rendered (or sent, per sending worker) between two returns to the event loop:
+other lanes' replies are read and their next requests sent meanwhile, so Redis is not
+left idle while a batch is rendered or sent to an outlet that answers at once."""
 _PURPOSES = {
     followups.Purpose.TRANSACTIONAL: Purpose.TRANSACTIONAL,
     followups.Purpose.MARKETING: Purpose.MARKETING,
@@ -354,8 +355,10 @@ async def _each(jobs: Sequence[_Job], step: Callable[[_Job], Awaitable[None]]) -
     queue = iter(jobs)
 
     async def worker() -> None:
-        for job in queue:
+        for n, job in enumerate(queue):
             await step(job)
+            if n % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)
 
     await asyncio.gather(*(worker() for _ in range(min(SEND_CONCURRENCY, len(jobs)))))
 
