@@ -12,6 +12,7 @@ the message's idempotency key (the follow-up id) lets the channel drop a second 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +31,8 @@ from storage.optouts import OptOutCategory
 from storage.timestamps import from_epoch, to_epoch
 
 DEFAULT_KEEP_S = 30 * 86_400
+DECODE_SLICE = 100
+"""Claimed items decoded between two returns to the event loop (a batch of 500 takes ~2 ms)."""
 """How long a finished item (and its sent marker) stays readable, and blocks a re-schedule."""
 
 
@@ -226,7 +229,12 @@ async def claim_due(
     if not reply:
         return []
     token, *rows = reply.split(_FS)
-    return [_claimed(token, row.split(_US)) for row in rows]
+    claimed: list[Claimed] = []
+    for start in range(0, len(rows), DECODE_SLICE):
+        if start:  # Let other tasks (a dispatcher's other lanes) run between slices.
+            await asyncio.sleep(0)
+        claimed += [_claimed(token, row.split(_US)) for row in rows[start : start + DECODE_SLICE]]
+    return claimed
 
 
 def _claimed(token: str, parts: list[str]) -> Claimed:
