@@ -109,7 +109,10 @@ class DispatchPolicy:
 
 @dataclass
 class PassReport:
-    """What one pass did; ``results`` has ``(id, outcome)`` per item handled."""
+    """What one pass did; ``results`` maps each item handled to its outcome, in order.
+
+    A dict, not a list of pairs: a pass may handle 100,000 items, and one container per
+    item would cost the garbage collector more than the pass's own work."""
 
     claimed: int = 0
     sent: int = 0
@@ -118,7 +121,7 @@ class PassReport:
     retried: int = 0
     dead: int = 0
     stale: int = 0
-    results: list[tuple[str, str]] = field(default_factory=list)
+    results: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -388,16 +391,16 @@ def _tally(report: PassReport, outcome: Outcome, answer: str) -> None:
         return
     if outcome.state is State.SENT:
         report.sent += 1
-        report.results.append((item_id, "sent"))
+        report.results[item_id] = "sent"
     elif outcome.state is State.SKIPPED:
         report.skipped[outcome.reason] += 1
-        report.results.append((item_id, f"skipped: {outcome.reason}"))
+        report.results[item_id] = f"skipped: {outcome.reason}"
     elif outcome.postpone_to is not None:
         report.postponed[outcome.reason] += 1
-        report.results.append((item_id, f"postponed ({outcome.reason}) to {outcome.postpone_to}"))
+        report.results[item_id] = f"postponed ({outcome.reason}) to {outcome.postpone_to}"
     elif answer == "dead":
         report.dead += 1
-        report.results.append((item_id, f"dead: {outcome.retry_error}"))
+        report.results[item_id] = f"dead: {outcome.retry_error}"
     else:
         report.retried += 1
-        report.results.append((item_id, f"retry: {outcome.retry_error}"))
+        report.results[item_id] = f"retry: {outcome.retry_error}"

@@ -102,7 +102,7 @@ async def run_due_pass(
     async with open_runtime(settings) as runtime:
         dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
         report = await dispatcher.run_due(now)
-    for item_id, outcome in report.results:
+    for item_id, outcome in report.results.items():
         print(f"{item_id}: {outcome}", file=out)
     print(summary(report), file=out)
     return 0
