@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from apscheduler.jobstores.redis import RedisJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 
+from bot.heap import freeze_startup_heap
 from bot.messages import OutboundMessage, SendCheck
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
@@ -113,7 +113,7 @@ async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
         tz=Settings().tz, quiet=QuietHours.parse("21:00-09:00"), weekly_cap=10, batch=500
     )
     dispatcher = FollowupDispatcher(redis, outlet, policy)
-    gc.collect()
+    freeze_startup_heap()  # As ``python -m bot run`` does once started (both sides).
     started = time.perf_counter()
     report = await dispatcher.run_due(NOW)
     dispatched_s = time.perf_counter() - started
@@ -191,7 +191,7 @@ async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, f
     )
     scheduler.start(paused=True)
     figures = await schedule_naive(redis, scheduler, count)
-    gc.collect()
+    freeze_startup_heap()
     started = time.perf_counter()
     scheduler.resume()
     await NaiveCounter.done.wait()

@@ -14,6 +14,7 @@ import uvicorn
 from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
 from bot.handoff_job import schedule_handoff_expiry
+from bot.heap import freeze_startup_heap
 from bot.web import build_web_app
 from config.catalog import default_catalog
 from config.membership import membership_from
@@ -51,6 +52,7 @@ async def serve(settings: Settings) -> int:
         schedule_tier_reviews(
             scheduler, runtime.redis, membership_from(settings.membership_file), default_catalog()
         )
+        freeze_startup_heap()
         scheduler.start()
         server = _Server(
             uvicorn.Config(
