@@ -46,7 +46,8 @@ local DUE, LEASED, DONE, DEAD, CLAIMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS
 local REC, ST, BYC, CAP = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local US, RS = '\\31', '\\30'
 local function bucket(s, n) return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16) % n end
-local function ib(id) return bucket(id, {RECORD_BUCKETS}) end
+-- A record bucket as a string (formatting a Lua number costs a printf each time it is used).
+local function ib(id) return tostring(bucket(id, {RECORD_BUCKETS})) end
 -- The batch items in ARGV[first...]: each argument holds many items joined by FS, each
 -- item's fields joined by GS (the client encodes each argument at a cost, so few and long;
 -- but each under 32 KB, past which Redis keeps a query buffer that large after the call).
@@ -253,7 +254,7 @@ CLAIM = script(
 -- whole second plus this claim's sequence number in millionths (the LEASED score).
 -- A marketing item also takes a slot of its contact's weekly cap, unless the cap is full.
 -- Returns '' when nothing was due, else the token, then one string per item, joined by FS:
--- id, due (for a lease taken again: when it expired), attempts, bucket, the epoch at which
+-- id, due (for a lease taken again: when it expired), bucket, the epoch at which
 -- the cap frees a slot ('' when a slot was taken, or for transactional items), the profile
 -- field values ('' when missing), the categories the contact opted out of (read for
 -- marketing items only; joined by ','), chunked data ('' when inline), then the head's
@@ -331,17 +332,13 @@ local function take(id, score)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return end
-  local attempts, raw = '0', redis.call('HGET', ST .. b, id)
-  if raw then
-    local s = parse_state(raw)
-    if s[2] ~= '' then return end
-    attempts = s[1]
-  end
+  -- No state read: an item in DUE or LEASED has not finished (every end leaves both), and
+  -- only a retry needs its attempts (RECORD_MANY reads them then).
   taken[#taken + 1] = id
   local contact, purpose = string.match(head, '^([^\\31]*)\\31[^\\31]*\\31(.)')
   local blocked, frees = '', ''
   if purpose == 'm' then blocked, frees = opted_out(contact), reserve(contact, id) end
-  local row = {{id, score, attempts, b, frees, profile(contact), blocked, read_data(b, head),
+  local row = {{id, score, b, frees, profile(contact), blocked, read_data(b, head),
     head}}
   claimed[#claimed + 1] = table.concat(row, US)
 end
@@ -379,7 +376,7 @@ RECORD_MANY = script(
     _LIB
     + """
 -- ARGV[5] now, ARGV[6] max_attempts, ARGV[7] base_s, ARGV[8] cap_s,
---   ARGV[9...] the items: kind, id, bucket, token, contact, attempts, due, x, y where kind
+--   ARGV[9...] the items: kind, id, bucket, token, contact, due, x, y where kind
 --   is 'a' ack (sent), 'f' finish (x state, y reason), 'p' postpone (x epoch, y reason) or
 --   'r' retry (x error).
 -- An ack needs no token: the message went out, so 'sent' is true whoever holds the item
@@ -394,7 +391,7 @@ local function holds(id, token)
   local score = redis.call('ZSCORE', LEASED, id)
   return score and tonumber(score) == tonumber(token)
 end
-local function record(kind, id, b, token, contact, attempts, due, x, y)
+local function record(kind, id, b, token, contact, due, x, y)
   if kind == 'a' then
     released[#released + 1] = id
     acked[#acked + 1] = id
@@ -403,6 +400,7 @@ local function record(kind, id, b, token, contact, attempts, due, x, y)
     return 'ok'
   end
   if not holds(id, token) then return 'stale' end
+  local attempts = get_state(b, id)[1]
   released[#released + 1] = id
   redis.call('ZREM', CAP .. contact, id)
   if kind == 'f' then
@@ -426,8 +424,8 @@ local function record(kind, id, b, token, contact, attempts, due, x, y)
   redis.call('ZADD', DUE, at, id)
   return 'retry'
 end
-for kind, id, b, token, contact, attempts, due, x, y in items(9, 9) do
-  answers[#answers + 1] = record(kind, id, b, token, contact, attempts, due, x, y)
+for kind, id, b, token, contact, due, x, y in items(9, 8) do
+  answers[#answers + 1] = record(kind, id, b, token, contact, due, x, y)
 end
 bulk('ZREM', LEASED, released)
 -- A late ack after another holder's retry: the item must not stay pending.

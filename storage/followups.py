@@ -94,8 +94,8 @@ class Claimed:
     The item's fields are flat (``followup`` builds the :class:`Followup`) and the class
     is not frozen: one is built per claimed item, and a frozen dataclass costs several
     times more to build. Treat it as read-only. ``addressee`` holds the contact's profile
-    fields the dispatch needs, read by the claim; ``due``, ``attempts`` and ``bucket`` are
-    kept as the claim returned them, to hand back when recording the outcome.
+    fields the dispatch needs, read by the claim; ``due`` and ``bucket`` are kept as the
+    claim returned them, to hand back when recording the outcome.
     """
 
     id: str
@@ -106,7 +106,6 @@ class Claimed:
     optout: str | None
     token: str
     due: str
-    attempts: str
     bucket: str
     addressee: Addressee
     cap_frees_at: datetime | None = None
@@ -239,8 +238,8 @@ async def claim_due(
 
 def _claimed(token: str, parts: list[str]) -> Claimed:
     """One row of the claim (see ``CLAIM``)."""
-    item_id, due, attempts, bucket, frees, language, name, unreachable, blocked, data = parts[:10]
-    contact, template, purpose, optout, inline = parts[10:]
+    item_id, due, bucket, frees, language, name, unreachable, blocked, data = parts[:9]
+    contact, template, purpose, optout, inline = parts[9:]
     addressee = Addressee(
         language or None,
         name or None,
@@ -257,7 +256,6 @@ def _claimed(token: str, parts: list[str]) -> Claimed:
         optout or None,
         token,
         due,
-        attempts,
         bucket,
         addressee,
         from_epoch(frees) if frees else None,
@@ -320,18 +318,18 @@ async def record_outcomes(
 
 
 def _record_row(outcome: Outcome) -> str:
-    """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, attempts, due,
+    """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, due,
     x, y (an ack, ``SENT``, needs no token or contact)."""
     item = outcome.claimed
     if outcome.state is State.SENT:
-        return _GS.join(("a", item.id, item.bucket, "", "", item.attempts, item.due, "", ""))
+        return _GS.join(("a", item.id, item.bucket, "", "", item.due, "", ""))
     if outcome.state is not None:
         kind, x, y = "f", outcome.state.value, _clean(outcome.reason)
     elif outcome.postpone_to is not None:
         kind, x, y = "p", str(to_epoch(outcome.postpone_to)), _clean(outcome.reason)
     else:
         kind, x, y = "r", _clean(outcome.retry_error or "failed"), ""
-    fields = (kind, item.id, item.bucket, item.token, item.contact_id, item.attempts, item.due)
+    fields = (kind, item.id, item.bucket, item.token, item.contact_id, item.due)
     return _GS.join((*fields, x, y))
 
 
