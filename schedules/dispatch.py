@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 WEEK_S = 7 * 86_400
 SEND_CONCURRENCY = 32
-LANES = 3
+LANES = 6
 """Batches one pass holds at once (claimed, not yet recorded)."""
 YIELD_EVERY = 50
 """Items rendered (or sent, per sending worker) between two returns to the event loop:
