@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -31,6 +31,8 @@ from storage.optouts import OptOutCategory
 from storage.timestamps import from_epoch, to_epoch
 
 DEFAULT_KEEP_S = 30 * 86_400
+SCHEDULE_SLICE = 1000
+"""Items per script run of :func:`schedule_many`."""
 DECODE_SLICE = 100
 """Claimed items decoded between two returns to the event loop (a batch of 500 takes ~2 ms)."""
 """How long a finished item (and its sent marker) stays readable, and blocks a re-schedule."""
@@ -149,14 +151,42 @@ async def schedule(redis: Redis, followup: Followup, *, replace: bool = False) -
 async def schedule_many(
     redis: Redis, followups: Iterable[Followup], *, replace: bool = False
 ) -> list[bool]:
-    """:func:`schedule` for many items in one call (one script run)."""
-    rows = []
+    """:func:`schedule` for many items: one script run per ``SCHEDULE_SLICE`` items.
+
+    The next slice is packed while Redis stores the previous one (two runs at most in
+    flight; each is atomic on its own, and their flags come back in order).
+    """
+    flags: list[bool] = []
+    stored: asyncio.Future[list[bool]] | None = None
+    try:
+        for rows in _packed_slices(followups):
+            storing = asyncio.ensure_future(_store(redis, rows, replace))
+            if stored is not None:
+                flags += await stored
+            stored = storing
+        if stored is not None:
+            flags += await stored
+    finally:
+        if stored is not None and not stored.done():
+            stored.cancel()
+    return flags
+
+
+def _packed_slices(followups: Iterable[Followup]) -> Iterator[list[str]]:
+    """The items as script rows (id, due, contact, head, data), ``SCHEDULE_SLICE`` at a time."""
+    rows: list[str] = []
     for followup in followups:
         head, data = _pack(followup)
         due = str(to_epoch(followup.due_at))
         rows.append(_GS.join((followup.id, due, followup.contact_id, head, data)))
-    if not rows:
-        return []
+        if len(rows) == SCHEDULE_SLICE:
+            yield rows
+            rows = []
+    if rows:
+        yield rows
+
+
+async def _store(redis: Redis, rows: list[str], replace: bool) -> list[bool]:
     args = [*_prefixes(), "1" if replace else "0", *_batch(rows)]
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
     return [flag == "1" for flag in added]

@@ -295,3 +295,13 @@ async def test_large_batches_span_several_script_arguments(redis):
 
     assert len(claimed) == 300 and {c.followup.data["note"] for c in claimed} == {long["note"]}
     assert answers == ["ok"] * 300
+
+
+async def test_schedule_many_in_slices_keeps_the_order_of_its_answers(redis, monkeypatch):
+    monkeypatch.setattr(followups, "SCHEDULE_SLICE", 3)
+    batch = [item(f"s:{n}") for n in range(8)] + [item("s:1"), item("s:7"), item("s:8")]
+
+    flags = await followups.schedule_many(redis, iter(batch))
+
+    assert flags == [True] * 8 + [False, False, True]
+    assert await redis.zcard(keys.followups_due()) == 9
