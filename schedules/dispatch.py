@@ -260,7 +260,7 @@ class FollowupDispatcher:
             job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
             return
         job.message = OutboundMessage(
-            recipient=_recipient(item.contact_id),
+            recipient=ContactRef.parse(item.contact_id),
             text=body,
             purpose=_PURPOSES[item.purpose],
             buttons=self._buttons(template, item.data),
@@ -378,10 +378,6 @@ def _categories(extra: str | None) -> frozenset[OptOutCategory]:
     """Marketing, plus the item's own category (``repurchase``) when it names a known one."""
     known = {category.value: category for category in OptOutCategory}
     return frozenset({OptOutCategory.MARKETING} | ({known[extra]} if extra in known else set()))
-
-
-_recipient = lru_cache(maxsize=4096)(ContactRef.parse)
-"""The contact reference of a contact id (immutable, so shared between messages)."""
 
 
 def _tally(report: PassReport, outcome: Outcome, answer: str) -> None:
