@@ -8,9 +8,10 @@ Then the naive way on the same server: one APScheduler ``date`` job per follow-u
 
 Per item, both sides read the contact's profile (stored before the clock starts) and
 render the template in the contact's language, then count. The engine also does its
-bookkeeping: lease and claim token, opt-out and quiet-hours rules, the channel check,
-the sent marker and weekly cap, the ack, the per-contact index. The naive job does none
-of that (it would need it to be correct, but it is not counted against it).
+bookkeeping: lease and claim token, opt-out and quiet-hours rules, the weekly cap, the
+channel check, the outcome record, the per-contact index. The naive job does none of that
+(it would need it to be correct, but it is not counted against it). The engine runs three
+times around the naive run; its figures are the medians (``docs/followups.md``).
 
 Run from the project root: ``python bench/followups.py [--quick]``.
 """

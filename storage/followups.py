@@ -35,7 +35,7 @@ SCHEDULE_SLICE = 1000
 """Items per script run of :func:`schedule_many`."""
 DECODE_SLICE = 100
 """Claimed items decoded between two returns to the event loop (a batch of 500 takes ~2 ms)."""
-"""How long a finished item (and its sent marker) stays readable, and blocks a re-schedule."""
+"""How long a finished item stays readable, and blocks a re-schedule of its id."""
 
 
 class Purpose(StrEnum):
