@@ -11,7 +11,8 @@ render the template in the contact's language, then count. The engine also does 
 bookkeeping: lease and claim token, opt-out and quiet-hours rules, the weekly cap, the
 channel check, the outcome record, the per-contact index. The naive job does none of that
 (it would need it to be correct, but it is not counted against it). The engine runs three
-times around the naive run; its figures are the medians (``docs/followups.md``).
+times and the naive side twice, taking turns; the figures are each side's medians
+(``docs/followups.md``).
 
 Run from the project root: ``python bench/followups.py [--quick]``.
 """
@@ -181,6 +182,7 @@ async def naive_fire(contact_id: str, template: str) -> None:
 
 
 async def bench_naive(redis: Redis, socket_path: str, count: int) -> dict[str, float]:
+    NaiveCounter.fired = NaiveCounter.failed = 0
     NaiveCounter.target, NaiveCounter.done = count, asyncio.Event()
     NaiveCounter.redis, NaiveCounter.slots = redis, asyncio.Semaphore(SEND_CONCURRENCY)
     store = RedisJobStore(
@@ -224,24 +226,24 @@ async def main(count: int) -> None:
     server = EmbeddedRedis(Path(tempfile.mkdtemp(prefix="shopbot-bench-")), persistent=False)
     url = server.start()
     redis = create_client(url)
+    runs: dict[str, list[dict[str, float]]] = {"engine": [], "naive": []}
     try:
-        runs = []
-        for turn in ENGINE_TURNS:
+        for side in TURNS:
             await redis.flushall()
-            if turn == "naive":
-                naive = await bench_naive(redis, str(server.socket_path), count)
+            if side == "naive":
+                runs[side].append(await bench_naive(redis, str(server.socket_path), count))
             else:
-                runs.append(await bench_engine(redis, count))
+                runs[side].append(await bench_engine(redis, count))
     finally:
         await redis.aclose()
         server.stop()
-    report(median_run(runs), naive, runs)
+    report(median_run(runs["engine"]), median_run(runs["naive"]), runs)
 
 
-ENGINE_TURNS = ("engine", "engine", "naive", "engine")
-"""The engine's run takes seconds, the naive one a minute or more, and this machine's speed
-drifts over tens of seconds: three engine runs, on both sides of the naive one, and the
-median of each figure (every run is printed)."""
+TURNS = ("engine", "naive", "engine", "naive", "engine")
+"""This machine's speed drifts over tens of seconds, and the engine's run lasts seconds where
+the naive one lasts a minute or more: three engine runs and two naive ones, taking turns, and
+the median of each figure per side (every run is printed)."""
 
 
 def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
@@ -249,14 +251,17 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
     return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
-def report(engine: dict[str, float], naive: dict[str, float], runs: list[dict[str, float]]) -> None:
+def report(
+    engine: dict[str, float], naive: dict[str, float], runs: dict[str, list[dict[str, float]]]
+) -> None:
     print(f"{int(engine['count'])} follow-ups, each way, on one redis-server")
-    for n, run in enumerate(runs, 1):
-        schedules, dispatches = run["schedules_per_s"], run["dispatches_per_s"]
-        print(f"engine run {n}: {schedules:,.0f} schedules/s, {dispatches:,.0f} dispatches/s")
+    for side, side_runs in runs.items():
+        for n, run in enumerate(side_runs, 1):
+            rates = f"{run['schedules_per_s']:,.0f} schedules/s, {run['dispatches_per_s']:,.0f}"
+            print(f"{side} run {n}: {rates} dispatches/s, {run['bytes']:,.0f} bytes per item")
     print("per item, both: read the contact, render the text, count at the outlet")
     print("engine also: claim+lease, opt-out/quiet/cap rules, channel check, outcome record")
-    print(f"{'':24}{'engine (median)':>16}{'APScheduler':>14}{'ratio':>10}")
+    print(f"{'(medians)':24}{'engine':>16}{'APScheduler':>14}{'ratio':>10}")
     for name in ("schedules_per_s", "dispatches_per_s", "bytes"):
         ratio = engine[name] / naive[name]
         print(f"{name:24}{engine[name]:>16,.0f}{naive[name]:>14,.0f}{ratio:>10.2f}")
