@@ -1,7 +1,7 @@
 """Lua scripts of the follow-up queue (``storage.followups``); each runs atomically.
 
 Layout (why: ``docs/followups.md``, memory). Every script gets the same KEYS
-(due, leased, done, dead, claims) and the same first four ARGV (the prefixes of the record,
+(due, leased, done, dead, claims, leases) and the same first four ARGV (the prefixes of the record,
 state, contact-index and weekly-cap keys); the items of a batch follow, many to an
 argument, and each answer is one string: a client round trip, an argument and a reply
 element each cost the client far more than the Lua work per item. ``CLAIM`` also reads
@@ -14,9 +14,10 @@ contact profiles and opt-out sets, outside the queue's slot (one Redis node only
   the bucket stays a listpack/ziplist, and chunk names stay short).
 - ``s:<b>`` state bucket (same ``b``), field id -> ``attempts US state US finished US
   due US reason``, written by an item's outcomes (a retry, a postponement, a skip, a
-  cancellation, the dead letter); a claim writes none (its token is the item's score in
+  cancellation, the dead letter); a claim writes none (its token is the item's value in
   ``leased``), nor does a send (the item's ``done`` score, its finish time, says it).
 - ``c:<cb>`` contact index, field contact -> the record buckets holding its items.
+- ``leased`` hash, item -> claim token; ``leases`` sorted set, token -> lease expiry.
 
 ``b`` and ``cb`` come from SHA-1 of the id / contact (``bucket`` below; the Python
 side mirrors it in ``storage.followups.bucket_of``). Finished items stay readable for
@@ -42,7 +43,7 @@ def script(source: str) -> AsyncScript:
 
 
 _LIB = f"""
-local DUE, LEASED, DONE, DEAD, CLAIMS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local DUE, LEASED, DONE, DEAD, CLAIMS, LEASES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local REC, ST, BYC, CAP = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local US, RS = '\\31', '\\30'
 local function bucket(s, n) return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16) % n end
@@ -195,7 +196,7 @@ local function cancel(id, now, reason)
   if s[2] ~= '' or redis.call('ZSCORE', DONE, id) then return false end
   s[4] = redis.call('ZSCORE', DUE, id) or s[4]
   redis.call('ZREM', DUE, id)
-  if redis.call('ZREM', LEASED, id) == 1 then redis.call('ZREM', CAP .. contact_of(head), id) end
+  if redis.call('HDEL', LEASED, id) == 1 then redis.call('ZREM', CAP .. contact_of(head), id) end
   finish(b, id, s, 'cancelled', now, reason)
   return true
 end
@@ -207,7 +208,7 @@ local function row(id)
   if not head then return {{id, false}} end
   local data = read_data(b, head)
   return {{id, head, data, redis.call('HGET', ST .. b, id) or '',
-    redis.call('ZSCORE', DUE, id) or '', redis.call('ZSCORE', LEASED, id) or '',
+    redis.call('ZSCORE', DUE, id) or '', redis.call('HGET', LEASED, id) or '',
     redis.call('ZSCORE', DONE, id) or ''}}
 end
 """
@@ -222,7 +223,7 @@ local added, touched, due_at = {}, {}, {}
 for id, due, contact, head, data in items(6, 5) do
   local b = ib(id)
   local fresh = write(b, id, head, data, true)
-  if not fresh and ARGV[5] == '1' and not redis.call('ZSCORE', LEASED, id)
+  if not fresh and ARGV[5] == '1' and redis.call('HEXISTS', LEASED, id) == 0
       and not redis.call('ZSCORE', DONE, id) and get_state(b, id)[2] == '' then
     drop(b, id)
     redis.call('HDEL', ST .. b, id)
@@ -249,9 +250,10 @@ CLAIM = script(
 -- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
 -- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
 -- goes before and after a contact id in the key of its opt-out hash (category -> when).
--- Drops up to {SWEEP} items finished keep_s ago or earlier; then takes expired leases first (their
--- holder died), then due items, and leases them all under one token: the lease expiry's
--- whole second plus this claim's sequence number in millionths (the LEASED score).
+-- Drops up to {SWEEP} items finished keep_s ago or earlier; then takes the items of expired
+-- leases first (their holder died), then due items, and leases them all under one token: the
+-- lease expiry's whole second, a dot, this claim's sequence number in six digits (LEASED maps
+-- each item to it; LEASES scores it with the expiry).
 -- A marketing item also takes a slot of its contact's weekly cap, unless the cap is full.
 -- Returns '' when nothing was due, else the token, then one string per item, joined by FS:
 -- id, due (for a lease taken again: when it expired), bucket, the epoch at which
@@ -331,7 +333,7 @@ end
 local function take(id, score)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
-  if not head then return end
+  if not head then return false end
   -- No state read: an item in DUE or LEASED has not finished (every end leaves both), and
   -- only a retry needs its attempts (RECORD_MANY reads them then).
   taken[#taken + 1] = id
@@ -341,6 +343,7 @@ local function take(id, score)
   local row = {{id, score, b, frees, profile(contact), blocked, read_data(b, head),
     head}}
   claimed[#claimed + 1] = table.concat(row, US)
+  return true
 end
 -- The first n members by score are ranks 0..n-1: one removal for the whole range.
 local function take_from(key, limit, top)
@@ -349,19 +352,42 @@ local function take_from(key, limit, top)
   redis.call('ZREMRANGEBYRANK', key, 0, #flat / 2 - 1)
   for i = 1, #flat, 2 do take(flat[i], flat[i + 1]) end
 end
+-- The items still held under expired leases (their holders died), up to limit; a lease is
+-- forgotten once none of its items is left. The rare path: it reads every lease.
+local function take_expired(limit)
+  local expired = redis.call('ZRANGEBYSCORE', LEASES, '-inf', now)
+  if #expired == 0 then return end
+  local dead, left = {{}}, {{}}
+  for _, t in ipairs(expired) do dead[t] = true end
+  local flat = redis.call('HGETALL', LEASED)
+  for i = 1, #flat, 2 do
+    local t = flat[i + 1]
+    if dead[t] then
+      if #taken >= limit then
+        left[t] = true
+      elseif not take(flat[i], t) then
+        redis.call('HDEL', LEASED, flat[i])  -- no record left to send
+      end
+    end
+  end
+  for _, t in ipairs(expired) do
+    if not left[t] then redis.call('ZREM', LEASES, t) end
+  end
+end
 local limit = tonumber(ARGV[6])
--- A lease expires at its whole second (the fraction is the claim's sequence number).
-take_from(LEASED, limit, '(' .. (math.floor(now) + 1))
+take_expired(limit)
 if limit > #claimed then take_from(DUE, limit - #claimed, ARGV[5]) end
 if #claimed == 0 then return '' end
 local seq = redis.call('INCR', CLAIMS) % 1000000
-local token = string.format('%d.%06d', math.floor(tonumber(ARGV[7])), seq)
+local expiry = math.floor(tonumber(ARGV[7]))
+local token = string.format('%d.%06d', expiry, seq)
 local leased = {{}}
 for i, id in ipairs(taken) do
-  leased[2 * i - 1] = token
-  leased[2 * i] = id
+  leased[2 * i - 1] = id
+  leased[2 * i] = token
 end
-bulk('ZADD', LEASED, leased)
+bulk('HSET', LEASED, leased)
+redis.call('ZADD', LEASES, expiry, token)
 for contact, c in pairs(caps) do
   if #c.taken > 0 then
     bulk('ZADD', CAP .. contact, c.taken)
@@ -382,14 +408,13 @@ RECORD_MANY = script(
 -- An ack needs no token: the message went out, so 'sent' is true whoever holds the item
 -- now (a later holder's send is dropped by the channel's idempotency key). It writes no
 -- state: an item in DONE whose state names no end was sent, when its DONE score says.
--- Anything else needs the claim's token (the item's LEASED score): a stale claim changes
+-- Anything else needs the claim's token (the item's LEASED value): a stale claim changes
 -- nothing, and an item not sent gives back its weekly-cap slot.
 -- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale'; joined by GS.
 local answers, released, finished, acked = {}, {}, {}, {}
 local now = tonumber(ARGV[5])
 local function holds(id, token)
-  local score = redis.call('ZSCORE', LEASED, id)
-  return score and tonumber(score) == tonumber(token)
+  return redis.call('HGET', LEASED, id) == token
 end
 local function record(kind, id, b, token, contact, due, x, y)
   if kind == 'a' then
@@ -427,7 +452,7 @@ end
 for kind, id, b, token, contact, due, x, y in items(9, 8) do
   answers[#answers + 1] = record(kind, id, b, token, contact, due, x, y)
 end
-bulk('ZREM', LEASED, released)
+bulk('HDEL', LEASED, released)
 -- A late ack after another holder's retry: the item must not stay pending.
 bulk('ZREM', DUE, acked)
 bulk('ZADD', DONE, finished)

@@ -375,7 +375,8 @@ async def pending(
 ) -> list[Record]:
     """Items in flight, then pending items due before ``due_before`` (all when None), by due."""
     top = "+inf" if due_before is None else to_epoch(due_before)
-    leased = await redis.zrange(keys.followups_leased(), 0, limit - 1)
+    holders = await redis.hgetall(keys.followups_leased())
+    leased = sorted(holders, key=lambda item_id: (holders[item_id], item_id))[:limit]
     due = await redis.zrangebyscore(keys.followups_due(), "-inf", top, start=0, num=limit)
     return (await _records(redis, [*leased, *due]))[:limit]
 
@@ -490,6 +491,7 @@ def _keys() -> list[str]:
         keys.followups_done(),
         keys.followups_dead(),
         keys.followup_claims(),
+        keys.followup_leases(),
     ]
 
 

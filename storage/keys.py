@@ -278,16 +278,21 @@ def followups_due() -> str:
 
 
 def followups_leased() -> str:
-    """Sorted set: claimed (in-flight) follow-up id -> lease expiry, which is also the claim token.
+    """Hash: claimed (in-flight) follow-up id -> the token of the claim that holds it.
 
-    The score is the whole second the lease expires, plus the claim's sequence number
-    (``followup_claims``) in millionths: unique per claim, so it fences out earlier holders.
+    A token is the whole second its lease expires, a dot, and the claim's sequence number
+    (``followup_claims``) in six digits: unique per claim, so it fences out earlier holders.
     """
     return f"{_FOLLOWUPS}:leased"
 
 
+def followup_leases() -> str:
+    """Sorted set: claim token -> the epoch its lease expires (expired: its items are free)."""
+    return f"{_FOLLOWUPS}:leases"
+
+
 def followup_claims() -> str:
-    """Counter: claims made so far (the sequence number in each lease score)."""
+    """Counter: claims made so far (the sequence number in each claim token)."""
     return f"{_FOLLOWUPS}:claims"
 
 

@@ -74,8 +74,9 @@ async def test_claim_takes_only_due_items_once_and_leases_them(redis):
     assert [c.followup.id for c in first] == ["a:1"]
     assert first[0].followup.data == {} and first[0].followup.due_at == T0
     assert again == []
-    lease = await redis.zscore(keys.followups_leased(), "a:1")
-    assert lease == float(first[0].token) == pytest.approx(T0.timestamp() + 60, abs=0.01)
+    token = await redis.hget(keys.followups_leased(), "a:1")
+    assert token == first[0].token and float(token) == pytest.approx(T0.timestamp() + 60, abs=0.01)
+    assert await redis.zscore(keys.followup_leases(), token) == T0.timestamp() + 60
 
 
 async def test_expired_lease_is_claimed_again_with_a_new_token(redis):
@@ -139,7 +140,7 @@ async def test_ack_finishes_and_keeps_the_record(redis):
     [record] = await followups.of_contact(redis, "console:amy")
     assert record.state is State.SENT and record.finished_at == T0
     assert await redis.zscore(keys.followups_done(), "order:1:shipped") == T0.timestamp()
-    assert await redis.zcard(keys.followups_leased()) == 0
+    assert await redis.hlen(keys.followups_leased()) == 0
     assert not await followups.schedule(redis, item()), "a sent id is never scheduled again"
     assert not await followups.schedule(redis, item(), replace=True), "nor replaced"
     assert not await followups.cancel(redis, "order:1:shipped", T0), "nor cancelled"
@@ -305,3 +306,16 @@ async def test_schedule_many_in_slices_keeps_the_order_of_its_answers(redis, mon
 
     assert flags == [True] * 8 + [False, False, True]
     assert await redis.zcard(keys.followups_due()) == 9
+
+
+async def test_items_of_an_expired_lease_are_claimed_again_a_batch_at_a_time(redis):
+    await followups.schedule_many(redis, [item(f"x:{n}") for n in range(3)])
+    [token] = {c.token for c in await followups.claim_due(redis, T0, 10, 60)}  # ... holder dies
+
+    later = T0 + timedelta(seconds=60)
+    first = await followups.claim_due(redis, later, 2, 60)
+    second = await followups.claim_due(redis, later, 2, 60)
+
+    assert sorted(c.id for c in first + second) == ["x:0", "x:1", "x:2"]
+    assert len(first) == 2 and len(second) == 1
+    assert await redis.zscore(keys.followup_leases(), token) is None, "forgotten once empty"
