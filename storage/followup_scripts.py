@@ -187,16 +187,15 @@ local function finish(b, id, s, state, now, reason)
   put_state(b, id, s)
   if state ~= 'dead' then redis.call('ZADD', DONE, now, id) end
 end
--- Cancels a pending or in-flight item (an in-flight one gives back its weekly-cap slot).
+-- Cancels a pending item. Not one in flight: its holder may be sending it right now, and
+-- nothing would stop that send; its outcome, whatever it is, gets recorded.
 local function cancel(id, now, reason)
+  local due = redis.call('ZSCORE', DUE, id)
+  if not due then return false end
   local b = ib(id)
-  local head = redis.call('HGET', REC .. b, id)
-  if not head then return false end
   local s = get_state(b, id)
-  if s[2] ~= '' or redis.call('ZSCORE', DONE, id) then return false end
-  s[4] = redis.call('ZSCORE', DUE, id) or s[4]
+  s[4] = due
   redis.call('ZREM', DUE, id)
-  if redis.call('HDEL', LEASED, id) == 1 then redis.call('ZREM', CAP .. contact_of(head), id) end
   finish(b, id, s, 'cancelled', now, reason)
   return true
 end

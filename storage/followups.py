@@ -193,7 +193,10 @@ async def _store(redis: Redis, rows: list[str], replace: bool) -> list[bool]:
 
 
 async def cancel(redis: Redis, followup_id: str, now: datetime, reason: str = "") -> bool:
-    """Cancel a pending or in-flight item; False if it is unknown or already finished."""
+    """Cancel a pending item; False if it is unknown, in flight or already finished.
+
+    An item in flight is not cancelled: its dispatcher may be sending it at this moment,
+    and its outcome (sent, most likely) is what gets recorded."""
     args = [*_prefixes(), followup_id, to_epoch(now), _clean(reason)]
     return bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
 

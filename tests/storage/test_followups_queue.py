@@ -197,14 +197,15 @@ async def test_cancel_group_spares_other_groups_and_kept_ids(redis):
     assert await redis.zscore(keys.followups_due(), "order:1:paid") is None
 
 
-async def test_cancelled_in_flight_item_is_not_sent(redis):
+async def test_an_item_in_flight_is_not_cancelled_its_outcome_is_recorded(redis):
     await followups.schedule(redis, item())
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    assert await followups.cancel(redis, "order:1:shipped", T0, "order refunded")
-    skipped = Outcome(claimed, State.SKIPPED, "channel refused")
-    assert await followups.record_outcomes(redis, [skipped], T0, RetryPolicy()) == ["stale"]
+
+    assert not await followups.cancel(redis, "order:1:shipped", T0, "order refunded")
+    sent = Outcome(claimed, State.SENT)
+    assert await followups.record_outcomes(redis, [sent], T0, RetryPolicy()) == ["ok"]
     [record] = await followups.records(redis, ["order:1:shipped"])
-    assert (record.state, record.reason) == (State.CANCELLED, "order refunded")
+    assert record.state is State.SENT
 
 
 async def test_pending_lists_in_flight_then_due_before(redis):
