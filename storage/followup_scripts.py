@@ -329,7 +329,7 @@ local function reserve(contact, id)
   c.taken[#c.taken + 1] = id
   return ''
 end
-local function take(id, score)
+local function take(id, due)
   local b = ib(id)
   local head = redis.call('HGET', REC .. b, id)
   if not head then return false end
@@ -339,7 +339,7 @@ local function take(id, score)
   local contact, purpose = string.match(head, '^([^\\31]*)\\31[^\\31]*\\31(.)')
   local blocked, frees = '', ''
   if purpose == 'm' then blocked, frees = opted_out(contact), reserve(contact, id) end
-  local row = {{id, score, b, frees, profile(contact), blocked, read_data(b, head),
+  local row = {{id, due, b, frees, profile(contact), blocked, read_data(b, head),
     head}}
   claimed[#claimed + 1] = table.concat(row, US)
   return true

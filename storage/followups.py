@@ -31,11 +31,11 @@ from storage.optouts import OptOutCategory
 from storage.timestamps import from_epoch, to_epoch
 
 DEFAULT_KEEP_S = 30 * 86_400
+"""How long a finished item stays readable, and blocks a re-schedule of its id."""
 SCHEDULE_SLICE = 1000
 """Items per script run of :func:`schedule_many`."""
 DECODE_SLICE = 100
 """Claimed items decoded between two returns to the event loop (a batch of 500 takes ~2 ms)."""
-"""How long a finished item stays readable, and blocks a re-schedule of its id."""
 
 
 class Purpose(StrEnum):
@@ -210,7 +210,7 @@ async def cancel_group(
     *,
     keep: Iterable[str] = (),
 ) -> list[str]:
-    """Cancel the contact's unfinished items whose id starts with ``group:``, except ``keep``."""
+    """Cancel the contact's pending items whose id starts with ``group:``, except ``keep``."""
     args = [*_prefixes(), contact_id, f"{group}:", to_epoch(now), _clean(reason), *keep]
     return sorted(await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis))
 
@@ -338,8 +338,9 @@ async def record_outcomes(
 ) -> list[str]:
     """Finish, retry or postpone every item in one script run.
 
-    ``SENT`` is recorded whoever holds the item now (the message went out); any other
-    outcome of a stale claim changes nothing, and gives back the item's weekly-cap slot.
+    ``SENT`` is recorded whoever holds the item now (the message went out). Any other
+    outcome needs the claim to be current (a stale one changes nothing), and gives back
+    the item's weekly-cap slot.
     Returns per item ``ok`` (finished or postponed), ``retry``, ``dead``, or ``stale``.
     """
     if not outcomes:
