@@ -20,7 +20,6 @@ from config.settings import Settings
 from handlers.pipeline import default_pipeline
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 FIXED_NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 PYTHON = sys.executable
 

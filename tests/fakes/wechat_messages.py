@@ -9,7 +9,7 @@ from typing import Any
 
 TOKEN = "shoptoken"
 """The token tests configure and sign with."""
-WECHAT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wechat"
+WECHAT_DATA = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
 
 
 def sign(*parts: str) -> str:
@@ -33,7 +33,7 @@ def text_xml(openid: str, content: str, msg_id: int, account: str = "gh_shop") -
 
 
 def payload(name: str) -> str:
-    """One of the real payloads in ``../shared/data/wechat/``."""
+    """One of the payloads in ``tests/fixtures/wechat/``, in WeChat's published format."""
     return (WECHAT_DATA / name).read_text(encoding="utf-8")
 
 

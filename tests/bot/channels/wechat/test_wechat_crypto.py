@@ -1,13 +1,16 @@
-"""Signatures and safe mode against wechatpy's published vectors."""
+"""Signatures and safe mode against vectors from an independent encoder (tests/fixtures/wechat)."""
 
 from __future__ import annotations
 
+import importlib.util
+
 import pytest
-from fakes.wechat_messages import crypto_vectors, sign
+from fakes.wechat_messages import WECHAT_DATA, crypto_vectors, sign
 
 from bot.channels.wechat.crypto import BadPayload, BadSignature, Verifier
 
 DECRYPT, ENCRYPT, URL_CHECK = crypto_vectors()
+VECTOR_ENCODER = WECHAT_DATA / "make_vectors.py"
 
 
 def _verifier(vector: dict) -> Verifier:
@@ -57,3 +60,10 @@ def test_encrypted_reply_round_trips():
     signature = wrapped.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
     params = {"msg_signature": signature, "timestamp": timestamp, "nonce": "nonce9"}
     assert verifier.decrypt(encrypted, params) == "<xml><Content>hi</Content></xml>"
+
+
+def test_vector_file_is_what_the_encoder_writes():
+    spec = importlib.util.spec_from_file_location("make_vectors", VECTOR_ENCODER)
+    encoder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(encoder)
+    assert encoder.vectors() == [DECRYPT, ENCRYPT, URL_CHECK]

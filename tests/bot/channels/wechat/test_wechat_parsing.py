@@ -1,4 +1,4 @@
-"""Every real payload in ../shared/data/wechat/ becomes the right InboundMessage."""
+"""Every payload in tests/fixtures/wechat/ becomes the right InboundMessage."""
 # ruff: noqa: E501
 
 from __future__ import annotations

@@ -142,8 +142,8 @@ async def test_safe_mode_message_gets_an_encrypted_reply(make_wechat_app, wechat
     plain = verifier.decrypt(wrapped["Encrypt"], params | {"nonce": wrapped["Nonce"]})
     reply = xmltodict.parse(plain)["xml"]
     expected = default_templates().render("fallback", "en", shop_name="Shopbot")
-    assert (reply["ToUserName"], reply["Content"]) == ("messense", expected)
-    assert await contacts.get(redis, "wechat:messense") is not None
+    assert (reply["ToUserName"], reply["Content"]) == ("oCustomer123", expected)
+    assert await contacts.get(redis, "wechat:oCustomer123") is not None
 
 
 async def test_safe_mode_wrong_nonce_is_403(make_wechat_app, wechat_settings, redis):
