@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     frequent_writer_messages: int = Field(default=5, ge=2)
     frequent_writer_days: int = Field(default=7, ge=1)
     complaint_follow_up_hours: int = Field(default=24, ge=1)
+    return_no_reason_days: int = Field(
+        default=7, ge=0, description="七天无理由: days after delivery a return needs no reason"
+    )
+    order_context_hours: int = Field(
+        default=48,
+        ge=1,
+        description="查件 right after a shipped or arrived notice answers from that order",
+    )
 
     @field_validator("order_number_pattern")
     @classmethod

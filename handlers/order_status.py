@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from redis.asyncio import Redis
 
 from config.i18n import Templates, default_templates
 from storage import orders
+from storage.orders import Order, OrderStatus
+
+SHOPS_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class OrderStatusAnswers:
-    """The order-question handler's lookup: the status text of a customer's own order."""
+    """The order-question handler's lookup: the status text of a customer's own order.
 
-    def __init__(self, templates: Templates | None = None) -> None:
+    The text names the status, carrier, tracking number and when the order shipped,
+    with times in ``tz`` (the shop's zone).
+    """
+
+    def __init__(self, templates: Templates | None = None, tz: ZoneInfo = SHOPS_ZONE) -> None:
         self._templates = templates or default_templates()
+        self._tz = tz
 
     async def __call__(
         self, redis: Redis, contact_id: str, order_number: str, language: str
@@ -21,10 +31,16 @@ class OrderStatusAnswers:
         order = await orders.get(redis, order_number)
         if order is None or order.contact_id != contact_id:
             return None
+        return self.answer(order, language)
+
+    def answer(self, order: Order, language: str) -> str:
+        """The status text of ``order`` in ``language``."""
+        shipped = order.status_times.get(OrderStatus.SHIPPED)
         return self._templates.render(
             f"order_answer_{order.status.value}",
             language,
             order_id=order.id,
             carrier=order.carrier or "-",
             tracking_no=order.tracking_no or "-",
+            shipped_at=shipped.astimezone(self._tz).strftime("%m-%d %H:%M") if shipped else "-",
         )

@@ -85,7 +85,13 @@ def default_pipeline(
             console,  # before handoff, so owners are never relayed
             satisfaction_responder,  # a rating answers our question: never relayed
             handoff,
-            counting(OrderQuestions(order_status=OrderStatusAnswers()), Metric.AUTO_ANSWERED),
+            counting(
+                OrderQuestions(
+                    order_status=OrderStatusAnswers(tz=settings.tz),
+                    order_listeners=order_listeners,
+                ),
+                Metric.AUTO_ANSWERED,
+            ),
             greet,
             followup_buttons,
             campaign_buttons,
