@@ -414,3 +414,18 @@ async def get_many(redis: Redis, contact_ids: Iterable[str]) -> list[Contact | N
         _contact_from(contact_id, fields) if fields else None
         for contact_id, fields in zip(ids, rows, strict=True)
     ]
+
+
+async def first_follow_invitation(redis: Redis, contact_id: str) -> bool:
+    """True the first time it is asked for the contact: the farewell's 引导关注 is given once."""
+    return bool(await redis.set(keys.contact_follow_invited(contact_id), "1", nx=True))
+
+
+async def remember_product(redis: Redis, contact_id: str, sku: str, ttl_s: int) -> None:
+    """Keep the product the contact asked about, for ``ttl_s`` seconds."""
+    await redis.set(keys.contact_last_product(contact_id), sku, ex=ttl_s)
+
+
+async def last_product(redis: Redis, contact_id: str) -> str | None:
+    """The sku the contact asked about last, if recently."""
+    return await redis.get(keys.contact_last_product(contact_id))
