@@ -2,7 +2,7 @@
 
 Responders: opt-out -> owner commands -> satisfaction ratings -> human handoff ->
 order questions -> greeting -> follow-up buttons -> campaign buttons -> small talk ->
-catalogue -> FAQ -> fallback.
+own membership -> catalogue -> FAQ -> fallback.
 Observers run first, for every message: tagging, the statistics' message counter, campaign
 replies. Preloads (the handoff state) are read with the message's arrival, in the
 dispatcher's first round trip. Order questions, FAQ and fallback are wrapped to count
@@ -30,6 +30,7 @@ from handlers.faq.store import KnowledgeStore, working_kb_path
 from handlers.followup_buttons import followup_buttons
 from handlers.greeting import greet
 from handlers.handoff import handoff, handoff_state
+from handlers.membership_answers import my_membership
 from handlers.optout import optout
 from handlers.order_questions import OrderQuestions
 from handlers.order_status import OrderStatusAnswers
@@ -99,6 +100,7 @@ def default_pipeline(
             followup_buttons,
             campaign_buttons,
             small_talk,  # never counted as unanswered
+            counting(my_membership, Metric.AUTO_ANSWERED),
             counting(CatalogAnswers(), Metric.AUTO_ANSWERED),
             counting(FaqResponder(knowledge), Metric.AUTO_ANSWERED),
             counting(fallback, Metric.UNANSWERED),

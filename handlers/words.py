@@ -67,6 +67,11 @@ def wants_optout(text: str) -> bool:
     return _rules()["optout"].matches(text)
 
 
+def asks_own_membership(text: str) -> bool:
+    """我是什么会员 / 我的等级 / "what tier am I"."""
+    return _rules()["my_membership"].matches(text)
+
+
 def wants_optin(text: str) -> bool:
     """订阅 / START / subscribe, as the whole message (the ``/start`` command is not this)."""
     return _rules()["optin"].matches(text)

@@ -23,7 +23,7 @@ from storage.batch import Queued
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
-WRITABLE_FIELDS = frozenset({"display_name", "language", "source", "phone", "address"})
+WRITABLE_FIELDS = frozenset({"display_name", "language", "source", "phone", "address", "birthday"})
 
 
 class TagSource(StrEnum):
@@ -47,6 +47,8 @@ class Contact:
     message_count: int
     phone: str | None = None
     address: str | None = None
+    birthday: str | None = None
+    """``MM-DD`` (生日), when the owner recorded it: birthday wishes are promised only then."""
     unreachable: str | None = None
     """Why the contact's channel can no longer reach them (blocked the bot, unfollowed)."""
     last_campaign_at: datetime | None = None
@@ -298,6 +300,7 @@ def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
         message_count=int(fields.get("message_count", 0)),
         phone=fields.get("phone"),
         address=fields.get("address"),
+        birthday=fields.get("birthday"),
         unreachable=fields.get("unreachable"),
         last_campaign_at=from_epoch(fields["campaign_at"]) if "campaign_at" in fields else None,
     )
