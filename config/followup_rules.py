@@ -1,7 +1,7 @@
 """Follow-up rules from ``config/followups.yaml``: order care, repurchase and win-back.
 
 The texts become a :class:`~config.i18n.Templates` keyed by rule name (``shipped``,
-``repurchase``, ``winback``), and button labels by ``<rule>.<action>``.
+``repurchase``, ``winback``, ``birthday``), and button labels by ``<rule>.<action>``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ ORDER_STATUSES = (
 PURPOSES = ("transactional", "marketing")
 REPURCHASE = "repurchase"
 WINBACK = "winback"
+BIRTHDAY = "birthday"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
@@ -103,6 +104,7 @@ def load_rules(path: Path = DEFAULT_RULES) -> FollowupRules:
     winback = data.get(WINBACK) or {}
     _collect_texts(REPURCHASE, repurchase, texts, buttons)
     _collect_texts(WINBACK, winback, texts, buttons)
+    _collect_texts(BIRTHDAY, data.get(BIRTHDAY) or {}, texts, buttons)
     return FollowupRules(
         lifecycle=tuple(lifecycle),
         repurchase_days_before=int(repurchase.get("days_before", 3)),

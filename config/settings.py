@@ -23,6 +23,9 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "SHOPBOT_"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+"""The shop's zone when a caller is given none (``SHOPBOT_TIMEZONE``'s default)."""
 LANGUAGES = ("zh-CN", "en")
 _OWNER_RE = re.compile(r"^[a-z][a-z0-9_]*:[^\s:,][^\s,]*$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -39,7 +42,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     owners: Annotated[tuple[str, ...], NoDecode] = ()
     language: str = "zh-CN"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     shop_name: str = "Shopbot"
     # --- customer service ---
     order_number_pattern: str = Field(

@@ -7,10 +7,9 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from config.i18n import Templates, default_templates
+from config.settings import DEFAULT_TZ
 from storage import orders
 from storage.orders import Order, OrderStatus
-
-SHOPS_ZONE = ZoneInfo("Asia/Shanghai")
 
 
 class OrderStatusAnswers:
@@ -20,7 +19,7 @@ class OrderStatusAnswers:
     with times in ``tz`` (the shop's zone).
     """
 
-    def __init__(self, templates: Templates | None = None, tz: ZoneInfo = SHOPS_ZONE) -> None:
+    def __init__(self, templates: Templates | None = None, tz: ZoneInfo = DEFAULT_TZ) -> None:
         self._templates = templates or default_templates()
         self._tz = tz
 
