@@ -4,33 +4,18 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from redis.asyncio import Redis
-
 from config.i18n import Templates, default_templates
 from config.settings import DEFAULT_TZ
-from storage import orders
 from storage.orders import Order, OrderStatus
 
 
 class OrderStatusAnswers:
-    """The order-question handler's lookup: the status text of a customer's own order.
-
-    The text names the status, carrier, tracking number and when the order shipped,
-    with times in ``tz`` (the shop's zone).
-    """
+    """The status text of a customer's own order: status, carrier, tracking number and
+    when it shipped, with times in ``tz`` (the shop's zone)."""
 
     def __init__(self, templates: Templates | None = None, tz: ZoneInfo = DEFAULT_TZ) -> None:
         self._templates = templates or default_templates()
         self._tz = tz
-
-    async def __call__(
-        self, redis: Redis, contact_id: str, order_number: str, language: str
-    ) -> str | None:
-        """The order's status in ``language``; None if unknown or someone else's."""
-        order = await orders.get(redis, order_number)
-        if order is None or order.contact_id != contact_id:
-            return None
-        return self.answer(order, language)
 
     def answer(self, order: Order, language: str) -> str:
         """The status text of ``order`` in ``language``."""
