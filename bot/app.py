@@ -95,7 +95,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         )
         runtime = Runtime(settings, redis, templates, dispatcher, delivery, pipeline, order_events)
         order_events.subscribe(
-            OrderCare(redis, rules_from(settings.followup_rules), default_catalog())
+            OrderCare(redis, rules_from(settings.followup_rules), default_catalog(), settings.tz)
         )
         order_events.subscribe(CampaignAttribution(redis))
         order_events.subscribe(

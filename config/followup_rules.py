@@ -1,7 +1,7 @@
 """Follow-up rules from ``config/followups.yaml``: order care, repurchase and win-back.
 
 The texts become a :class:`~config.i18n.Templates` keyed by rule name (``shipped``,
-``repurchase``, ``winback``), and button labels by ``<rule>.<action>``.
+``repurchase``, ``winback``, ``birthday``), and button labels by ``<rule>.<action>``.
 """
 
 from __future__ import annotations
@@ -19,23 +19,46 @@ import yaml
 from config.i18n import Templates
 
 DEFAULT_RULES = Path(__file__).parent / "followups.yaml"
-ORDER_STATUSES = ("unpaid", "paid", "shipped", "delivered", "completed", "cancelled", "refunded")
+ORDER_STATUSES = (
+    "unpaid",
+    "paid",
+    "shipped",
+    "arrived",
+    "delivered",
+    "completed",
+    "cancelled",
+    "refunded",
+)
 PURPOSES = ("transactional", "marketing")
 REPURCHASE = "repurchase"
 WINBACK = "winback"
+BIRTHDAY = "birthday"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
 
 
+NOTICE_EXPIRES = timedelta(days=2)
+"""How long a status notice (any hour) may wait before it is skipped as ``expired``."""
+CARE_EXPIRES = timedelta(days=7)
+"""How long other care (review, revisit, rating) may wait before it is skipped."""
+
+
 @dataclass(frozen=True, slots=True)
 class LifecycleRule:
-    """One order-care message: sent ``delay`` after the order reached ``on``."""
+    """One order-care message: sent ``delay`` after the order reached ``on``.
+
+    ``any_hour``: a status notice, sent even in quiet hours; other care waits for them
+    to end. ``expires_after``: counted from when it was due; one not sent by then is
+    skipped with reason ``expired``.
+    """
 
     name: str
     on: str
     delay: timedelta
     purpose: str
     cancel_on: frozenset[str]
+    any_hour: bool = False
+    expires_after: timedelta = CARE_EXPIRES
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +104,7 @@ def load_rules(path: Path = DEFAULT_RULES) -> FollowupRules:
     winback = data.get(WINBACK) or {}
     _collect_texts(REPURCHASE, repurchase, texts, buttons)
     _collect_texts(WINBACK, winback, texts, buttons)
+    _collect_texts(BIRTHDAY, data.get(BIRTHDAY) or {}, texts, buttons)
     return FollowupRules(
         lifecycle=tuple(lifecycle),
         repurchase_days_before=int(repurchase.get("days_before", 3)),
@@ -98,15 +122,30 @@ def _lifecycle_rule(name: str, entry: Mapping[str, Any]) -> LifecycleRule:
         if purpose not in PURPOSES:
             raise ValueError(f"purpose must be one of {', '.join(PURPOSES)}")
         default_cancel = [status for status in ORDER_STATUSES if status != on]
+        any_hour = bool(entry.get("any_hour", False))
+        expires = entry.get("expires_after")
         return LifecycleRule(
             name=name,
             on=on,
             delay=parse_duration(entry.get("delay", 0)),
             purpose=purpose,
             cancel_on=frozenset(_status(s) for s in entry.get("cancel_on", default_cancel)),
+            any_hour=any_hour,
+            expires_after=_expiry(expires) if expires is not None else _default_expiry(any_hour),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"follow-up rule {name!r}: {exc}") from None
+
+
+def _expiry(value: Any) -> timedelta:
+    expires = parse_duration(value)
+    if expires <= timedelta(0):
+        raise ValueError("expires_after must be more than 0")
+    return expires
+
+
+def _default_expiry(any_hour: bool) -> timedelta:
+    return NOTICE_EXPIRES if any_hour else CARE_EXPIRES
 
 
 def _status(value: Any) -> str:

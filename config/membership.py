@@ -14,6 +14,7 @@ import yaml
 
 DEFAULT_MEMBERSHIP = Path(__file__).parent / "membership.yaml"
 DAY_S = 86_400
+BIRTHDAY_WISHES = {"zh-CN": "生日祝福", "en": "birthday wishes"}
 
 
 class Basis(StrEnum):
@@ -38,14 +39,21 @@ class Tier:
     min: float
     names: Mapping[str, str]
     benefits: Mapping[str, str]
+    birthday_wishes: bool = False
+    """生日祝福: promised only to a contact whose birthday is recorded (so it can be sent)."""
 
     def name(self, language: str) -> str:
         """The tier's name in ``language`` (else any, else the id)."""
         return self.names.get(language) or next(iter(self.names.values()), self.id)
 
-    def benefit(self, language: str) -> str:
-        """The tier's benefits in ``language`` (else any)."""
-        return self.benefits.get(language) or next(iter(self.benefits.values()), "")
+    def benefit(self, language: str, *, birthday: bool = False) -> str:
+        """The tier's benefits in ``language`` (else any); birthday wishes are listed only
+        when ``birthday`` (the contact's birthday is recorded) and the tier has them."""
+        listed = self.benefits.get(language) or next(iter(self.benefits.values()), "")
+        if not (birthday and self.birthday_wishes):
+            return listed
+        wishes = BIRTHDAY_WISHES.get(language, BIRTHDAY_WISHES["en"])
+        return f"{wishes}{'、' if language == 'zh-CN' else ', '}{listed}" if listed else wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +139,7 @@ def _tier(entry: Mapping[str, Any]) -> Tier:
             min=float(entry.get("min", 0)),
             names=dict(entry.get("name") or {"zh-CN": entry["id"]}),
             benefits=dict(entry.get("benefits") or {}),
+            birthday_wishes=bool(entry.get("birthday_wishes", False)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"tier {entry!r}: {exc}") from None

@@ -23,6 +23,9 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "SHOPBOT_"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
+"""The shop's zone when a caller is given none (``SHOPBOT_TIMEZONE``'s default)."""
 LANGUAGES = ("zh-CN", "en")
 _OWNER_RE = re.compile(r"^[a-z][a-z0-9_]*:[^\s:,][^\s,]*$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -39,7 +42,7 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=1, le=65535)
     owners: Annotated[tuple[str, ...], NoDecode] = ()
     language: str = "zh-CN"
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE
     shop_name: str = "Shopbot"
     # --- customer service ---
     order_number_pattern: str = Field(
@@ -51,6 +54,14 @@ class Settings(BaseSettings):
     frequent_writer_messages: int = Field(default=5, ge=2)
     frequent_writer_days: int = Field(default=7, ge=1)
     complaint_follow_up_hours: int = Field(default=24, ge=1)
+    return_no_reason_days: int = Field(
+        default=7, ge=0, description="七天无理由: days after delivery a return needs no reason"
+    )
+    order_context_hours: int = Field(
+        default=48,
+        ge=1,
+        description="查件 right after a shipped or arrived notice answers from that order",
+    )
 
     @field_validator("order_number_pattern")
     @classmethod

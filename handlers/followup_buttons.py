@@ -9,10 +9,13 @@ from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
+from handlers.owner_notice import notify_owners
 from schedules import repurchase
-from storage import contacts
+from storage import contacts, tickets
 
 REVISIT_ANSWERS = ("good", "okay", "bad")
+REVISIT_UNHAPPY = "revisit_unhappy"
+"""The intent of the ticket a 不满意 answer to the revisit opens."""
 
 
 async def followup_buttons(message: InboundMessage, ctx: Context) -> bool:
@@ -50,11 +53,33 @@ def _reorder(ctx: Context, sku: str) -> None:
 async def _revisit(ctx: Context, order_id: str, answer: str, label: str) -> None:
     note = f"revisit order {order_id}: {answer}" + (f" ({label})" if label else "")
     await contacts.add_note(ctx.redis, ctx.ref.id, "revisit", note, ctx.now)
-    if answer == "bad":
-        ctx.reply(ctx.render("revisit_sorry"))
-        ctx.notify_owners(_for_owner(ctx, "revisit_owner_unhappy", order_id=order_id))
-    else:
+    if answer != "bad":
         ctx.reply(ctx.render("revisit_thanks"))
+        return
+    # Like a low rating: a ticket, so the unhappy customer is on the owners' open list.
+    ticket = await _open_revisit_ticket(ctx, order_id, label)
+    ctx.reply(ctx.render("revisit_sorry", ticket_id=ticket.id))
+    notify_owners(ctx, "revisit_owner_unhappy", order_id=order_id, ticket_id=ticket.id)
+
+
+async def _open_revisit_ticket(ctx: Context, order_id: str, label: str) -> tickets.Ticket:
+    """The open revisit ticket of this order, or a new one (a second press opens none)."""
+    for ticket in await tickets.for_contact(ctx.redis, ctx.ref.id):
+        if (
+            ticket.status in tickets.NOT_CLOSED
+            and ticket.intent == REVISIT_UNHAPPY
+            and ticket.order_number == order_id
+        ):
+            return ticket
+    return await tickets.create(
+        ctx.redis,
+        contact_id=ctx.ref.id,
+        intent=REVISIT_UNHAPPY,
+        text=label or "revisit: bad",
+        language=ctx.language,
+        now=ctx.now,
+        order_number=order_id,
+    )
 
 
 def _product(ctx: Context, sku: str, *, owner: bool = False) -> str:

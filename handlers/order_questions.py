@@ -4,9 +4,13 @@ A request about the customer's own order opens a ticket (:mod:`storage.tickets`)
 a policy question ("七天无理由退货吗", "how do returns work") is not claimed and
 goes on to the FAQ. See :mod:`handlers.intents` for how the two are told apart.
 
-When the intent needs an order number and the message has none, the question is
-kept (``pending_question_ttl_s``) and the customer is asked for the number; the
-next message with an order number completes it.
+Without an order number, 查件, cancel and return are answered from the customer's own
+orders (:mod:`handlers.own_orders`): one that fits is used, several are offered as
+buttons. 查件 for an order of the customer's own is answered from it; cancel of an
+unpaid one cancels it; a return is told whether it is inside the no-reason window.
+Otherwise, when the intent needs an order number and the message has none, the
+question is kept (``pending_question_ttl_s``) and the customer is asked for the
+number; the next message with an order number completes it.
 
 The customer gets the ticket id and the shop's next step for that intent; the
 owners get the ticket with the contact's profile line.
@@ -14,13 +18,12 @@ owners get the ticket with the contact's profile line.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from redis.asyncio import Redis
+from collections.abc import Iterable
+from datetime import timedelta
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
-from handlers import tagging
+from handlers import own_orders, tagging
 from handlers.intents import (
     Detection,
     Intent,
@@ -29,31 +32,35 @@ from handlers.intents import (
     find_order_number,
     order_number_regex,
 )
+from handlers.order_actions import cancel_unpaid, return_window_text
+from handlers.order_status import OrderStatusAnswers
 from handlers.owner_notice import notify_owners, render_for_owners
-from storage import pending_questions, tickets
-
-OrderStatusLookup = Callable[[Redis, str, str, str], Awaitable[str | None]]
-"""``(redis, contact_id, order_number, language) -> text``: the order's status, in the
-customer's language (e.g. "已发货，顺丰 SF123..."), or None when the order is unknown or
-not this contact's. The hook for "if the order is known, answer its status directly"."""
+from storage import orders, pending_questions, tickets
+from storage.orders import Order, OrderListener, OrderStatus
 
 
 class OrderQuestions:
     """The order-question responder.
 
-    ``order_status``: once orders are stored (``storage/orders.py``), pass a lookup
-    here in :func:`handlers.pipeline.default_pipeline`; a where-is-my-order request
-    for a known order is then answered with its status instead of opening a ticket.
+    ``order_status`` answers 查件 for a known order of the customer's own;
+    ``order_listeners`` hear about an unpaid order the customer cancels (the follow-up
+    engine then cancels its reminders).
     """
 
     def __init__(
-        self, rules: IntentRules | None = None, order_status: OrderStatusLookup | None = None
+        self,
+        rules: IntentRules | None = None,
+        order_status: OrderStatusAnswers | None = None,
+        order_listeners: Iterable[OrderListener] = (),
     ) -> None:
         self.rules = rules or default_rules()
-        self.order_status = order_status
+        self.order_status = order_status or OrderStatusAnswers()
+        self.order_listeners = order_listeners
 
     async def __call__(self, message: InboundMessage, ctx: Context) -> bool:
         """Claim order requests (and answers to "what is your order number?")."""
+        if message.kind is MessageKind.BUTTON and (choice := own_orders.pressed(message.payload)):
+            return await self._chosen(ctx, *choice)
         if message.kind not in (MessageKind.TEXT, MessageKind.BUTTON):
             return False
         numbers = order_number_regex(ctx.settings.order_number_pattern)
@@ -68,6 +75,16 @@ class OrderQuestions:
         self, message: InboundMessage, ctx: Context, detection: Detection
     ) -> bool:
         intent, number = detection.intent, detection.order_number
+        if number is None and own_orders.understands(intent.name):
+            context = timedelta(hours=ctx.settings.order_context_hours)
+            found = await own_orders.candidates(
+                ctx.redis, ctx.ref.id, intent.name, ctx.now, context
+            )
+            if len(found) == 1:
+                number = found[0].id
+            elif found:
+                await self._offer(ctx, intent, message.text, found)
+                return True
         if number is None and intent.needs_order:
             await pending_questions.remember(
                 ctx.redis,
@@ -83,6 +100,24 @@ class OrderQuestions:
         await self._resolve(ctx, intent, message.text, number)
         return True
 
+    async def _offer(self, ctx: Context, intent: Intent, text: str, found: list[Order]) -> None:
+        """Several orders fit: keep the question (a typed number completes it) and list them."""
+        await pending_questions.remember(
+            ctx.redis, ctx.ref.id, intent.name, text, ctx.now, ctx.settings.pending_question_ttl_s
+        )
+        label = ctx.templates.text("order_choice_label", ctx.language)
+        buttons = own_orders.choice_buttons(intent.name, found, label)
+        ctx.reply(ctx.render("order_choose", count=len(found)), buttons=buttons)
+
+    async def _chosen(self, ctx: Context, intent_name: str, order_id: str) -> bool:
+        intent = self.rules.by_name(intent_name)
+        if intent is None:
+            return False
+        pending = await pending_questions.take(ctx.redis, ctx.ref.id)
+        text = pending.text if pending and pending.intent == intent_name else intent_name
+        await self._resolve(ctx, intent, text, order_id)
+        return True
+
     async def _complete_pending(self, message: InboundMessage, ctx: Context) -> bool:
         numbers = order_number_regex(ctx.settings.order_number_pattern)
         number = find_order_number(message.text, numbers)
@@ -96,12 +131,23 @@ class OrderQuestions:
         return True
 
     async def _resolve(self, ctx: Context, intent: Intent, text: str, number: str | None) -> None:
-        if intent.name == "where_is_order" and number and self.order_status:
-            status = await self.order_status(ctx.redis, ctx.ref.id, number, ctx.language)
-            if status:
-                ctx.reply(status)
+        order = await _own_order(ctx, number)
+        match intent.name:
+            case "where_is_order" if order is not None:
+                ctx.reply(self.order_status.answer(order, ctx.language))
+                return
+            case "cancel" if order is not None and order.status is OrderStatus.UNPAID:
+                await cancel_unpaid(ctx, order, self.order_listeners)
                 return
         await open_ticket(ctx, intent, text, number)
+        if intent.name == "return" and order is not None:
+            ctx.reply(return_window_text(ctx, order))
+
+
+async def _own_order(ctx: Context, number: str | None) -> Order | None:
+    """The order ``number`` when it is the sender's own, else None."""
+    order = await orders.get(ctx.redis, number) if number else None
+    return order if order is not None and order.contact_id == ctx.ref.id else None
 
 
 async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | None) -> None:

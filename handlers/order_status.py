@@ -2,29 +2,29 @@
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from zoneinfo import ZoneInfo
 
 from config.i18n import Templates, default_templates
-from storage import orders
+from config.settings import DEFAULT_TZ
+from storage.orders import Order, OrderStatus
 
 
 class OrderStatusAnswers:
-    """The order-question handler's lookup: the status text of a customer's own order."""
+    """The status text of a customer's own order: status, carrier, tracking number and
+    when it shipped, with times in ``tz`` (the shop's zone)."""
 
-    def __init__(self, templates: Templates | None = None) -> None:
+    def __init__(self, templates: Templates | None = None, tz: ZoneInfo = DEFAULT_TZ) -> None:
         self._templates = templates or default_templates()
+        self._tz = tz
 
-    async def __call__(
-        self, redis: Redis, contact_id: str, order_number: str, language: str
-    ) -> str | None:
-        """The order's status in ``language``; None if unknown or someone else's."""
-        order = await orders.get(redis, order_number)
-        if order is None or order.contact_id != contact_id:
-            return None
+    def answer(self, order: Order, language: str) -> str:
+        """The status text of ``order`` in ``language``."""
+        shipped = order.status_times.get(OrderStatus.SHIPPED)
         return self._templates.render(
             f"order_answer_{order.status.value}",
             language,
             order_id=order.id,
             carrier=order.carrier or "-",
             tracking_no=order.tracking_no or "-",
+            shipped_at=shipped.astimezone(self._tz).strftime("%m-%d %H:%M") if shipped else "-",
         )

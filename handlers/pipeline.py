@@ -1,7 +1,8 @@
 """The handlers in the order the dispatcher runs them.
 
 Responders: opt-out -> owner commands -> satisfaction ratings -> human handoff ->
-order questions -> greeting -> follow-up buttons -> campaign buttons -> FAQ -> fallback.
+order questions -> greeting -> follow-up buttons -> campaign buttons -> small talk ->
+own membership -> catalogue -> FAQ -> fallback.
 Observers run first, for every message: tagging, the statistics' message counter, campaign
 replies. Preloads (the handoff state) are read with the message's arrival, in the
 dispatcher's first round trip. Order questions, FAQ and fallback are wrapped to count
@@ -17,6 +18,7 @@ from typing import Any
 from bot.context import Observer, Preload, Responder, TagMirror
 from config.settings import Settings
 from handlers.campaign_replies import campaign_buttons, note_campaign_reply
+from handlers.catalog_answers import CatalogAnswers
 from handlers.console import build_console, stats_commands, ticket_commands
 from handlers.console.campaign_commands import campaign_commands
 from handlers.console.faq_commands import faq_commands
@@ -28,10 +30,12 @@ from handlers.faq.store import KnowledgeStore, working_kb_path
 from handlers.followup_buttons import followup_buttons
 from handlers.greeting import greet
 from handlers.handoff import handoff, handoff_state
+from handlers.membership_answers import my_membership
 from handlers.optout import optout
 from handlers.order_questions import OrderQuestions
 from handlers.order_status import OrderStatusAnswers
 from handlers.satisfaction import satisfaction_responder
+from handlers.small_talk import small_talk
 from handlers.tagging import tag_contact
 from schedules.dispatch import Outlet
 from storage.daily_counters import Metric
@@ -85,10 +89,19 @@ def default_pipeline(
             console,  # before handoff, so owners are never relayed
             satisfaction_responder,  # a rating answers our question: never relayed
             handoff,
-            counting(OrderQuestions(order_status=OrderStatusAnswers()), Metric.AUTO_ANSWERED),
+            counting(
+                OrderQuestions(
+                    order_status=OrderStatusAnswers(tz=settings.tz),
+                    order_listeners=order_listeners,
+                ),
+                Metric.AUTO_ANSWERED,
+            ),
             greet,
             followup_buttons,
             campaign_buttons,
+            small_talk,  # never counted as unanswered
+            counting(my_membership, Metric.AUTO_ANSWERED),
+            counting(CatalogAnswers(), Metric.AUTO_ANSWERED),
             counting(FaqResponder(knowledge), Metric.AUTO_ANSWERED),
             counting(fallback, Metric.UNANSWERED),
         ),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,9 @@ from redis.asyncio import Redis
 from bot.messages import ContactRef
 from config.catalog import Catalog
 from config.i18n import normalize_language
+from config.settings import DEFAULT_TZ
 from handlers.orders import record_order
+from schedules import birthday
 from storage import contacts, keys, orders
 from storage.contacts import TagSource
 from storage.orders import OrderError, OrderListener
@@ -50,12 +52,13 @@ CONTACT_COLUMNS: dict[str, str] = {
     "language": "language", "语言": "language",
     "tags": "tags", "标签": "tags",
     "notes": "notes", "备注": "notes",
+    "birthday": "birthday", "生日": "birthday",
 }  # fmt: skip
 ORDER_FIELDS = ("id", "contact", "status", "amount", "carrier", "tracking_no", "placed_at")
 ITEM_FIELDS = ("sku", "name", "qty", "price")
 EXPORT_COLUMNS = (
     "contact", "short_id", "name", "channel", "phone", "address", "source", "language",
-    "first_purchase", "last_purchase", "products", "orders", "spend", "tags", "notes",
+    "birthday", "first_purchase", "last_purchase", "products", "orders", "spend", "tags", "notes",
     "first_seen", "last_seen",
 )  # fmt: skip
 LIST_SEPARATOR = "; "
@@ -164,8 +167,11 @@ async def import_contacts(
     now: datetime,
     author: str = "import",
     progress: Progress = lambda done: None,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> ImportReport:
-    """Create or update contacts: name, phone, address, source, language, tags, notes."""
+    """Create or update contacts: name, phone, address, source, language, tags, notes,
+    birthday (which schedules the birthday greeting). A row with a bad contact or
+    birthday is reported and left out whole."""
     report = ImportReport()
     for number, raw in rows:
         row = _columns(raw, CONTACT_COLUMNS)
@@ -173,12 +179,30 @@ async def import_contacts(
             contact_id = ContactRef.parse(str(row.get("contact", ""))).id
         except ValueError:
             report.errors.append(RowError(number, "contact", "must be channel:id"))
+            progress(1)
+            continue
+        try:
+            born = _birthday(row.get("birthday"))
+        except ValueError as exc:
+            report.errors.append(RowError(number, "birthday", str(exc)))
         else:
             changed = await _import_contact(redis, contact_id, row, now, author)
+            if born and born != (await contacts.get(redis, contact_id)).birthday:
+                await birthday.record_birthday(redis, contact_id, born, now, tz)
+                changed = True
             report.imported += changed
             report.unchanged += not changed
         progress(1)
     return report
+
+
+def _birthday(value: Any) -> str | None:
+    """``MM-DD`` from a cell (text, or a spreadsheet date); None when empty."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, date | datetime):
+        return f"{value.month:02d}-{value.day:02d}"
+    return birthday.parse_birthday(str(value))
 
 
 async def _import_contact(
@@ -243,6 +267,7 @@ async def _export_row(redis: Redis, contact_id: str, tz: ZoneInfo) -> dict[str, 
         "address": contact.address or "",
         "source": contact.source or "",
         "language": contact.language or "",
+        "birthday": contact.birthday or "",
         "first_purchase": local(summary.first),
         "last_purchase": local(summary.last),
         "products": LIST_SEPARATOR.join(products),

@@ -46,7 +46,7 @@ ORDER_WINDOW = timedelta(days=7)
 RATE_WINDOW = timedelta(minutes=10)
 SLOT_TTL_S = 40 * 86_400
 CHUNK = 1000
-COUNTED_STATUSES = frozenset({"paid", "shipped", "delivered", "completed"})
+COUNTED_STATUSES = frozenset({"paid", "shipped", "arrived", "delivered", "completed"})
 
 
 # --- preview and status figures ---

@@ -1,6 +1,9 @@
 """One dispatch pass: claim due follow-ups, apply the sending rules, send, record the outcome.
 
-For each claimed item, in order: the contact must be reachable; a marketing item
+For each claimed item, in order: an item past its ``expires_at`` (or that quiet hours
+would push past it) is skipped as ``expired``; the contact must be reachable; a
+transactional item marked ``quiet`` (non-urgent care) waits for the end of quiet hours;
+a marketing item
 must not be opted out of (marketing, plus its own category such as repurchase),
 is moved out of quiet hours and must fit the weekly cap (the claim took a slot, or
 says when one frees); the outlet's ``check`` (WeChat's 48-hour window, Telegram
@@ -37,10 +40,12 @@ from config.catalog import Catalog, default_catalog
 from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
 from config.settings import Settings
+from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from schedules.quiet_hours import QuietHours
 from storage import followups
 from storage.followups import Addressee, Cap, Claimed, Outcome, RetryPolicy, State
 from storage.optouts import OptOutCategory
+from storage.timestamps import to_epoch
 
 log = logging.getLogger(__name__)
 
@@ -238,10 +243,14 @@ class FollowupDispatcher:
         """The contact's and the clock's rules; ``quiet_until`` ends the current quiet hours."""
         item = job.claimed
         addressee = item.addressee
-        if addressee.unreachable:
+        waits = item.purpose is _MARKETING or bool(item.data.get(WAITS_FOR_QUIET_END))
+        if _expired(item.data, (quiet_until if waits else None) or now):
+            job.finish(State.SKIPPED, "expired")  # Never weeks late, nor after quiet hours.
+        elif addressee.unreachable:
             job.finish(State.SKIPPED, f"unreachable: {addressee.unreachable}")
         elif item.purpose is not _MARKETING:
-            return
+            if quiet_until is not None and waits:
+                job.postpone(quiet_until, "quiet hours")
         elif blocked := addressee.opted_out & _categories(item.optout):
             job.finish(State.SKIPPED, f"opted out of {min(blocked).value}")
         elif quiet_until is not None:
@@ -301,6 +310,8 @@ class FollowupDispatcher:
             sku = data.get("sku")
             product = self.catalog.get(sku) if sku else None
             fields["product"] = product.name(template.language) if product else (sku or "")
+        if "usage_tip" in wanted:
+            fields["usage_tip"] = self._usage_tips(data.get("items", ()), template.language)
         if "amount" in wanted and "amount" in data:
             fields["amount"] = f"{float(data['amount']):.2f}"
         return fields
@@ -312,6 +323,19 @@ class FollowupDispatcher:
             name = product.name(language) if product else (stored[0] if stored else sku)
             names.append(f"{name} ×{quantity}" if quantity > 1 else name)
         return ("、" if language == "zh-CN" else ", ").join(names)
+
+    def _usage_tips(self, items: Sequence[Sequence[Any]], language: str) -> str:
+        """The catalogue's usage tip of each product in ``items``, one line each ("" if none)."""
+        lines = []
+        for sku, *_ in items:
+            product = self.catalog.get(sku)
+            tip = product.usage_tip(language) if product else None
+            if tip:
+                name = product.name(language)
+                lines.append(
+                    self.templates.render("usage_tip_line", language, product=name, tip=tip)
+                )
+        return "".join(lines)
 
     @staticmethod
     def _buttons(template: _Template, data: Mapping[str, Any]) -> tuple[Button, ...]:
@@ -364,6 +388,12 @@ async def _each(jobs: Sequence[_Job], step: Callable[[_Job], Awaitable[None]]) -
                 await asyncio.sleep(0)
 
     await asyncio.gather(*(worker() for _ in range(min(SEND_CONCURRENCY, len(jobs)))))
+
+
+def _expired(data: Mapping[str, Any], send_at: datetime) -> bool:
+    """True when an item with an ``expires_at`` could only go out after it."""
+    expires_at = data.get(EXPIRES_AT)
+    return expires_at is not None and to_epoch(send_at) > float(expires_at)
 
 
 class _Blank(dict):

@@ -20,8 +20,13 @@ from schedules import repurchase
 from storage import followups
 from storage.followups import Followup, Purpose
 from storage.orders import OrderItem
+from storage.timestamps import to_epoch
 
-COUNTED = frozenset({"paid", "shipped", "delivered", "completed"})
+EXPIRES_AT = "expires_at"
+"""Follow-up data field: the epoch after which the item is skipped as ``expired``."""
+WAITS_FOR_QUIET_END = "quiet"
+"""Follow-up data field: a transactional item that still waits for the end of quiet hours."""
+COUNTED = frozenset({"paid", "shipped", "arrived", "delivered", "completed"})
 """Statuses in which an order counts as bought."""
 VOIDED = frozenset({"cancelled", "refunded"})
 """Statuses that undo a purchase."""
@@ -59,14 +64,19 @@ def order_group(order_id: str) -> str:
 
 
 def care_followup(facts: OrderFacts, rule: LifecycleRule, catalog: Catalog) -> Followup:
-    """The message ``rule`` schedules for the order in ``facts``."""
+    """The message ``rule`` schedules for the order in ``facts``, with its manners:
+    when it expires, and whether it waits for the end of quiet hours."""
+    due = facts.at + rule.delay
+    manners: dict[str, object] = {EXPIRES_AT: to_epoch(due + rule.expires_after)}
+    if not rule.any_hour:
+        manners[WAITS_FOR_QUIET_END] = True
     return Followup(
         id=f"{order_group(facts.order_id)}:{rule.name}",
         contact_id=facts.contact_id,
-        due_at=facts.at + rule.delay,
+        due_at=due,
         template=rule.name,
         purpose=Purpose(rule.purpose),
-        data=order_data(facts, catalog),
+        data=order_data(facts, catalog) | manners,
     )
 
 

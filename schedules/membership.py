@@ -1,15 +1,14 @@
 """Membership upkeep on every order event: tier, expected next order, the statistics' index.
 
-:class:`MembershipCare` is an order listener (``runtime.order_events``). On each
-event it recomputes the contact's tier from their order ledger (lifetime, or the
-rolling window in upgrade-and-downgrade mode), stores it, and when it changed
-schedules a transactional follow-up ``tier:<contact>:<tier>:<epoch>`` (template
-``tier_upgraded`` or ``tier_downgraded``) that the follow-up dispatcher delivers
-like any other, so the customer hears of it through the normal outbound path
-(opt-outs do not apply, WeChat's window and templates do). Imported orders update
-the tier silently. In downgrade mode the contact is also put on the review index
-for when their oldest order in the window leaves it; :func:`review_due` (run by
-the scheduler) recomputes those.
+:class:`MembershipCare` is an order listener (``runtime.order_events``). On each event it
+recomputes the contact's tier from their order ledger (lifetime, or the rolling window in
+upgrade-and-downgrade mode), stores it, and when it changed schedules a transactional
+follow-up ``tier:<contact>:<tier>:<epoch>`` (template ``tier_welcome`` for the first tier,
+``tier_upgraded`` or ``tier_downgraded``) that the follow-up dispatcher delivers like any
+other, so the customer hears of it through the normal outbound path (opt-outs do not apply,
+WeChat's window and templates do). Imported orders update the tier silently. In downgrade
+mode the contact is also put on the review index for when their oldest order in the window
+leaves it; :func:`review_due` (run by the scheduler) recomputes those.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from redis.exceptions import RedisError
 from config.catalog import Catalog
 from config.membership import Basis, Membership, Mode, Tier
 from schedules.repurchase import personal_interval
-from storage import followups, membership, orders
+from storage import contacts, followups, membership, orders
 from storage.followups import Followup, Purpose
 from storage.orders import Order, OrderEvent
 from storage.timestamps import to_epoch
@@ -35,6 +34,7 @@ from storage.timestamps import to_epoch
 log = logging.getLogger(__name__)
 SILENT_SOURCES = frozenset({"import"})
 """Order sources whose tier changes are not announced (history)."""
+WELCOMED = "tier_welcome"
 UPGRADED = "tier_upgraded"
 DOWNGRADED = "tier_downgraded"
 
@@ -95,15 +95,26 @@ def expected_order(
 
 
 def tier_notice(
-    contact_id: str, old: str | None, new: Tier, rules: Membership, now: datetime
+    contact_id: str,
+    old: str | None,
+    new: Tier,
+    rules: Membership,
+    now: datetime,
+    *,
+    birthday: bool = False,
 ) -> Followup:
-    """The follow-up that tells the customer about their new tier, due at once."""
-    template = UPGRADED if rules.rank(new.id) > rules.rank(old) else DOWNGRADED
+    """The follow-up that tells the customer about their new tier, due at once: a welcome
+    for the first tier (reached with a first order), else an upgrade or a downgrade.
+    Birthday wishes are listed only when the contact's ``birthday`` is recorded."""
+    if old is None:
+        template = WELCOMED
+    else:
+        template = UPGRADED if rules.rank(new.id) > rules.rank(old) else DOWNGRADED
     data = {
         "tier_zh": new.name("zh-CN"),
         "tier_en": new.name("en"),
-        "benefits_zh": new.benefit("zh-CN"),
-        "benefits_en": new.benefit("en"),
+        "benefits_zh": new.benefit("zh-CN", birthday=birthday),
+        "benefits_en": new.benefit("en", birthday=birthday),
     }
     return Followup(
         id=f"tier:{contact_id}:{new.id}:{int(to_epoch(now))}",
@@ -143,7 +154,10 @@ async def recompute(
     )
     new_tier = rules.tier(tier_id)
     if announce and previous != tier_id and new_tier is not None:
-        await followups.schedule(redis, tier_notice(contact_id, previous, new_tier, rules, now))
+        contact = await contacts.get(redis, contact_id)
+        birthday = contact is not None and contact.birthday is not None
+        notice = tier_notice(contact_id, previous, new_tier, rules, now, birthday=birthday)
+        await followups.schedule(redis, notice)
     return previous, tier_id
 
 

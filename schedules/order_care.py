@@ -3,17 +3,21 @@
 :class:`OrderCare` listens to every order event (chat, API) and lets
 :func:`schedules.lifecycle.on_order_status` schedule and cancel follow-ups.
 Imported orders are history: they schedule nothing, so importing last year's
-spreadsheet never messages old customers.
+spreadsheet never messages old customers. A counted order also schedules the
+customer's next birthday greeting when their birthday is known.
 """
 
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from config.catalog import Catalog
 from config.followup_rules import FollowupRules
+from config.settings import DEFAULT_TZ
+from schedules import birthday
 from schedules.lifecycle import OrderFacts, on_order_status
 from storage.orders import OrderEvent
 
@@ -39,10 +43,17 @@ def facts_from(event: OrderEvent) -> OrderFacts:
 class OrderCare:
     """An order listener that keeps each order's follow-ups in step with its status."""
 
-    def __init__(self, redis: Redis, rules: FollowupRules, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        rules: FollowupRules,
+        catalog: Catalog,
+        tz: ZoneInfo = DEFAULT_TZ,
+    ) -> None:
         self._redis = redis
         self._rules = rules
         self._catalog = catalog
+        self._tz = tz
 
     async def __call__(self, event: OrderEvent) -> None:
         if event.source in IGNORED_SOURCES:
@@ -51,3 +62,5 @@ class OrderCare:
             self._redis, facts_from(event), event.at, self._rules, self._catalog
         )
         log.info("order %s %s: %s", event.order.id, event.status, changes)
+        if event.order.counted:  # An active customer: keep next year's birthday wishes coming.
+            await birthday.schedule_next(self._redis, event.order.contact_id, event.at, self._tz)

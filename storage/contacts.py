@@ -23,7 +23,7 @@ from storage.batch import Queued
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
-WRITABLE_FIELDS = frozenset({"display_name", "language", "source", "phone", "address"})
+WRITABLE_FIELDS = frozenset({"display_name", "language", "source", "phone", "address", "birthday"})
 
 
 class TagSource(StrEnum):
@@ -47,6 +47,8 @@ class Contact:
     message_count: int
     phone: str | None = None
     address: str | None = None
+    birthday: str | None = None
+    """``MM-DD`` (生日), when the owner recorded it: birthday wishes are promised only then."""
     unreachable: str | None = None
     """Why the contact's channel can no longer reach them (blocked the bot, unfollowed)."""
     last_campaign_at: datetime | None = None
@@ -298,6 +300,7 @@ def _contact_from(contact_id: str, fields: Mapping[str, str]) -> Contact:
         message_count=int(fields.get("message_count", 0)),
         phone=fields.get("phone"),
         address=fields.get("address"),
+        birthday=fields.get("birthday"),
         unreachable=fields.get("unreachable"),
         last_campaign_at=from_epoch(fields["campaign_at"]) if "campaign_at" in fields else None,
     )
@@ -414,3 +417,18 @@ async def get_many(redis: Redis, contact_ids: Iterable[str]) -> list[Contact | N
         _contact_from(contact_id, fields) if fields else None
         for contact_id, fields in zip(ids, rows, strict=True)
     ]
+
+
+async def first_follow_invitation(redis: Redis, contact_id: str) -> bool:
+    """True the first time it is asked for the contact: the farewell's 引导关注 is given once."""
+    return bool(await redis.set(keys.contact_follow_invited(contact_id), "1", nx=True))
+
+
+async def remember_product(redis: Redis, contact_id: str, sku: str, ttl_s: int) -> None:
+    """Keep the product the contact asked about, for ``ttl_s`` seconds."""
+    await redis.set(keys.contact_last_product(contact_id), sku, ex=ttl_s)
+
+
+async def last_product(redis: Redis, contact_id: str) -> str | None:
+    """The sku the contact asked about last, if recently."""
+    return await redis.get(keys.contact_last_product(contact_id))

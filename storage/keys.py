@@ -104,6 +104,16 @@ def pending_order_question(contact_id: str) -> str:
     return f"{_contact_scope(contact_id)}:pending_order_question"
 
 
+def contact_follow_invited(contact_id: str) -> str:
+    """String: set once the farewell invited the contact to follow the shop (引导关注)."""
+    return f"{_contact_scope(contact_id)}:follow_invited"
+
+
+def contact_last_product(contact_id: str) -> str:
+    """String with a TTL: the sku the contact last asked about ("这个茶怎么泡" means it)."""
+    return f"{_contact_scope(contact_id)}:last_product"
+
+
 def contact_activity(contact_id: str) -> str:
     """Sorted set: the contact's recent message ids scored by epoch (frequent-writer window)."""
     return f"{_contact_scope(contact_id)}:activity"

@@ -3,7 +3,7 @@
 An order is one JSON string keyed by its id. Writing one is idempotent: the
 same change twice leaves everything as it was. Each write also maintains the
 contact's purchase ledger (orders that count as bought: paid, shipped,
-delivered, completed) and, from it, the segment indexes: lifetime spend,
+arrived, delivered, completed) and, from it, the segment indexes: lifetime spend,
 number of orders, first and last order time.
 """
 
@@ -29,6 +29,8 @@ class OrderStatus(StrEnum):
     UNPAID = "unpaid"
     PAID = "paid"
     SHIPPED = "shipped"
+    ARRIVED = "arrived"
+    """At the pickup point or out for delivery (到达)."""
     DELIVERED = "delivered"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -39,13 +41,22 @@ _MAIN_LINE = (
     OrderStatus.UNPAID,
     OrderStatus.PAID,
     OrderStatus.SHIPPED,
+    OrderStatus.ARRIVED,
     OrderStatus.DELIVERED,
     OrderStatus.COMPLETED,
 )
 CANCELLABLE = frozenset({OrderStatus.UNPAID, OrderStatus.PAID})
 REFUNDABLE = frozenset(
-    {OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+    {
+        OrderStatus.PAID,
+        OrderStatus.SHIPPED,
+        OrderStatus.ARRIVED,
+        OrderStatus.DELIVERED,
+        OrderStatus.COMPLETED,
+    }
 )
+OPEN = frozenset({OrderStatus.UNPAID, OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.ARRIVED})
+"""Statuses of an order the customer is still waiting for (查件 answers from these)."""
 COUNTED = REFUNDABLE
 """Statuses whose orders count towards spend, order count and purchase dates."""
 
@@ -53,7 +64,7 @@ COUNTED = REFUNDABLE
 def can_move(current: OrderStatus, new: OrderStatus) -> bool:
     """True if an order may go from ``current`` to ``new``.
 
-    Forward along unpaid -> paid -> shipped -> delivered -> completed (steps may be
+    Forward along unpaid -> paid -> shipped -> arrived -> delivered -> completed (steps may be
     skipped: cash on delivery goes unpaid -> shipped); cancelled from unpaid or
     paid; refunded from paid or later. Cancelled and refunded are final.
     """

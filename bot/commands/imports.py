@@ -65,7 +65,9 @@ async def import_file(settings: Settings, kind: str, path: Path, rows: list) -> 
                 progress=bar.advance,
             )
         else:
-            report = await import_contacts(runtime.redis, rows, now=now, progress=bar.advance)
+            report = await import_contacts(
+                runtime.redis, rows, now=now, progress=bar.advance, tz=runtime.settings.tz
+            )
         bar.finish()
         summary = _summary(kind, report)
         await audit.record(runtime.redis, ACTOR, f"import.{kind}", path.name, summary, now)

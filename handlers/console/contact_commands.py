@@ -7,6 +7,7 @@ import shlex
 from config.membership import membership_from
 from handlers.console.framework import Call, Command, Refusal
 from handlers.console.refs import looks_like_reference
+from schedules import birthday
 from storage import contacts, optouts, orders, segments
 from storage.contacts import Contact, TagSource
 from storage.segment_parser import SegmentError, parse
@@ -37,9 +38,20 @@ def label(contact: Contact) -> str:
     return f"{contact.short_id}{name} ({contact.id})"
 
 
+BIRTHDAY_WORDS = frozenset({"birthday", "生日"})
+
+
 async def show_contact(call: Call) -> None:
-    """One screen about a contact."""
-    contact, _ = await contact_of(call)
+    """One screen about a contact; ``/contact C1 birthday 05-12`` records a birthday."""
+    contact, rest = await contact_of(call)
+    match rest:
+        case []:
+            pass
+        case [word, value] if word.lower() in BIRTHDAY_WORDS:
+            await _record_birthday(call, contact, value)
+            return
+        case _:
+            raise call.usage()
     redis = call.ctx.redis
     tags = await contacts.tags_of(redis, contact.id)
     notes = await contacts.notes_of(redis, contact.id)
@@ -60,6 +72,7 @@ async def show_contact(call: Call) -> None:
             messages=contact.message_count,
             source=contact.source or none,
             lang=contact.language or none,
+            birthday=contact.birthday or none,
             tags=", ".join(tags) or none,
             orders=summary.orders,
             spend=call.money(summary.spend),
@@ -75,6 +88,16 @@ async def show_contact(call: Call) -> None:
         if text:
             lines.append(text)
     call.ctx.reply("\n".join(lines))
+
+
+async def _record_birthday(call: Call, contact: Contact, value: str) -> None:
+    try:
+        born = await birthday.record_birthday(
+            call.ctx.redis, contact.id, value, call.now, call.ctx.settings.tz
+        )
+    except ValueError as exc:
+        raise Refusal("console_bad_birthday", value=value, error=str(exc)) from None
+    call.reply("console_birthday_set", contact=label(contact), birthday=born)
 
 
 def order_fields(call: Call, order: orders.Order) -> dict[str, str]:

@@ -22,6 +22,8 @@ STATUS_WORDS: dict[str, OrderStatus] = {
     "已付款": OrderStatus.PAID,
     "发货": OrderStatus.SHIPPED,
     "已发货": OrderStatus.SHIPPED,
+    "到达": OrderStatus.ARRIVED,
+    "已到达": OrderStatus.ARRIVED,
     "签收": OrderStatus.DELIVERED,
     "已签收": OrderStatus.DELIVERED,
     "完成": OrderStatus.COMPLETED,

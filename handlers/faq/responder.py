@@ -9,8 +9,10 @@ from __future__ import annotations
 from bot.context import Context
 from bot.messages import Button, InboundMessage, MessageKind
 from config.i18n import detect_language
+from config.membership import membership_from
 from handlers.faq.knowledge import FaqEntry, answer_for, text_for
 from handlers.faq.store import KnowledgeStore
+from handlers.membership_answers import MEMBERSHIP_FAQ, overview
 from handlers.tagging import tag_from_faq
 
 FAQ_PAYLOAD = "faq:"
@@ -58,8 +60,16 @@ class FaqResponder:
 
 async def _answer(entry: FaqEntry, ctx: Context) -> None:
     buttons = tuple(Button(text_for(b.label, ctx.language), b.payload) for b in entry.buttons)
-    ctx.reply(answer_for(entry, ctx.language), buttons=buttons)
+    ctx.reply(_text_of(entry, ctx), buttons=buttons)
     await tag_from_faq(ctx, entry.tags)
+
+
+def _text_of(entry: FaqEntry, ctx: Context) -> str:
+    """The entry's answer; the membership answer is generated from ``membership.yaml``."""
+    if entry.id == MEMBERSHIP_FAQ:
+        rules = membership_from(ctx.settings.membership_file)
+        return overview(rules, ctx.templates, ctx.language, ctx.settings.shop_name)
+    return answer_for(entry, ctx.language)
 
 
 def question_in(entry: FaqEntry, language: str) -> str:

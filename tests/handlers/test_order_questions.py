@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
-from support import make_dispatcher
+from support import FIXED_NOW, make_dispatcher
 
 from bot.messages import ContactRef, Purpose
-from handlers.order_questions import OrderQuestions
+from config.catalog import default_catalog
+from handlers.orders import record_order
 from storage import contacts, keys, tickets, unanswered
 from storage.tickets import TicketStatus
 
@@ -184,18 +187,30 @@ async def test_ticket_ids_count_up(dispatcher, redis, make_message):
 
 
 async def test_known_order_status_is_answered_directly(redis, settings, make_message):
-    asked: list[tuple[str, str, str]] = []
-
-    async def order_status(redis, contact_id, order_number, language):
-        asked.append((contact_id, order_number, language))
-        return "已发货：顺丰 SF1234567890" if order_number == NUMBER else None
-
-    pipeline = [OrderQuestions(order_status=order_status)]
-    dispatcher = make_dispatcher(redis, settings, responders=pipeline)
+    await record(redis, NUMBER, "console:alice", "shipped", carrier="顺丰", tracking_no="SF12345")
+    await record(redis, "209900000001", "console:bob", "shipped")
+    dispatcher = make_dispatcher(redis, settings)
     known = await dispatcher.dispatch(make_message(f"我的快递到哪了 {NUMBER}"))
+    someone_elses = await dispatcher.dispatch(make_message("我的快递到哪了 209900000001"))
     unknown = await dispatcher.dispatch(make_message("我的快递到哪了 209900000000"))
 
-    assert known.replies[0].text == "已发货：顺丰 SF1234567890"
-    assert asked[0] == ("console:alice", NUMBER, "zh-CN")
-    [ticket] = await tickets.list_all(redis)
-    assert ticket.order_number == "209900000000" and ticket.id in unknown.replies[0].text
+    assert known.replies[0].text == (
+        f"亲，订单 {NUMBER} 已于 11-23 18:00 发货：顺丰 运单号 SF12345，"
+        "可在快递官网或小程序查询物流。"
+    )
+    opened = await tickets.list_all(redis)
+    assert sorted(t.order_number for t in opened) == ["209900000000", "209900000001"]
+    assert opened[1].id in someone_elses.replies[0].text and opened[0].id in unknown.replies[0].text
+
+
+async def record(redis, order_id, contact, status, **fields):
+    body = {"id": order_id, "contact": contact, "items": [{"sku": "tea-250g", "qty": 1}]}
+    await record_order(
+        redis,
+        body | {"status": status} | fields,
+        now=FIXED_NOW,
+        catalog=default_catalog(),
+        language="zh-CN",
+        tz=ZoneInfo("Asia/Shanghai"),
+        source="api",
+    )

@@ -33,7 +33,7 @@ async def test_orders_raise_the_tier_and_each_change_schedules_a_notice(redis):
     await place(redis, AMY, "A2", 300, T0 + days(1))
     assert await membership.tier_of(redis, AMY) == "高级会员"
     assert await notices(redis) == [
-        (f"tier:{AMY}:普通会员:{int(to_epoch(T0))}", "tier_upgraded"),
+        (f"tier:{AMY}:普通会员:{int(to_epoch(T0))}", "tier_welcome"),  # a first order
         (f"tier:{AMY}:高级会员:{int(to_epoch(T0 + days(1)))}", "tier_upgraded"),
     ]
     assert await redis.smembers(keys.tier_members("高级会员")) == {AMY}
@@ -107,7 +107,9 @@ async def test_the_notice_goes_out_in_the_customers_language_with_the_benefits(r
     report = await dispatcher(redis, settings, outlet).run_due(T0)
     assert report.sent == 1
     [notice] = outlet.sent
-    assert notice.text.startswith("Hi Amy, congratulations: you are now a Shopbot VIP member!")
+    assert notice.text.startswith(
+        "Hi Amy, thank you for your first order! Welcome to Shopbot as a VIP member."
+    )
     assert "10% off everything" in notice.text
     assert notice.idempotency_key == f"tier:{AMY}:VIP会员:{int(to_epoch(T0))}"
     assert notice.purpose.value == "transactional"
