@@ -72,6 +72,8 @@ class Campaign:
     finished_at: datetime | None = None
     results: Mapping[str, int] = field(default_factory=dict)
     """The final tally, frozen when the campaign is done."""
+    swept_at: datetime | None = None
+    """When the frozen audience was dropped (``SHOPBOT_FOLLOWUP_KEEP_DAYS`` after finishing)."""
 
     @property
     def item_group(self) -> str:
@@ -83,7 +85,7 @@ class Campaign:
         return f"{self.item_group}:{contact_id}"
 
 
-_TIMES = ("created_at", "started_at", "fed_at", "finished_at")
+_TIMES = ("created_at", "started_at", "fed_at", "finished_at", "swept_at")
 
 
 async def next_id(redis: Redis) -> str:
@@ -205,6 +207,22 @@ async def freeze_audience(redis: Redis, campaign_id: str, matched_key: str) -> i
         keys.optout_members("marketing"),
     )
     return int(answer)
+
+
+async def sweep_audience(
+    redis: Redis, campaign_id: str, now: datetime, results: Mapping[str, object] | None = None
+) -> None:
+    """Drop the frozen audience of a finished campaign; ``results`` are kept on it first.
+
+    The audience is a list of contact ids: kept as long as finished follow-ups are, no longer.
+    """
+    fields: dict[str, str | float] = {"swept_at": to_epoch(now)}
+    if results is not None:
+        fields["results"] = json.dumps(dict(results), ensure_ascii=False)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.campaign(campaign_id), mapping=fields)
+        pipe.unlink(keys.campaign_audience(campaign_id))
+        await pipe.execute()
 
 
 async def audience_slice(redis: Redis, campaign_id: str, start: int, count: int) -> list[str]:

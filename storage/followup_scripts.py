@@ -21,8 +21,8 @@ contact profiles and opt-out sets, outside the queue's slot (one Redis node only
 
 ``b`` and ``cb`` come from SHA-1 of the id / contact (``bucket`` below; the Python
 side mirrors it in ``storage.followups.bucket_of``). Finished items stay readable for
-the dispatcher's keep time after their ``done`` score (when they finished); ``CLAIM``
-sweeps a few older ones on every call.
+the dispatcher's keep time after their ``done`` score (when they finished), dead letters
+as long after they died; ``CLAIM`` sweeps a few older ones of each on every call.
 """
 
 from __future__ import annotations
@@ -249,7 +249,7 @@ CLAIM = script(
 -- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
 -- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
 -- goes before and after a contact id in the key of its opt-out hash (category -> when).
--- Drops up to {SWEEP} items finished keep_s ago or earlier; then takes the items of expired
+-- Drops up to {SWEEP} items finished keep_s ago or earlier, and as many dead letters; then takes the items of expired
 -- leases first (their holder died), then due items, and leases them all under one token: the
 -- lease expiry's whole second, a dot, this claim's sequence number in six digits (LEASED maps
 -- each item to it; LEASES scores it with the expiry).
@@ -263,6 +263,16 @@ CLAIM = script(
 -- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
 local swept = tonumber(ARGV[5]) - tonumber(ARGV[10])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', swept, 'LIMIT', 0, {SWEEP})) do
+  forget(id)
+end
+-- Dead letters too, oldest first (the list's tail): those that died keep_s ago or earlier,
+-- and ids whose record is already gone.
+for _ = 1, {SWEEP} do
+  local id = redis.call('LINDEX', DEAD, -1)
+  if not id then break end
+  local died = tonumber(get_state(ib(id), id)[3])
+  if died and died > swept then break end
+  redis.call('RPOP', DEAD)
   forget(id)
 end
 local function list(joined)
