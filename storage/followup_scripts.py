@@ -249,10 +249,10 @@ CLAIM = script(
 -- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
 -- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
 -- goes before and after a contact id in the key of its opt-out hash (category -> when).
--- Drops up to {SWEEP} items finished keep_s ago or earlier, and as many dead letters; then takes the items of expired
--- leases first (their holder died), then due items, and leases them all under one token: the
--- lease expiry's whole second, a dot, this claim's sequence number in six digits (LEASED maps
--- each item to it; LEASES scores it with the expiry).
+-- Drops up to {SWEEP} items finished keep_s ago or earlier, and as many dead letters; then
+-- takes the items of expired leases first (their holder died), then due items, and leases
+-- them all under one token: the lease expiry's whole second, a dot, this claim's sequence
+-- number in six digits (LEASED maps each item to it; LEASES scores it with the expiry).
 -- A marketing item also takes a slot of its contact's weekly cap, unless the cap is full.
 -- Returns '' when nothing was due, else the token, then one string per item, joined by FS:
 -- id, due (for a lease taken again: when it expired), bucket, the epoch at which
