@@ -261,6 +261,49 @@ async def record_order(redis: Redis, campaign_id: str, contact_id: str, amount: 
     await redis.hsetnx(keys.campaign_ordered(campaign_id), contact_id, amount)
 
 
+# KEYS: the campaign hash, its audience, replied set, ordered hash. ARGV: contact id, the
+# anonymous id, the statuses whose feeding goes on. A recipient the feeder already passed
+# (rank below ``fed``) moves the cursor back by one, so the next recipient is not skipped
+# (the feeder's compare-and-set then retries from the new cursor; scheduling is idempotent).
+_FORGET = """
+local removed = 0
+local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
+if rank then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  removed = 1
+  local status = redis.call('HGET', KEYS[1], 'status') or ''
+  local fed = tonumber(redis.call('HGET', KEYS[1], 'fed') or '0')
+  if string.find(ARGV[3], ',' .. status .. ',', 1, true) and rank < fed then
+    redis.call('HSET', KEYS[1], 'fed', fed - 1)
+  end
+end
+removed = removed + redis.call('SREM', KEYS[3], ARGV[1])
+local amount = redis.call('HGET', KEYS[4], ARGV[1])
+if amount then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+  redis.call('HSET', KEYS[4], ARGV[2], amount)
+  removed = removed + 1
+end
+return removed
+"""
+
+
+async def forget_contact(redis: Redis, contact_id: str, anonymous_id: str) -> int:
+    """Take the contact out of every campaign's audience and replies; an attributed order's
+    amount stays, under ``anonymous_id``. Returns how many entries were changed."""
+    feeding = "," + ",".join((Status.SENDING.value, Status.PAUSED.value)) + ","
+    changed = 0
+    for campaign_id in await redis.zrange(keys.campaigns_all(), 0, -1):
+        campaign_keys = (
+            keys.campaign(campaign_id),
+            keys.campaign_audience(campaign_id),
+            keys.campaign_replied(campaign_id),
+            keys.campaign_ordered(campaign_id),
+        )
+        changed += await redis.eval(_FORGET, 4, *campaign_keys, contact_id, anonymous_id, feeding)
+    return changed
+
+
 @dataclass(frozen=True, slots=True)
 class Attribution:
     """Replies and orders attributed to a campaign."""

@@ -514,3 +514,21 @@ for _, id in ipairs(ids_of(ARGV[5])) do rows[#rows + 1] = row(id) end
 return rows
 """
 )
+
+FORGET_CONTACT = script(
+    _LIB
+    + """
+-- ARGV[5] contact.  Erases every item of the contact, whatever its state (pending, in flight,
+-- finished, dead), with its index entry and weekly-cap set.  Returns how many.
+local ids = ids_of(ARGV[5])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', DUE, id)
+  redis.call('HDEL', LEASED, id)
+  redis.call('LREM', DEAD, 0, id)
+  forget(id)
+end
+redis.call('HDEL', index_key(ARGV[5]), ARGV[5])
+redis.call('DEL', CAP .. ARGV[5])
+return #ids
+"""
+)
