@@ -64,10 +64,10 @@ class Person:
 
 
 ERASED = Person(
-    "oSecretOpenid2026", "王秘密", "13912345678", "我家住在秘密路八十八号", "A20261234567", "SF99887766"
+    "oSecretOpenid2026", "王秘密", "13912345678", "我家住在秘密路八十八号", "A2026123", "SF99887766"
 )
 KEPT = Person(
-    "oKeptOpenid777", "李保留", "13800001111", "请寄到保留街一号", "B20269876543", "YT11223344"
+    "oKeptOpenid777", "李保留", "13800001111", "请寄到保留街一号", "B2026987", "YT11223344"
 )
 
 
@@ -88,8 +88,9 @@ async def populate(redis: Redis, settings: Settings, person: Person, short_tag: 
     await membership.set_review(redis, cid, now + timedelta(days=30))
     await membership.set_expected_order(redis, cid, now + timedelta(days=20))
     item = OrderItem("tea-250g", "Tea", 2, 59.0)
+    shipped = OrderStatus.SHIPPED
     change = OrderChange(
-        person.order_id, cid, OrderStatus.SHIPPED, (item,), carrier="SF", tracking_no=person.tracking
+        person.order_id, cid, shipped, (item,), carrier="SF", tracking_no=person.tracking
     )
     await orders.apply(redis, change, now)
     await membership.index_order(redis, person.order_id, now, counted=True)
@@ -119,7 +120,7 @@ async def populate(redis: Redis, settings: Settings, person: Person, short_tag: 
     await followups.schedule_many(
         redis,
         [
-            Followup(f"order:{person.order_id}:shipped", cid, now, "shipped", Purpose.TRANSACTIONAL),
+            Followup(f"order:{person.order_id}:1", cid, now, "shipped", Purpose.TRANSACTIONAL),
             Followup(
                 f"winback:{cid}:{person.order_id}:60",
                 cid,

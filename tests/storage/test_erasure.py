@@ -51,9 +51,8 @@ async def _index_entries(redis, contact_id: str) -> dict[str, bool]:
     found = {}
     async for key in redis.scan_iter(count=1000):
         kind = await redis.type(key)
-        if kind == "set" and await redis.sismember(key, contact_id):
-            found[key] = True
-        elif kind == "zset" and await redis.zscore(key, contact_id) is not None:
+        in_set = kind == "set" and await redis.sismember(key, contact_id)
+        if in_set or (kind == "zset" and await redis.zscore(key, contact_id) is not None):
             found[key] = True
     return found
 
@@ -85,7 +84,8 @@ async def test_an_order_keeps_items_and_amount_for_the_figures_under_an_anonymou
     assert erasure.anonymous_id.startswith("erased:")
     assert (after.items, after.amount, after.status) == (before.items, before.amount, before.status)
     assert (after.status_times, after.placed_at) == (before.status_times, before.placed_at)
-    assert (after.contact_id, after.carrier, after.tracking_no) == (erasure.anonymous_id, None, None)
+    assert after.contact_id == erasure.anonymous_id
+    assert (after.carrier, after.tracking_no) == (None, None)
     assert ERASED.order_id in await redis.zrange(keys.orders_by_time(), 0, -1)
     change = OrderChange(ERASED.order_id, status=OrderStatus.DELIVERED)
     await orders.apply(redis, change, FIXED_NOW + timedelta(days=1))
