@@ -1,0 +1,79 @@
+"""Erasure reaches the disk (issue 13): after ``forget_contact`` on the embedded server, no
+byte of the contact is left in any file of the data folder."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from erasure_support import ERASED, KEPT, populate
+from redis.asyncio import Redis
+from support import FIXED_NOW
+
+from config.settings import Settings
+from handlers.erasure import Disk, ForgetRefused, forget_contact
+from storage import audit
+from storage.persistence import Rewrite, rewrite_append_only_file
+from storage.redis import EmbeddedRedis, create_client
+
+
+def on_disk(folder: Path) -> bytes:
+    """Every file of the data folder, concatenated."""
+    return b"".join(path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file())
+
+
+def found(data: bytes, texts: tuple[str, ...]) -> list[str]:
+    return [text for text in texts if text.encode() in data]
+
+
+@pytest.fixture
+async def embedded(tmp_path) -> AsyncIterator[tuple[Redis, Path]]:
+    """A persistent embedded server of its own (append-only file in a fresh data folder)."""
+    folder = tmp_path / "data"
+    server = EmbeddedRedis(folder)
+    client = create_client(server.start())
+    # Uncompressed snapshot in the rewritten file, so that a byte still there is seen.
+    await client.config_set("rdbcompression", "no")
+    yield client, folder
+    await client.aclose()
+    server.stop()
+
+
+async def test_forget_leaves_no_byte_of_the_contact_in_the_data_folder(embedded):
+    redis, folder = embedded
+    settings = Settings(data_dir=folder, owners=("telegram:1",))
+    await populate(redis, settings, ERASED, "一号")
+    await populate(redis, settings, KEPT, "二号")
+    assert await rewrite_append_only_file(redis) is Rewrite.DONE
+    everything = ERASED.secrets + KEPT.secrets
+    assert found(on_disk(folder), everything) == list(everything), "a rewrite keeps live data"
+
+    report = await forget_contact(redis, settings, ERASED.id, actor="telegram:1", now=FIXED_NOW)
+
+    assert report.disk is Disk.REWRITTEN
+    data = on_disk(folder)
+    assert found(data, ERASED.secrets) == []
+    assert ERASED.id.encode() not in data
+    assert found(data, KEPT.secrets) == list(KEPT.secrets)
+    [entry] = await audit.recent(redis, 1)
+    assert (entry.actor, entry.action, entry.target) == (
+        "telegram:1",
+        "forget",
+        report.erasure.anonymous_id,
+    )
+    assert entry.at == FIXED_NOW
+
+
+async def test_an_external_redis_is_left_to_its_operator(redis, settings):
+    await populate(redis, settings, ERASED, "一号")
+
+    report = await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW)
+
+    assert report.disk is Disk.EXTERNAL
+    with pytest.raises(ForgetRefused, match="unknown"):
+        await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW)
+
+
+async def test_a_server_without_an_append_only_file_has_nothing_to_rewrite(redis):
+    assert await rewrite_append_only_file(redis) is Rewrite.NO_AOF
