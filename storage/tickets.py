@@ -188,9 +188,19 @@ ERASED_FIELDS = ("text", "order_number", "answer", "close_reason")
 """What a customer or an owner wrote on a ticket; gone when its contact is erased."""
 
 
+ERASURE_ACTOR = "erasure"
+"""Who closed a ticket that was still open when its contact was erased."""
+
+
 async def erase(redis: Redis, ticket_ids: Sequence[str], anonymous_id: str, now: datetime) -> int:
-    """Erase the texts and order numbers of the tickets; each keeps its id, intent, status and
-    times, is linked to ``anonymous_id`` and marked ``erased_at``. Returns how many."""
+    """Erase the texts and order numbers of the tickets; each keeps its id, intent and times,
+    is linked to ``anonymous_id`` and marked ``erased_at``. One still open is closed first
+    (there is no one left to answer). Returns how many."""
+    for ticket_id in ticket_ids:
+        try:
+            await close(redis, ticket_id, now, by=ERASURE_ACTOR)
+        except TicketNotFound:
+            continue
     async with redis.pipeline(transaction=False) as pipe:
         for ticket_id in ticket_ids:
             pipe.exists(keys.ticket(ticket_id))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from support import make_dispatcher
+from support import FIXED_NOW, make_dispatcher
 
 from bot.messages import MessageKind, parse_command
-from storage import audit, contacts, keys, staff
+from storage import audit, contacts, keys, staff, tickets
 
 OWNER = "telegram:1"
 STAFF = "telegram:2"
@@ -76,3 +76,20 @@ async def test_forget_refuses_staff_owners_strangers_and_other_words(
     assert "Only an owner" in await say(STAFF, f"/forget {CUSTOMER} confirm")
     assert await contacts.get(redis, CUSTOMER) is not None
     assert await contacts.get(redis, STAFF) is not None
+
+
+async def test_an_erased_customers_ticket_is_closed_and_listed_without_its_text(
+    redis, settings, say, make_message
+):
+    await _write(redis, settings, make_message, OWNER, "hello")
+    await _write(redis, settings, make_message, CUSTOMER, "hi")
+    ticket = await tickets.create(
+        redis, contact_id=CUSTOMER, intent="return", text="坏了", language="zh-CN", now=FIXED_NOW
+    )
+
+    await say(OWNER, f"/forget {CUSTOMER} confirm")
+
+    listed = await say(OWNER, "/tickets all")
+    assert f"{ticket.id} [closed] erased:" in listed and "(contact erased)" in listed
+    assert "坏了" not in listed
+    assert "is closed" in await say(OWNER, f"/reply {ticket.id} hello")

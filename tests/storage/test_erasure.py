@@ -11,6 +11,7 @@ from support import FIXED_NOW
 from storage import audit, campaigns, contacts, followups, keys, orders, satisfaction, tickets
 from storage.erasure import erase_contact
 from storage.orders import OrderChange, OrderStatus
+from storage.tickets import TicketStatus
 
 
 async def test_erasure_leaves_no_key_value_or_index_entry_of_the_contact(redis, settings):
@@ -64,7 +65,9 @@ async def test_a_ticket_keeps_its_id_intent_status_and_times_marked_erased(redis
     erasure = await erase_contact(redis, ERASED.id, FIXED_NOW + timedelta(hours=1))
 
     after = await tickets.get(redis, before.id)
-    assert (after.id, after.intent, after.status) == (before.id, before.intent, before.status)
+    assert (after.id, after.intent) == (before.id, before.intent)
+    assert (before.status, after.status) == (TicketStatus.ANSWERED, TicketStatus.CLOSED)
+    assert (after.closed_by, after.closed_at) == ("erasure", FIXED_NOW + timedelta(hours=1))
     assert (after.created_at, after.answered_at) == (before.created_at, before.answered_at)
     assert (after.text, after.order_number, after.answer) == ("", None, None)
     assert after.contact_id == erasure.anonymous_id
