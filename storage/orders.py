@@ -254,7 +254,9 @@ def merge(previous: Order | None, change: OrderChange, now: datetime) -> Order:
     at = from_epoch(to_epoch(now))
     if previous is None:
         return _create(change, at)
-    if change.contact_id is not None and change.contact_id != previous.contact_id:
+    # An erased contact's order stays anonymous: the contact a shop's system sends is ignored.
+    moved = change.contact_id is not None and change.contact_id != previous.contact_id
+    if moved and not is_anonymous(previous.contact_id):
         raise OrderError("contact", f"order {previous.id} belongs to {previous.contact_id}")
     status = change.status or previous.status
     times = dict(previous.status_times)
@@ -308,7 +310,7 @@ def _amount(items: tuple[OrderItem, ...], given: float | None) -> float:
 def _queue_write(pipe: Any, order: Order, ledger: dict[str, tuple[float, float]]) -> None:
     contact_id = order.contact_id
     pipe.set(keys.order(order.id), _encode(order))
-    if contact_id.startswith(ANONYMOUS_PREFIX):
+    if is_anonymous(contact_id):
         return  # An erased contact's order: no indexes, no ledger (see anonymise).
     pipe.zadd(keys.contact_orders(contact_id), {order.id: to_epoch(order.placed_at)})
     ledger_key = keys.contact_order_ledger(contact_id)
@@ -331,6 +333,11 @@ def _queue_write(pipe: Any, order: Order, ledger: dict[str, tuple[float, float]]
             pipe.zadd(key, {contact_id: score})
         else:
             pipe.zrem(key, contact_id)
+
+
+def is_anonymous(contact_id: str) -> bool:
+    """True for the anonymous id an erased contact's orders are linked to."""
+    return contact_id.startswith(ANONYMOUS_PREFIX)
 
 
 async def anonymise(redis: Redis, order_ids: list[str], anonymous_id: str) -> int:

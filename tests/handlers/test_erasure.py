@@ -7,13 +7,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from erasure_support import ERASED, KEPT, populate
+from erasure_support import ERASED, KEPT, dump, populate
 from redis.asyncio import Redis
 from support import FIXED_NOW
 
+from config.catalog import default_catalog
 from config.settings import Settings
 from handlers.erasure import Disk, ForgetRefused, forget_contact
+from handlers.orders import record_order
 from storage import audit
+from storage.orders import OrderStatus
 from storage.persistence import Rewrite, rewrite_append_only_file
 from storage.redis import EmbeddedRedis, create_client
 
@@ -77,3 +80,31 @@ async def test_an_external_redis_is_left_to_its_operator(redis, settings):
 
 async def test_a_server_without_an_append_only_file_has_nothing_to_rewrite(redis):
     assert await rewrite_append_only_file(redis) is Rewrite.NO_AOF
+
+
+async def test_a_later_update_of_an_erased_contacts_order_brings_no_one_back(redis, settings):
+    await populate(redis, settings, ERASED, "一号")
+    report = await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW)
+    heard = []
+
+    async def listener(event):
+        heard.append(event)
+
+    body = {"id": ERASED.order_id, "contact": ERASED.id, "status": "delivered"}
+    recorded = await record_order(
+        redis,
+        body,
+        now=FIXED_NOW,
+        catalog=default_catalog(),
+        language="zh-CN",
+        tz=settings.tz,
+        source="api",
+        listeners=[listener],
+    )
+
+    assert recorded.changed and recorded.order.status is OrderStatus.DELIVERED
+    assert recorded.order.contact_id == report.erasure.anonymous_id
+    assert heard == [] and recorded.event is None, "no one to tell"
+    names, everything = await dump(redis)
+    assert ERASED.openid not in everything
+    assert [name for name in names if "erased:" in name] == []
