@@ -24,7 +24,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from config.settings import LANGUAGES
-from storage import campaigns, followups, keys, orders, satisfaction, tickets
+from storage import campaigns, followups, keys, membership, orders, satisfaction, tickets
 from storage.optouts import ALL_CATEGORIES
 from storage.orders import ANONYMOUS_PREFIX
 
@@ -115,13 +115,13 @@ class _Words:
 async def _leave_indexes(redis: Redis, contact_id: str, short_id: str) -> int:
     """Remove the contact from every global set, sorted set and hash that lists it."""
     tags = await redis.hkeys(keys.contact_tags(contact_id))
-    tiers = set(await redis.hvals(keys.contact_membership(contact_id)))
+    tier = await membership.tier_of(redis, contact_id)
     channel = contact_id.partition(":")[0]
     sets = [
         *(keys.tag_members(tag) for tag in tags),
         *(keys.optout_members(category.value) for category in ALL_CATEGORIES),
         *(keys.contacts_by_language(language) for language in LANGUAGES),
-        *(keys.tier_members(tier) for tier in tiers),
+        *([keys.tier_members(tier)] if tier else []),
         keys.contacts_by_channel(channel),
     ]
     sorted_sets = [
