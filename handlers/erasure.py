@@ -9,6 +9,7 @@ snapshots, replicas, backups): the operator rewrites or expires those, and the r
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -50,24 +51,32 @@ class ForgetReport:
     disk: Disk
 
 
-async def check_forgettable(redis: Redis, settings: Settings, contact_id: str) -> None:
-    """Raise :class:`ForgetRefused` for an unknown contact, an owner or staff.
+async def check_forgettable(redis: Redis, contact_id: str, owners: Iterable[str]) -> None:
+    """Raise :class:`ForgetRefused` for an unknown contact, one of ``owners``, or staff.
 
     An owner or a staff member loses the role first (``/staff del``, ``SHOPBOT_OWNERS``):
     erasing one would leave the console to someone the bot no longer knows.
     """
     if await contacts.get(redis, contact_id) is None:
         raise ForgetRefused("unknown")
-    owners = {*settings.owners, *await staff.claimed_owners(redis)}
-    if contact_id in owners or await staff.is_staff(redis, contact_id):
+    if contact_id in set(owners) or await staff.is_staff(redis, contact_id):
         raise ForgetRefused("role")
 
 
 async def forget_contact(
-    redis: Redis, settings: Settings, contact_id: str, *, actor: str, now: datetime
+    redis: Redis,
+    settings: Settings,
+    contact_id: str,
+    *,
+    actor: str,
+    now: datetime,
+    owners: Iterable[str],
 ) -> ForgetReport:
-    """Erase the contact, audit it, and rewrite the embedded server's append-only file."""
-    await check_forgettable(redis, settings, contact_id)
+    """Erase the contact, audit it, and rewrite the embedded server's append-only file.
+
+    ``owners`` are every owner's contact id (configured, claimed, the terminal's).
+    """
+    await check_forgettable(redis, contact_id, owners)
     erasure = await erase_contact(redis, contact_id, now)
     await audit.record(redis, actor, AUDIT_ACTION, erasure.anonymous_id, erasure.summary(), now)
     if settings.redis_url is not None:

@@ -14,6 +14,7 @@ from typing import TextIO
 
 from bot.app import open_runtime
 from bot.commands.followups import resolve_contact
+from bot.roles import Roles
 from config.settings import Settings
 from handlers.erasure import Disk, ForgetRefused, check_forgettable, forget_contact
 from storage import contacts
@@ -59,10 +60,11 @@ async def forget(
     async with open_runtime(settings) as runtime:
         redis = runtime.redis
         contact_id = await resolve_contact(redis, args.ref)
+        owners = [owner.id for owner in await Roles(settings, redis).owners_to_notify()]
         try:
             if contact_id is None:
                 raise ForgetRefused("unknown")
-            await check_forgettable(redis, settings, contact_id)
+            await check_forgettable(redis, contact_id, owners)
         except ForgetRefused as refused:
             print(f"error: {args.ref}: {_REFUSALS[refused.reason]}", file=sys.stderr)
             return 1
@@ -74,8 +76,9 @@ async def forget(
         if not args.yes and (await asyncio.to_thread(ask, "Type yes to erase: ")).strip() != "yes":
             print("Nothing erased.", file=out)
             return 1
+        now = runtime.dispatcher.clock()
         report = await forget_contact(
-            redis, settings, contact_id, actor=CLI_ACTOR, now=runtime.dispatcher.clock()
+            redis, settings, contact_id, actor=CLI_ACTOR, now=now, owners=owners
         )
     print(f"Erased {args.ref} ({report.erasure.summary()}).", file=out)
     print(f"Orders and tickets stay as {report.erasure.anonymous_id}.", file=out)

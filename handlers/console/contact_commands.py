@@ -180,8 +180,9 @@ async def forget(call: Call) -> None:
     call.audit_detail = "asked"
     contact, rest = await contact_of(call)
     ref = call.args.split()[0] if call.args.split() else contact.short_id
+    owners = [owner.id for owner in call.ctx.owners]
     try:
-        await check_forgettable(call.ctx.redis, call.ctx.settings, contact.id)
+        await check_forgettable(call.ctx.redis, contact.id, owners)
     except ForgetRefused as refused:
         raise Refusal(f"console_forget_refused_{refused.reason}", ref=ref) from None
     if not (len(rest) == 1 and rest[0].lower() in CONFIRM_WORDS):
@@ -190,7 +191,7 @@ async def forget(call: Call) -> None:
         call.reply("console_forget_confirm", contact=label(contact), ref=contact.short_id)
         return
     report = await forget_contact(
-        call.ctx.redis, call.ctx.settings, contact.id, actor=call.actor, now=call.now
+        call.ctx.redis, call.ctx.settings, contact.id, actor=call.actor, now=call.now, owners=owners
     )
     call.audited = False
     disk = call.render(f"console_forget_disk_{report.disk.value.replace('-', '_')}")

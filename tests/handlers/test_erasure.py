@@ -52,7 +52,9 @@ async def test_forget_leaves_no_byte_of_the_contact_in_the_data_folder(embedded)
     everything = ERASED.secrets + KEPT.secrets
     assert found(on_disk(folder), everything) == list(everything), "a rewrite keeps live data"
 
-    report = await forget_contact(redis, settings, ERASED.id, actor="telegram:1", now=FIXED_NOW)
+    report = await forget_contact(
+        redis, settings, ERASED.id, actor="telegram:1", now=FIXED_NOW, owners=[]
+    )
 
     assert report.disk is Disk.REWRITTEN
     data = on_disk(folder)
@@ -71,11 +73,11 @@ async def test_forget_leaves_no_byte_of_the_contact_in_the_data_folder(embedded)
 async def test_an_external_redis_is_left_to_its_operator(redis, settings):
     await populate(redis, settings, ERASED, "一号")
 
-    report = await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW)
+    report = await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW, owners=[])
 
     assert report.disk is Disk.EXTERNAL
     with pytest.raises(ForgetRefused, match="unknown"):
-        await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW)
+        await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW, owners=[])
 
 
 async def test_a_server_without_an_append_only_file_has_nothing_to_rewrite(redis):
@@ -84,7 +86,7 @@ async def test_a_server_without_an_append_only_file_has_nothing_to_rewrite(redis
 
 async def test_a_later_update_of_an_erased_contacts_order_brings_no_one_back(redis, settings):
     await populate(redis, settings, ERASED, "一号")
-    report = await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW)
+    report = await forget_contact(redis, settings, ERASED.id, actor="cli", now=FIXED_NOW, owners=[])
     heard = []
 
     async def listener(event):

@@ -71,6 +71,11 @@ async def test_forget_refuses_staff_owners_strangers_and_other_words(
 
     assert "remove the role first" in await say(OWNER, f"/forget {STAFF} confirm")
     assert "remove the role first" in await say(OWNER, f"/forget {OWNER} confirm")
+    await _write(redis, settings, make_message, "console:owner", "hello")
+    assert "remove the role first" in await say(OWNER, "/forget console:owner confirm")
+    await staff.redeem_claim_code(redis, await staff.new_claim_code(redis), CUSTOMER)
+    assert "remove the role first" in await say(OWNER, f"/forget {CUSTOMER} confirm")
+    await redis.srem(keys.claimed_owners(), CUSTOMER)
     assert "No contact C99" in await say(OWNER, "/forget C99 confirm")
     assert "Usage" in await say(OWNER, f"/forget {CUSTOMER} yes please")
     assert "Only an owner" in await say(STAFF, f"/forget {CUSTOMER} confirm")
