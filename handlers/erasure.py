@@ -9,6 +9,7 @@ snapshots, replicas, backups): the operator rewrites or expires those, and the r
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +20,9 @@ from redis.asyncio import Redis
 from config.settings import Settings
 from storage import audit, contacts, staff
 from storage.erasure import Erasure, erase_contact
-from storage.persistence import Rewrite, rewrite_append_only_file
+from storage.persistence import Rewrite, RewriteFailed, rewrite_append_only_file
+
+log = logging.getLogger(__name__)
 
 AUDIT_ACTION = "forget"
 
@@ -33,6 +36,8 @@ class Disk(StrEnum):
     """The server keeps no append-only file."""
     EXTERNAL = "external"
     """An external Redis: its persistence and backups are the operator's to rewrite."""
+    FAILED = "failed"
+    """The rewrite failed or took too long: the erased data may still be in the file."""
 
 
 class ForgetRefused(ValueError):
@@ -81,6 +86,10 @@ async def forget_contact(
     await audit.record(redis, actor, AUDIT_ACTION, erasure.anonymous_id, erasure.summary(), now)
     if settings.redis_url is not None:
         return ForgetReport(erasure, Disk.EXTERNAL)
-    rewrite = await rewrite_append_only_file(redis)
+    try:
+        rewrite = await rewrite_append_only_file(redis)
+    except RewriteFailed:
+        log.error("the append-only file rewrite after an erasure failed; see redis.log")
+        return ForgetReport(erasure, Disk.FAILED)
     disk = Disk.REWRITTEN if rewrite is Rewrite.DONE else Disk.NOT_PERSISTED
     return ForgetReport(erasure, disk)

@@ -28,6 +28,10 @@ _REFUSALS = {
 _DISK = {
     Disk.REWRITTEN: "The embedded Redis rewrote its append-only file: the data is gone from disk.",
     Disk.NOT_PERSISTED: "Redis keeps no append-only file: nothing of it is on disk.",
+    Disk.FAILED: (
+        "The embedded Redis could not rewrite its append-only file (see redis.log in the data "
+        "folder): the erased data may still be on disk. Run `python -m bot forget` again later."
+    ),
     Disk.EXTERNAL: (
         "External Redis: its append-only file, snapshots, replicas and backups may still hold "
         "the data until rewritten (BGREWRITEAOF) or expired; that is the operator's to do."
@@ -83,4 +87,4 @@ async def forget(
     print(f"Erased {args.ref} ({report.erasure.summary()}).", file=out)
     print(f"Orders and tickets stay as {report.erasure.anonymous_id}.", file=out)
     print(_DISK[report.disk], file=out)
-    return 0
+    return 1 if report.disk is Disk.FAILED else 0

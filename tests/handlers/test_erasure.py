@@ -13,11 +13,12 @@ from support import FIXED_NOW
 
 from config.catalog import default_catalog
 from config.settings import Settings
+from handlers import erasure
 from handlers.erasure import Disk, ForgetRefused, forget_contact
 from handlers.orders import record_order
-from storage import audit
+from storage import audit, contacts
 from storage.orders import OrderStatus
-from storage.persistence import Rewrite, rewrite_append_only_file
+from storage.persistence import Rewrite, RewriteFailed, rewrite_append_only_file
 from storage.redis import EmbeddedRedis, create_client
 
 
@@ -110,3 +111,29 @@ async def test_a_later_update_of_an_erased_contacts_order_brings_no_one_back(red
     names, everything = await dump(redis)
     assert ERASED.openid not in everything
     assert [name for name in names if "erased:" in name] == []
+
+
+async def test_without_an_append_only_file_nothing_is_on_disk(redis, settings):
+    await populate(redis, settings, ERASED, "一号")
+    embedded = Settings(data_dir=settings.data_dir)  # no URL: the server is "ours"
+
+    report = await forget_contact(redis, embedded, ERASED.id, actor="cli", now=FIXED_NOW, owners=[])
+
+    assert report.disk is Disk.NOT_PERSISTED
+
+
+async def test_a_failed_rewrite_is_reported_not_hidden(redis, settings, monkeypatch, caplog):
+    """A rewrite cannot be made to fail on a real server here: the call is replaced."""
+    await populate(redis, settings, ERASED, "一号")
+
+    async def fail(redis):
+        raise RewriteFailed("the append-only file rewrite failed")
+
+    monkeypatch.setattr(erasure, "rewrite_append_only_file", fail)
+    embedded = Settings(data_dir=settings.data_dir)
+
+    report = await forget_contact(redis, embedded, ERASED.id, actor="cli", now=FIXED_NOW, owners=[])
+
+    assert report.disk is Disk.FAILED
+    assert "rewrite after an erasure failed" in caplog.text
+    assert await contacts.get(redis, ERASED.id) is None, "the erasure itself stands"
