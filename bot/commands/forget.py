@@ -30,7 +30,7 @@ _DISK = {
     Disk.NOT_PERSISTED: "Redis keeps no append-only file: nothing of it is on disk.",
     Disk.FAILED: (
         "The embedded Redis could not rewrite its append-only file (see redis.log in the data "
-        "folder): the erased data may still be on disk. Run `python -m bot forget` again later."
+        "folder): the erased data may still be on disk until BGREWRITEAOF succeeds."
     ),
     Disk.EXTERNAL: (
         "External Redis: its append-only file, snapshots, replicas and backups may still hold "
