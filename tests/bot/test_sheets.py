@@ -10,6 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from support import FIXED_NOW
 
+from bot.commands.export import export_file
 from bot.sheets import read_rows, write_rows
 from config.settings import Settings
 from handlers.spreadsheets import EXPORT_COLUMNS, export_contacts
@@ -102,4 +103,12 @@ def test_a_failed_write_leaves_no_file_behind(tmp_path):
 
     with pytest.raises(RuntimeError):
         write_rows(path, ["text"], rows())
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_the_export_command_reports_a_folder_it_cannot_write_to(settings, tmp_path, capsys):
+    status = await export_file(settings, tmp_path / "missing" / "archive.csv")
+
+    assert status == 1
+    assert "cannot write" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
