@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.commands import chat, export, faq, followups, imports, run, wechat_tags
+from bot.commands import chat, export, faq, followups, forget, imports, run, wechat_tags
 from config.settings import SettingsError, load_settings
 
-COMMANDS = (run, chat, faq, imports, export, followups, wechat_tags)
+COMMANDS = (run, chat, faq, imports, export, followups, forget, wechat_tags)
 EXIT_BAD_SETTINGS = 2
 
 

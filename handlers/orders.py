@@ -76,14 +76,20 @@ async def record_order(
     """Validate ``body`` and apply it; raises :class:`OrderError` naming the bad field.
 
     The event goes to every listener once the order is stored; a failing
-    listener is logged and does not undo the order or stop the others.
+    listener is logged and does not undo the order or stop the others. An erased
+    contact's order (:func:`storage.orders.is_anonymous`) has no event.
     """
     change = parse_body(body, catalog=catalog, language=language, tz=tz)
-    if change.contact_id:
+    if change.contact_id and not await _of_erased_contact(redis, change.order_id):
         await contacts.ensure(redis, change.contact_id, now)
     applied = await orders.apply(redis, change, now)
     event = None
-    if applied.changed and applied.status_changed:
+    # An erased contact's order still moves, but no one is told: there is no one to tell.
+    if (
+        applied.changed
+        and applied.status_changed
+        and not orders.is_anonymous(applied.order.contact_id)
+    ):
         previous = applied.previous.status if applied.previous else None
         event = OrderEvent(applied.order, previous, applied.order.status, now, source)
         for listener in listeners:
@@ -92,6 +98,12 @@ async def record_order(
             except Exception:
                 log.exception("order listener failed on %s", applied.order.id)
     return Recorded(applied.order, applied.changed, event)
+
+
+async def _of_erased_contact(redis: Redis, order_id: str) -> bool:
+    """True when the order exists and its contact was erased (it must not come back)."""
+    existing = await orders.get(redis, order_id)
+    return existing is not None and orders.is_anonymous(existing.contact_id)
 
 
 def parse_body(

@@ -111,6 +111,8 @@ class CampaignPolicy:
     shop_name: str = "Shopbot"
     stage_rules: StageRules | None = None
     """Thresholds of ``stage:`` atoms in audiences (None: the shipped ``membership.yaml``)."""
+    keep_s: int = 30 * 86_400
+    """How long a finished campaign keeps its frozen audience (``SHOPBOT_FOLLOWUP_KEEP_DAYS``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CampaignPolicy:
@@ -124,6 +126,7 @@ class CampaignPolicy:
             language=settings.language,
             shop_name=settings.shop_name,
             stage_rules=membership_from(settings.membership_file).stages,
+            keep_s=settings.followup_keep_days * 86_400,
         )
 
 

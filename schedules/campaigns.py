@@ -267,7 +267,8 @@ class CampaignRunner:
                     cancelled += 1
         return cancelled
 
-    # the tick: scheduled campaigns start, sending ones are fed, finished ones close
+    # the tick: scheduled campaigns start, sending ones are fed, finished ones close, and
+    # SHOPBOT_FOLLOWUP_KEEP_DAYS later lose their frozen audience
 
     async def tick(self, now: datetime) -> dict[str, int]:
         """One round over the live campaigns; returns how many messages each got queued."""
@@ -278,7 +279,19 @@ class CampaignRunner:
                     await self._start_if_due(campaign, now)
                 case Status.SENDING:
                     queued[campaign.id] = await self.feed(campaign, now)
+                case Status.DONE | Status.CANCELLED:
+                    await self._sweep_if_old(campaign, now)
         return queued
+
+    async def _sweep_if_old(self, campaign: Campaign, now: datetime) -> None:
+        """Drop the audience ``keep_s`` after the campaign finished (figures frozen first)."""
+        finished = campaign.finished_at
+        if campaign.swept_at or finished is None:
+            return
+        if (now - finished).total_seconds() < self.policy.keep_s:
+            return
+        results = None if campaign.results else (await self.tally(campaign, now)).frozen()
+        await campaigns.sweep_audience(self.redis, campaign.id, now, results)
 
     async def _start_if_due(self, campaign: Campaign, now: datetime) -> None:
         when = parse_when(campaign.when, self.policy.tz)

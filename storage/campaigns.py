@@ -72,6 +72,8 @@ class Campaign:
     finished_at: datetime | None = None
     results: Mapping[str, int] = field(default_factory=dict)
     """The final tally, frozen when the campaign is done."""
+    swept_at: datetime | None = None
+    """When the frozen audience was dropped (``SHOPBOT_FOLLOWUP_KEEP_DAYS`` after finishing)."""
 
     @property
     def item_group(self) -> str:
@@ -83,7 +85,7 @@ class Campaign:
         return f"{self.item_group}:{contact_id}"
 
 
-_TIMES = ("created_at", "started_at", "fed_at", "finished_at")
+_TIMES = ("created_at", "started_at", "fed_at", "finished_at", "swept_at")
 
 
 async def next_id(redis: Redis) -> str:
@@ -207,6 +209,22 @@ async def freeze_audience(redis: Redis, campaign_id: str, matched_key: str) -> i
     return int(answer)
 
 
+async def sweep_audience(
+    redis: Redis, campaign_id: str, now: datetime, results: Mapping[str, object] | None = None
+) -> None:
+    """Drop the frozen audience of a finished campaign; ``results`` are kept on it first.
+
+    The audience is a list of contact ids: kept as long as finished follow-ups are, no longer.
+    """
+    fields: dict[str, str | float] = {"swept_at": to_epoch(now)}
+    if results is not None:
+        fields["results"] = json.dumps(dict(results), ensure_ascii=False)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.hset(keys.campaign(campaign_id), mapping=fields)
+        pipe.unlink(keys.campaign_audience(campaign_id))
+        await pipe.execute()
+
+
 async def audience_slice(redis: Redis, campaign_id: str, start: int, count: int) -> list[str]:
     """Recipients ``start`` .. ``start + count - 1`` of the frozen audience."""
     if count <= 0:
@@ -241,6 +259,49 @@ async def record_reply(redis: Redis, campaign_id: str, contact_id: str) -> None:
 async def record_order(redis: Redis, campaign_id: str, contact_id: str, amount: float) -> None:
     """The recipient ordered within the attribution window; the first order counts."""
     await redis.hsetnx(keys.campaign_ordered(campaign_id), contact_id, amount)
+
+
+# KEYS: the campaign hash, its audience, replied set, ordered hash. ARGV: contact id, the
+# anonymous id, the statuses whose feeding goes on. A recipient the feeder already passed
+# (rank below ``fed``) moves the cursor back by one, so the next recipient is not skipped
+# (the feeder's compare-and-set then retries from the new cursor; scheduling is idempotent).
+_FORGET = """
+local removed = 0
+local rank = redis.call('ZRANK', KEYS[2], ARGV[1])
+if rank then
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  removed = 1
+  local status = redis.call('HGET', KEYS[1], 'status') or ''
+  local fed = tonumber(redis.call('HGET', KEYS[1], 'fed') or '0')
+  if string.find(ARGV[3], ',' .. status .. ',', 1, true) and rank < fed then
+    redis.call('HSET', KEYS[1], 'fed', fed - 1)
+  end
+end
+removed = removed + redis.call('SREM', KEYS[3], ARGV[1])
+local amount = redis.call('HGET', KEYS[4], ARGV[1])
+if amount then
+  redis.call('HDEL', KEYS[4], ARGV[1])
+  redis.call('HSET', KEYS[4], ARGV[2], amount)
+  removed = removed + 1
+end
+return removed
+"""
+
+
+async def forget_contact(redis: Redis, contact_id: str, anonymous_id: str) -> int:
+    """Take the contact out of every campaign's audience and replies; an attributed order's
+    amount stays, under ``anonymous_id``. Returns how many entries were changed."""
+    feeding = "," + ",".join((Status.SENDING.value, Status.PAUSED.value)) + ","
+    changed = 0
+    for campaign_id in await redis.zrange(keys.campaigns_all(), 0, -1):
+        campaign_keys = (
+            keys.campaign(campaign_id),
+            keys.campaign_audience(campaign_id),
+            keys.campaign_replied(campaign_id),
+            keys.campaign_ordered(campaign_id),
+        )
+        changed += await redis.eval(_FORGET, 4, *campaign_keys, contact_id, anonymous_id, feeding)
+    return changed
 
 
 @dataclass(frozen=True, slots=True)

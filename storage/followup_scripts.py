@@ -21,8 +21,8 @@ contact profiles and opt-out sets, outside the queue's slot (one Redis node only
 
 ``b`` and ``cb`` come from SHA-1 of the id / contact (``bucket`` below; the Python
 side mirrors it in ``storage.followups.bucket_of``). Finished items stay readable for
-the dispatcher's keep time after their ``done`` score (when they finished); ``CLAIM``
-sweeps a few older ones on every call.
+the dispatcher's keep time after their ``done`` score (when they finished), dead letters
+as long after they died; ``CLAIM`` sweeps a few older ones of each on every call.
 """
 
 from __future__ import annotations
@@ -249,10 +249,10 @@ CLAIM = script(
 -- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
 -- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
 -- goes before and after a contact id in the key of its opt-out hash (category -> when).
--- Drops up to {SWEEP} items finished keep_s ago or earlier; then takes the items of expired
--- leases first (their holder died), then due items, and leases them all under one token: the
--- lease expiry's whole second, a dot, this claim's sequence number in six digits (LEASED maps
--- each item to it; LEASES scores it with the expiry).
+-- Drops up to {SWEEP} items finished keep_s ago or earlier, and as many dead letters; then
+-- takes the items of expired leases first (their holder died), then due items, and leases
+-- them all under one token: the lease expiry's whole second, a dot, this claim's sequence
+-- number in six digits (LEASED maps each item to it; LEASES scores it with the expiry).
 -- A marketing item also takes a slot of its contact's weekly cap, unless the cap is full.
 -- Returns '' when nothing was due, else the token, then one string per item, joined by FS:
 -- id, due (for a lease taken again: when it expired), bucket, the epoch at which
@@ -263,6 +263,16 @@ CLAIM = script(
 -- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
 local swept = tonumber(ARGV[5]) - tonumber(ARGV[10])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', swept, 'LIMIT', 0, {SWEEP})) do
+  forget(id)
+end
+-- Dead letters too, oldest first (the list's tail): those that died keep_s ago or earlier,
+-- and ids whose record is already gone.
+for _ = 1, {SWEEP} do
+  local id = redis.call('LINDEX', DEAD, -1)
+  if not id then break end
+  local died = tonumber(get_state(ib(id), id)[3])
+  if died and died > swept then break end
+  redis.call('RPOP', DEAD)
   forget(id)
 end
 local function list(joined)
@@ -502,5 +512,23 @@ ROWS_OF_CONTACT = script(
 local rows = {}
 for _, id in ipairs(ids_of(ARGV[5])) do rows[#rows + 1] = row(id) end
 return rows
+"""
+)
+
+FORGET_CONTACT = script(
+    _LIB
+    + """
+-- ARGV[5] contact.  Erases every item of the contact, whatever its state (pending, in flight,
+-- finished, dead), with its index entry and weekly-cap set.  Returns how many.
+local ids = ids_of(ARGV[5])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', DUE, id)
+  redis.call('HDEL', LEASED, id)
+  redis.call('LREM', DEAD, 0, id)
+  forget(id)
+end
+redis.call('HDEL', index_key(ARGV[5]), ARGV[5])
+redis.call('DEL', CAP .. ARGV[5])
+return #ids
 """
 )

@@ -374,6 +374,18 @@ async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
     return sorted(records, key=lambda record: (record.followup.due_at, record.followup.id))
 
 
+async def forget_contact(redis: Redis, contact_id: str) -> int:
+    """Erase every follow-up of the contact in any state (pending, in flight, finished, dead),
+    its index entry and its weekly-cap set; returns how many items went.
+
+    An item in flight may still be sent by the dispatcher holding it; its outcome then finds
+    no record (an ack leaves its id in ``done`` until the sweep).
+    """
+    return int(
+        await lua.FORGET_CONTACT(keys=_keys(), args=[*_prefixes(), contact_id], client=redis)
+    )
+
+
 async def pending(
     redis: Redis, due_before: datetime | None = None, limit: int = 100
 ) -> list[Record]:

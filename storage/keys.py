@@ -486,3 +486,31 @@ def ratings_by_time() -> str:
 def wechat_tag_ids(app_id: str) -> str:
     """Hash: contact tag name -> the Official Account's user tag id (mirrored tags)."""
     return f"{PREFIX}:wechat:tag_ids:{{{app_id}}}"
+
+
+# --- patterns (SCAN MATCH) and scratch keys of an erasure (storage.erasure) ---
+
+
+def contact_keys_pattern(escaped_contact_id: str) -> str:
+    """Every key of one contact's own (``escaped_contact_id`` glob-escaped by the caller)."""
+    return f"{_contact_scope(escaped_contact_id)}:*"
+
+
+def seen_messages_pattern(channel: str, escaped_external_id: str) -> str:
+    """Dedupe markers of messages whose id starts with the contact's platform id (events)."""
+    return seen_message(channel, f"{escaped_external_id}:*")
+
+
+def segment_scratch_pattern() -> str:
+    """Every temporary key of a segment evaluation."""
+    return f"{PREFIX}:segment:tmp:*"
+
+
+def mailboxes_pattern() -> str:
+    """Every terminal contact's mailbox."""
+    return mailbox("*")
+
+
+def audit_rewrite() -> str:
+    """Stream: the audit log being rewritten by an erasure (renamed over it in one script)."""
+    return f"{PREFIX}:audit:rewrite"

@@ -45,6 +45,8 @@ _MAIN_LINE = (
     OrderStatus.DELIVERED,
     OrderStatus.COMPLETED,
 )
+ANONYMOUS_PREFIX = "erased:"
+"""Contact ids of erased contacts, to which their orders stay linked (``erased:<hex>``)."""
 CANCELLABLE = frozenset({OrderStatus.UNPAID, OrderStatus.PAID})
 REFUNDABLE = frozenset(
     {
@@ -263,7 +265,9 @@ def merge(previous: Order | None, change: OrderChange, now: datetime) -> Order:
     at = from_epoch(to_epoch(now))
     if previous is None:
         return _create(change, at)
-    if change.contact_id is not None and change.contact_id != previous.contact_id:
+    # An erased contact's order stays anonymous: the contact a shop's system sends is ignored.
+    moved = change.contact_id is not None and change.contact_id != previous.contact_id
+    if moved and not is_anonymous(previous.contact_id):
         raise OrderError("contact", f"order {previous.id} belongs to {previous.contact_id}")
     status = change.status or previous.status
     times = dict(previous.status_times)
@@ -317,6 +321,8 @@ def _amount(items: tuple[OrderItem, ...], given: float | None) -> float:
 def _queue_write(pipe: Any, order: Order, ledger: dict[str, tuple[float, float]]) -> None:
     contact_id = order.contact_id
     pipe.set(keys.order(order.id), _encode(order))
+    if is_anonymous(contact_id):
+        return  # An erased contact's order: no indexes, no ledger (see anonymise).
     pipe.zadd(keys.contact_orders(contact_id), {order.id: to_epoch(order.placed_at)})
     ledger_key = keys.contact_order_ledger(contact_id)
     if order.counted:
@@ -338,6 +344,25 @@ def _queue_write(pipe: Any, order: Order, ledger: dict[str, tuple[float, float]]
             pipe.zadd(key, {contact_id: score})
         else:
             pipe.zrem(key, contact_id)
+
+
+def is_anonymous(contact_id: str) -> bool:
+    """True for the anonymous id an erased contact's orders are linked to."""
+    return contact_id.startswith(ANONYMOUS_PREFIX)
+
+
+async def anonymise(redis: Redis, order_ids: list[str], anonymous_id: str) -> int:
+    """Link the orders to ``anonymous_id`` and drop their personal fields (carrier, tracking
+    number); items, amount, status and times stay for the shop's figures. Returns how many.
+
+    The contact's order indexes and ledger are the caller's to delete (they are the contact's).
+    """
+    changed = 0
+    for order in await get_many(redis, order_ids):
+        anonymous = replace(order, contact_id=anonymous_id, carrier=None, tracking_no=None)
+        await redis.set(keys.order(order.id), _encode(anonymous))
+        changed += 1
+    return changed
 
 
 def _ledger(raw: Mapping[str, str]) -> dict[str, tuple[float, float]]:

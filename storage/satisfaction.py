@@ -70,3 +70,21 @@ async def between(redis: Redis, start: datetime, end: datetime) -> list[Rating]:
 def _rating(ref: str, raw: str) -> Rating:
     data = json.loads(raw)
     return Rating(ref, data["contact"], int(data["score"]), from_epoch(data["at"]))
+
+
+async def forget(redis: Redis, contact_id: str, refs: list[str]) -> int:
+    """Erase the contact's ratings of ``refs`` (their tickets and orders); returns how many."""
+    if not refs:
+        return 0
+    raws = await redis.hmget(keys.ratings(), refs)
+    mine = [
+        ref
+        for ref, raw in zip(refs, raws, strict=True)
+        if raw and _rating(ref, raw).contact_id == contact_id
+    ]
+    if mine:
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.ratings(), *mine)
+            pipe.zrem(keys.ratings_by_time(), *mine)
+            await pipe.execute()
+    return len(mine)

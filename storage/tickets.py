@@ -81,6 +81,8 @@ class Ticket:
     answered_by: str | None = None
     closed_by: str | None = None
     close_reason: str | None = None
+    erased_at: datetime | None = None
+    """When the contact was erased: the texts and the order number are gone."""
 
 
 async def create(
@@ -182,6 +184,37 @@ async def latest_open_for_contact(redis: Redis, contact_id: str) -> Ticket | Non
     return None
 
 
+ERASED_FIELDS = ("text", "order_number", "answer", "close_reason")
+"""What a customer or an owner wrote on a ticket; gone when its contact is erased."""
+
+
+ERASURE_ACTOR = "erasure"
+"""Who closed a ticket that was still open when its contact was erased."""
+
+
+async def erase(redis: Redis, ticket_ids: Sequence[str], anonymous_id: str, now: datetime) -> int:
+    """Erase the texts and order numbers of the tickets; each keeps its id, intent and times,
+    is linked to ``anonymous_id`` and marked ``erased_at``. One still open is closed first
+    (there is no one left to answer). Returns how many."""
+    for ticket_id in ticket_ids:
+        try:
+            await close(redis, ticket_id, now, by=ERASURE_ACTOR)
+        except TicketNotFound:
+            continue
+    async with redis.pipeline(transaction=False) as pipe:
+        for ticket_id in ticket_ids:
+            pipe.exists(keys.ticket(ticket_id))
+        present = [
+            tid for tid, found in zip(ticket_ids, await pipe.execute(), strict=True) if found
+        ]
+        for ticket_id in present:
+            pipe.hdel(keys.ticket(ticket_id), *ERASED_FIELDS)
+            fields = {"contact": anonymous_id, "text": "", "erased_at": to_epoch(now)}
+            pipe.hset(keys.ticket(ticket_id), mapping=fields)
+        await pipe.execute()
+    return len(present)
+
+
 # KEYS: ticket hash, then the status indexes in TicketStatus order.
 # ARGV: target status, comma list of statuses it may come from, then field/value pairs.
 # Returns 1 when changed, 0 for no such ticket, -1 when the current status forbids it.
@@ -257,4 +290,5 @@ def _ticket_from(fields: Mapping[str, str | float]) -> Ticket:
         answered_by=text.get("answered_by") or None,
         closed_by=text.get("closed_by") or None,
         close_reason=text.get("close_reason") or None,
+        erased_at=_optional_time(text.get("erased_at")),
     )

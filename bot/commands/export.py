@@ -36,6 +36,10 @@ async def export_file(settings: Settings, path: Path) -> int:
     """Write every contact to ``path``."""
     async with open_runtime(settings) as runtime:
         rows = [row async for row in export_contacts(runtime.redis, settings.tz)]
-    count = write_rows(path, EXPORT_COLUMNS, rows)
-    print(f"exported {count} contacts to {path}")
+    try:
+        count = write_rows(path, EXPORT_COLUMNS, rows)
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror}", file=sys.stderr)
+        return 1
+    print(f"exported {count} contacts to {path} (readable by you only)")
     return 0

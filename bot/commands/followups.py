@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from redis.asyncio import Redis
+
 from bot.app import open_runtime
 from bot.messages import ContactRef
 from config.settings import Settings
@@ -51,7 +53,7 @@ async def list_followups(
     """Print follow-ups, one per line: due, state, id, contact, template, purpose, why."""
     async with open_runtime(settings) as runtime:
         if args.contact:
-            contact_id = await _resolve(runtime.redis, args.contact)
+            contact_id = await resolve_contact(runtime.redis, args.contact)
             if contact_id is None:
                 print(f"error: no contact {args.contact!r}", file=sys.stderr)
                 return 1
@@ -68,7 +70,8 @@ async def list_followups(
     return 0
 
 
-async def _resolve(redis, ref: str) -> str | None:
+async def resolve_contact(redis: Redis, ref: str) -> str | None:
+    """The contact id behind ``channel:id`` or a short id (``C12``), or None."""
     if ":" in ref:
         return ContactRef.parse(ref).id
     return await contacts.resolve_short_id(redis, ref)

@@ -169,7 +169,7 @@ async def _status_of(call: Call, runner: CampaignRunner, rest: str) -> None:
 
 async def _status_text(call: Call, runner: CampaignRunner, campaign: Campaign) -> str:
     tally = await runner.tally(campaign, call.now)
-    if campaign.status is Status.DONE and campaign.results:
+    if campaign.status in (Status.DONE, Status.CANCELLED) and campaign.results:
         _restore(tally, campaign)
     skipped = "\n".join(f"  - {reason}: {n}" for reason, n in tally.skipped.most_common())
     return call.render(
@@ -193,7 +193,8 @@ async def _status_text(call: Call, runner: CampaignRunner, campaign: Campaign) -
 
 
 def _restore(tally: Tally, campaign: Campaign) -> None:
-    """Figures of a finished campaign whose messages may have expired from the queue."""
+    """Figures of a finished campaign whose messages may have expired from the queue (a
+    cancelled one has them once its audience was swept)."""
     results = campaign.results
     tally.sent = max(tally.sent, int(results.get("sent", 0)))
     tally.failed = max(tally.failed, int(results.get("failed", 0)))

@@ -1,4 +1,4 @@
-"""``/contact``, ``/tag``, ``/untag``, ``/tags``, ``/note``, ``/find``."""
+"""``/contact``, ``/tag``, ``/untag``, ``/tags``, ``/note``, ``/find``, ``/forget``."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import shlex
 from config.membership import membership_from
 from handlers.console.framework import Call, Command, Refusal
 from handlers.console.refs import looks_like_reference
+from handlers.erasure import ForgetRefused, check_forgettable, forget_contact
 from schedules import birthday
 from storage import contacts, optouts, orders, segments
 from storage.contacts import Contact, TagSource
@@ -190,6 +191,36 @@ def _words(args: str) -> list[str]:
         return args.split()
 
 
+CONFIRM_WORDS = frozenset({"confirm", "确认"})
+
+
+async def forget(call: Call) -> None:
+    """``/forget <ref>`` shows whom it would erase; ``/forget <ref> confirm`` erases them.
+
+    Neither step puts what the owner typed in the audit log (it may be the platform id):
+    the erasure writes its own entry, naming only the anonymous id.
+    """
+    call.audit_detail = "asked"
+    contact, rest = await contact_of(call)
+    ref = call.args.split()[0] if call.args.split() else contact.short_id
+    owners = [owner.id for owner in call.ctx.owners]
+    try:
+        await check_forgettable(call.ctx.redis, contact.id, owners)
+    except ForgetRefused as refused:
+        raise Refusal(f"console_forget_refused_{refused.reason}", ref=ref) from None
+    if not (len(rest) == 1 and rest[0].lower() in CONFIRM_WORDS):
+        if rest:
+            raise call.usage()
+        call.reply("console_forget_confirm", contact=label(contact), ref=contact.short_id)
+        return
+    report = await forget_contact(
+        call.ctx.redis, call.ctx.settings, contact.id, actor=call.actor, now=call.now, owners=owners
+    )
+    call.audited = False
+    disk = call.render(f"console_forget_disk_{report.disk.value.replace('-', '_')}")
+    call.reply("console_forgotten", anonymous=report.erasure.anonymous_id, disk=disk)
+
+
 COMMANDS = (
     Command("contact", show_contact, "help_contact", aliases=("客户",)),
     Command("tag", tag, "help_tag", aliases=("标签", "打标签")),
@@ -197,4 +228,5 @@ COMMANDS = (
     Command("tags", list_tags, "help_tags", aliases=("全部标签", "标签列表")),
     Command("note", note, "help_note", aliases=("备注",)),
     Command("find", find, "help_find", aliases=("查找", "筛选")),
+    Command("forget", forget, "help_forget", aliases=("删除客户",), owners_only=True),
 )

@@ -70,6 +70,10 @@ class Call:
     services: ConsoleServices
     console: OwnerCommands
     target: str | None = None
+    audit_detail: str | None = None
+    """What the audit log records as the detail; None: the arguments as typed."""
+    audited: bool = True
+    """False when the command wrote its own audit entry (``/forget``: the erasure's)."""
 
     @property
     def actor(self) -> str:
@@ -160,7 +164,8 @@ class OwnerCommands:
                 return False
         except Refusal as refusal:
             call.reply(refusal.key, **refusal.fields)
-        await self._audit(call, args)
+        if call.audited:
+            await self._audit(call, args if call.audit_detail is None else call.audit_detail)
         return True
 
     def for_role(self, role: Role) -> list[Command]:

@@ -37,6 +37,8 @@ async def ticket_line(call: Call, ticket: Ticket) -> str:
     who = contact.short_id if contact else ticket.contact_id
     order = f" #{ticket.order_number}" if ticket.order_number else ""
     text = ticket.text if len(ticket.text) <= _EXCERPT else ticket.text[:_EXCERPT] + "…"
+    if ticket.erased_at:
+        text = call.render("console_ticket_erased")
     return f"{ticket.id} [{ticket.status}] {who} {ticket.intent}{order} · {text}"
 
 

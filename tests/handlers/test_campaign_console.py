@@ -128,3 +128,16 @@ async def test_preview_without_channels_sends_a_test_message_to_the_owner(redis,
     assert "matching: 1" in summary and "would receive it: 1" in summary
     assert "checked at sending time" in summary
     assert zh == "亲您好，双十二全场8折" and en == "Hi there, 20% off"
+
+
+async def test_a_swept_cancelled_campaign_shows_its_frozen_figures(redis, say, people):
+    """Issue 13: its audience is gone after SHOPBOT_FOLLOWUP_KEEP_DAYS, its figures stay."""
+    await say(OWNER, NEW)
+    await say(OWNER, "/campaign send K1")
+    await say(OWNER, "/campaign confirm K1")
+    await say(OWNER, "/campaign cancel K1")
+    results = {"sent": 4, "failed": 1, "cancelled": 2, "skipped": {}}
+    await campaigns.sweep_audience(redis, "K1", FIXED_NOW, results)
+
+    [status] = await say(OWNER, "/campaign status K1")
+    assert "sent 4, failed 1" in status and "withdrawn 2" in status

@@ -403,3 +403,47 @@ async def test_replies_and_orders_are_attributed_within_their_windows(redis, set
     assert await note_order(redis, ids[2], 99.0, now + timedelta(days=8)) == []
     result = await campaigns.attribution(redis, "K1")
     assert (result.replied, result.ordered, result.revenue) == (1, 1, 120.0)
+
+
+# --- retention (issue 13) ---
+
+
+async def test_a_cancelled_campaigns_audience_is_swept_after_keep_with_its_figures_frozen(
+    redis, settings
+):
+    await crowd(redis, 6)
+    outlet = RecordingOutlet()
+    bot = await start(redis, settings, outlet, campaign(), rate_per_minute=60, batch=4, keep_s=3600)
+    now = T0 + timedelta(minutes=1)
+    assert await bot.tick(now) == {"K1": 4}
+    await dispatcher(redis, settings, outlet).run_due(now)
+    assert await bot.cancel("K1", now) == 0
+    audience = keys.campaign_audience("K1")
+
+    await bot.tick(now + timedelta(seconds=3599))
+    assert await redis.zcard(audience) == 6, "kept for SHOPBOT_FOLLOWUP_KEEP_DAYS"
+    await bot.tick(now + timedelta(seconds=3600))
+
+    assert not await redis.exists(audience)
+    swept = await campaigns.get(redis, "K1")
+    assert swept.swept_at == now + timedelta(seconds=3600)
+    assert swept.results == {"sent": 4, "failed": 0, "cancelled": 0, "skipped": {}}
+    await bot.tick(now + timedelta(days=1))
+    assert (await campaigns.get(redis, "K1")).swept_at == swept.swept_at, "swept once"
+
+
+async def test_a_done_campaign_keeps_its_results_when_its_audience_is_swept(redis, settings):
+    await crowd(redis, 3)
+    outlet = RecordingOutlet()
+    bot = await start(redis, settings, outlet, campaign(), keep_s=60)
+    later = T0 + timedelta(minutes=1)
+    for _ in range(3):
+        await bot.tick(later)
+        await dispatcher(redis, settings, outlet).run_due(later)
+        later += timedelta(minutes=1)
+    done = await campaigns.get(redis, "K1")
+    assert done.status is Status.DONE and done.results["sent"] == 3
+
+    await bot.tick(done.finished_at + timedelta(seconds=60))
+    assert not await redis.exists(keys.campaign_audience("K1"))
+    assert (await campaigns.get(redis, "K1")).results == done.results

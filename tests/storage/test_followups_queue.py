@@ -177,6 +177,39 @@ async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
     assert (dead.state, dead.reason, dead.attempts) == (State.DEAD, "503", 3)
 
 
+async def _dead_letter(redis, item_id: str, now) -> None:
+    await followups.schedule(redis, item(item_id, due=now))
+    [claimed] = await followups.claim_due(redis, now, 10, 60)
+    policy = RetryPolicy(max_attempts=1)
+    assert await followups.record_outcomes(redis, [Outcome(claimed, retry_error="x")], now, policy)
+
+
+async def test_dead_letters_are_swept_after_keep_like_finished_items(redis):
+    """Issue 13: a dead letter is kept SHOPBOT_FOLLOWUP_KEEP_DAYS after it died, no longer."""
+    await _dead_letter(redis, "a:1", T0)
+    await _dead_letter(redis, "a:2", T0 + timedelta(seconds=600))
+
+    await followups.claim_due(redis, T0 + timedelta(seconds=3599), 10, 60, keep_s=3600)
+    assert [d.followup.id for d in await followups.dead_letters(redis)] == ["a:2", "a:1"]
+    await followups.claim_due(redis, T0 + timedelta(seconds=3600), 10, 60, keep_s=3600)
+    assert [d.followup.id for d in await followups.dead_letters(redis)] == ["a:2"]
+    assert [r.followup.id for r in await followups.of_contact(redis, "console:amy")] == ["a:2"]
+
+    await followups.claim_due(redis, T0 + timedelta(seconds=4200), 10, 60, keep_s=3600)
+    assert await followups.dead_letters(redis) == []
+    assert await followups.of_contact(redis, "console:amy") == []
+    assert await redis.keys("shopbot:{fu}:*") == [keys.followup_claims()]
+    assert await followups.schedule(redis, item("a:1")), "a swept id may be scheduled again"
+
+
+async def test_a_dead_letter_whose_record_is_gone_is_dropped_from_the_list(redis):
+    await redis.lpush(keys.followups_dead(), "a:gone")
+    await _dead_letter(redis, "a:1", T0)
+
+    await followups.claim_due(redis, T0 + timedelta(seconds=60), 10, 60, keep_s=3600)
+    assert await redis.lrange(keys.followups_dead(), 0, -1) == ["a:1"]
+
+
 async def test_cancel_group_spares_other_groups_and_kept_ids(redis):
     await followups.schedule_many(
         redis,
