@@ -254,6 +254,11 @@ def send_decisions(contact_id: str) -> str:
     return f"{_contact_scope(contact_id)}:send_decisions"
 
 
+def wechat_signed_request(timestamp: str, nonce_digest: str) -> str:
+    """String with a TTL: the body digest a signed plaintext-mode URL was first used with."""
+    return f"{PREFIX}:wechat:signed:{timestamp}:{nonce_digest}"
+
+
 def wechat_access_token(app_id: str) -> str:
     """String with a TTL: the Official Account's access token, shared by every process."""
     return f"{PREFIX}:wechat:token:{{{app_id}}}"

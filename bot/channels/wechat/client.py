@@ -21,6 +21,7 @@ from wechatpy import WeChatClient
 from wechatpy.constants import WeChatErrorCode
 from wechatpy.exceptions import WeChatClientException
 
+from bot.redact import scrub, scrub_error
 from storage import wechat_tokens
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,13 @@ TIMEOUT_S = 10
 
 
 class WeChatApiError(Exception):
-    """WeChat refused a call (``errcode`` set) or could not be reached (``errcode`` None)."""
+    """WeChat refused a call (``errcode`` set) or could not be reached (``errcode`` None).
+
+    The text is scrubbed: the failing URL carries the AppSecret or the access token.
+    """
 
     def __init__(self, errcode: int | None, errmsg: str) -> None:
+        errmsg = scrub(errmsg)
         super().__init__(f"WeChat API error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
@@ -133,4 +138,4 @@ class WeChatApi:
         except WeChatClientException as exc:
             raise WeChatApiError(exc.errcode, str(exc.errmsg)) from exc
         except requests.RequestException as exc:
-            raise WeChatApiError(None, f"cannot reach WeChat: {exc}") from exc
+            raise WeChatApiError(None, f"cannot reach WeChat: {scrub_error(exc)}") from exc

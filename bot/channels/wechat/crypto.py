@@ -2,6 +2,8 @@
 
 Plaintext mode signs ``token, timestamp, nonce`` (``signature``); safe mode also
 signs the encrypted payload (``msg_signature``) and encrypts both directions.
+Neither signature expires by itself, so every request must also be fresh: its
+``timestamp`` within :data:`MAX_SKEW_S` of our clock (:func:`check_fresh`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import secrets
 import struct
 import time
 from collections.abc import Mapping
+from datetime import datetime
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
@@ -22,6 +25,24 @@ class BadSignature(Exception):
 
 class BadPayload(Exception):
     """A signed request whose encrypted payload cannot be read."""
+
+
+class StaleRequest(BadSignature):
+    """A request whose ``timestamp`` is missing or too far from our clock."""
+
+
+MAX_SKEW_S = 300
+"""How far (either way) a request's ``timestamp`` may be from the server's clock."""
+
+
+def check_fresh(params: Mapping[str, str], now: datetime) -> None:
+    """Raise :class:`StaleRequest` unless ``timestamp`` is within :data:`MAX_SKEW_S` of ``now``."""
+    raw = params.get("timestamp", "")
+    if (
+        not (raw.isascii() and raw.isdigit() and len(raw) <= 12)
+        or abs(int(raw) - now.timestamp()) > MAX_SKEW_S
+    ):
+        raise StaleRequest()
 
 
 def sign(*parts: str) -> str:
