@@ -161,7 +161,7 @@ def claimed_owners() -> str:
 
 
 def claim_code() -> str:
-    """String: SHA-256 hex of the pending one-time claim code (absent once used)."""
+    """String with a TTL (one hour): SHA-256 hex of the pending claim code (absent once used)."""
     return f"{PREFIX}:{{roles}}:claim_code"
 
 

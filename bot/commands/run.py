@@ -128,5 +128,5 @@ def claim_banner(code: str) -> str:
     """How to become the owner of a shop that has none."""
     return (
         "No owner is configured (SHOPBOT_OWNERS). To become the owner, send this from your "
-        f"Telegram or WeChat chat with the bot (it works once):\n  /claim {code}"
+        f"Telegram or WeChat chat with the bot (it works once, within the hour):\n  /claim {code}"
     )

@@ -120,6 +120,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     owners_only: bool = False
     public: bool = False
+    audit_args: bool = True
+    """False for a command whose arguments are a secret (``/claim``): they stay out of the audit."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -160,7 +162,7 @@ class OwnerCommands:
                 return False
         except Refusal as refusal:
             call.reply(refusal.key, **refusal.fields)
-        await self._audit(call, args)
+        await self._audit(call, args if command.audit_args else "")
         return True
 
     def for_role(self, role: Role) -> list[Command]:
