@@ -28,6 +28,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from wechatpy.replies import TextReply
 
+from bot.bodies import BodyTooLarge, read_limited
 from bot.channels.wechat.crypto import (
     MAX_SKEW_S,
     BadPayload,
@@ -169,15 +170,10 @@ def _encrypted_part(xml: str) -> str:
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _Refused(413, "body too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _Refused(413, "body too large")
-    return bytes(body)
+    try:
+        return await read_limited(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise _Refused(413, "body too large") from None
 
 
 def _refusal(refused: _Refused) -> Response:
