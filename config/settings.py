@@ -82,6 +82,9 @@ class Settings(BaseSettings):
         default=None, repr=False, description="Bearer key of POST /api/orders"
     )
     currency: str = Field(default="¥", description="Currency sign in owner messages")
+    staff_edit_faq: bool = Field(
+        default=False, description="Staff may change FAQ answers (off: owners only)"
+    )
 
     # --- wechat ---
     wechat_token: str | None = Field(
