@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import hashlib
 
-from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
-from storage import keys
+from storage import batch, keys
+from storage.batch import Queued
 
 _BIND = """
 local bound = redis.call('GET', KEYS[1])
@@ -23,9 +24,14 @@ return 1
 """
 
 
-async def bind(redis: Redis, timestamp: str, nonce: str, body: bytes, ttl_s: int) -> bool:
-    """True when the URL (``timestamp``, ``nonce``) is new or was used with this very body."""
+def queue_bind(pipe: Pipeline, timestamp: str, nonce: str, body: bytes, ttl_s: int) -> Queued[bool]:
+    """True when the URL (``timestamp``, ``nonce``) is new or was used with this very body.
+
+    A step (see :mod:`storage.batch`): concurrent requests share one round trip.
+    """
     nonce_digest = hashlib.sha256(nonce.encode()).hexdigest()[:32]
-    body_digest = hashlib.sha256(body).hexdigest()
     key = keys.wechat_signed_request(timestamp, nonce_digest)
-    return bool(await redis.eval(_BIND, 1, key, body_digest, ttl_s))
+    digest = hashlib.sha256(body).hexdigest()
+    return batch.queue(
+        pipe, lambda pipe: pipe.eval(_BIND, 1, key, digest, ttl_s), lambda r: bool(r[0])
+    )

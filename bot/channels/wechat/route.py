@@ -41,6 +41,7 @@ from bot.channels.wechat.inbound import InboundProcessor
 from bot.channels.wechat.parsing import Handling, Parsed, parse
 from bot.channels.wechat.xmlsafe import MAX_BODY_BYTES, UnsafeXml, check_xml
 from storage import wechat_requests
+from storage.batch import Coalescer
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class WeChatEndpoint:
     ) -> None:
         self._verifier = verifier
         self._processor = processor
-        self._redis = redis
+        self._binds = Coalescer(redis)
         self._menu = dict(menu)
         self._clock = clock
 
@@ -133,7 +134,12 @@ class WeChatEndpoint:
     async def _bind(self, params: Mapping[str, str], body: bytes) -> None:
         """Refuse a signed plaintext URL reused with another body (see the module docstring)."""
         timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
-        if not await wechat_requests.bind(self._redis, timestamp, nonce, body, SIGNED_URL_TTL_S):
+        fresh = await self._binds.run(
+            lambda pipe: (
+                wechat_requests.queue_bind(pipe, timestamp, nonce, body, SIGNED_URL_TTL_S).result
+            )
+        )
+        if not fresh:
             raise _Refused(403, "signed URL reused with another body")
 
     def _parse(self, body: bytes, params: Mapping[str, str], encrypted: bool) -> Parsed:
