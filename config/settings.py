@@ -140,7 +140,8 @@ class Settings(BaseSettings):
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: str | None = Field(default=None, repr=False)
-    dedupe_ttl_s: int = Field(default=86_400, ge=60)
+    # At least the 10 minutes in which a signed WeChat request may be replayed (issue 13).
+    dedupe_ttl_s: int = Field(default=86_400, ge=900)
     log_level: str = "INFO"
 
     @field_validator("owners", mode="before")
