@@ -36,6 +36,9 @@ async def channel(settings, fake_bot_api, redis):
 
 async def test_a_failed_call_logs_no_token(channel, fake_bot_api, redis, caplog):
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(
+        logging.DEBUG, logger="httpx"
+    )  # the runtime quietens it; DEBUG is the worst case
     fake_bot_api.fail_next(400)
     notice = OutboundMessage(ContactRef("telegram", "42"), "your parcel", idempotency_key="k1")
 
