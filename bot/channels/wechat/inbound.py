@@ -198,4 +198,5 @@ class InboundProcessor:
 
 def _kind_of(message: InboundMessage) -> str:
     """What an update was, for a log line: its type and event name, never its contents."""
-    return f"{message.raw.get('MsgType', '?')}/{message.event or '-'}"
+    kind = str(message.raw.get("MsgType", "?"))[:32]
+    return f"{kind}/{(message.event or '-')[:32]}"

@@ -95,3 +95,33 @@ async def test_follow_up_retry_reason_holds_no_secret(app, redis, settings, capl
     assert record.state is State.PENDING and "500" in record.reason
     assert APP_SECRET not in record.reason
     assert APP_SECRET not in await _everything_in(redis) and APP_SECRET not in caplog.text
+
+
+def _location_event(openid: str) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[LOCATION]]></Event>"
+        "<Latitude>23.137466</Latitude><Longitude>113.352425</Longitude>"
+        "<Precision>119.385040</Precision></xml>"
+    )
+
+
+def _location_message(openid: str) -> str:
+    return (
+        f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>1</CreateTime>"
+        "<MsgType><![CDATA[location]]></MsgType><Location_X>23.134521</Location_X>"
+        "<Location_Y>113.358803</Location_Y><Scale>20</Scale>"
+        "<Label><![CDATA[No. 8 Home Street]]></Label><MsgId>6005</MsgId></xml>"
+    )
+
+
+async def test_locations_and_unhandled_events_are_not_logged_raw(app, caplog):
+    caplog.set_level(logging.DEBUG)
+    for body in (_location_event(OPENID), _location_message(OPENID)):
+        response = await app.http.post("/wechat", params=signed_params(TOKEN), content=body)
+        assert response.status_code == 200
+    assert "event/location" in caplog.text, "the unhandled event is logged by its type"
+    for private in ("23.13", "113.35", "Home Street", OPENID):
+        assert private not in caplog.text
