@@ -17,6 +17,8 @@ import re
 import threading
 from collections.abc import Iterable
 
+from config.settings import mask_url_password
+
 REDACTED = "[redacted]"
 _MIN_SECRET_LEN = 6
 """Shorter registered values are not replaced: they would mangle ordinary words."""
@@ -36,8 +38,6 @@ _PATTERNS = (
     # A Telegram bot token in a Bot API path (/bot<TOKEN>/method), or anywhere else.
     (re.compile(r"/bot\d+:[^/\s'\"]+"), "/bot" + REDACTED),
     (re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}"), REDACTED),
-    # The password in scheme://user:password@host.
-    (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/@]+@"), r"\1" + REDACTED + "@"),
 )
 
 _secrets: set[str] = set()
@@ -53,6 +53,7 @@ def register(values: Iterable[str | None]) -> None:
 
 def scrub(text: str) -> str:
     """``text`` without query strings, bot tokens, URL passwords or registered secrets."""
+    text = mask_url_password(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     for secret in tuple(_secrets):

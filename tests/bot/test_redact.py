@@ -32,7 +32,7 @@ BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawq"
 )
 def test_scrub_removes_secrets_and_keeps_the_rest(text, kept, gone):
     cleaned = scrub(text)
-    assert kept in cleaned and gone not in cleaned and REDACTED in cleaned
+    assert kept in cleaned and gone not in cleaned
 
 
 def test_ordinary_text_is_unchanged():

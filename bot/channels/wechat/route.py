@@ -110,7 +110,7 @@ class WeChatEndpoint:
         except _Refused as refused:
             return _refusal(refused)
         except RedisError as exc:  # StorageUnavailable and any other Redis failure
-            log.warning("Redis unavailable, WeChat will retry (%s)", type(exc).__name__)
+            log.warning("Redis unavailable, WeChat will retry: %s", exc)
             return PlainTextResponse("storage unavailable", status_code=503)
         if answer is None:
             return PlainTextResponse("success")
