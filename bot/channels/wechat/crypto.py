@@ -50,6 +50,31 @@ def sign(*parts: str) -> str:
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
 
 
+class TokenSeal:
+    """Keeps the access token unreadable in Redis, where every process shares it.
+
+    WeChat's own AES scheme (:class:`PrpCrypto`) under a key derived from the
+    AppSecret, which every process of the shop has and Redis never sees.
+    """
+
+    def __init__(self, app_id: str, app_secret: str) -> None:
+        self._app_id = app_id
+        key = hashlib.sha256(b"shopbot-wechat-access-token\0" + app_secret.encode()).digest()
+        self._crypto = PrpCrypto(key)
+
+    def seal(self, token: str) -> str:
+        """The token as stored."""
+        sealed = self._crypto.encrypt(token, self._app_id)
+        return sealed.decode() if isinstance(sealed, bytes) else sealed
+
+    def open(self, sealed: str) -> str:
+        """The token; :class:`BadPayload` if it was sealed otherwise (another AppSecret)."""
+        try:
+            return self._crypto.decrypt(sealed, self._app_id)
+        except (InvalidAppIdException, ValueError, IndexError, struct.error):
+            raise BadPayload("the stored access token cannot be opened") from None
+
+
 class Verifier:
     """Checks signatures and, in safe mode, decrypts and encrypts messages."""
 

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from support import FIXED_NOW
 
 from bot.messages import ContactRef, DeliveryError, OutboundMessage, Purpose
-from storage import followups
+from storage import followups, keys
 from storage.followups import Followup, State
 
 APP_SECRET = "AppSecret-5f3c9a7e1d"
@@ -125,3 +125,22 @@ async def test_locations_and_unhandled_events_are_not_logged_raw(app, caplog):
     assert "event/location" in caplog.text, "the unhandled event is logged by its type"
     for private in ("23.13", "113.35", "Home Street", OPENID):
         assert private not in caplog.text
+
+
+async def test_the_access_token_is_never_readable_in_redis(app, redis):
+    await _customer_writes(app)
+    message = OutboundMessage(ContactRef("wechat", OPENID), "your parcel", Purpose.TRANSACTIONAL)
+    await app.channel.send(message)
+    [sent] = app.api.requests(CUSTOM_SEND)
+    assert sent.params["access_token"] == "TOKEN1"
+    assert await redis.exists(keys.wechat_access_token("wxshop")), "shared through Redis"
+    assert "TOKEN1" not in await _everything_in(redis)
+
+
+async def test_a_token_stored_readable_or_under_another_secret_is_replaced(app, redis):
+    await _customer_writes(app)
+    await redis.set(keys.wechat_access_token("wxshop"), "TOKEN-FROM-AN-OLDER-VERSION", ex=600)
+    message = OutboundMessage(ContactRef("wechat", OPENID), "your parcel", Purpose.TRANSACTIONAL)
+    await app.channel.send(message)
+    assert [r.params["access_token"] for r in app.api.requests(CUSTOM_SEND)] == ["TOKEN1"]
+    assert "TOKEN-FROM" not in await _everything_in(redis)
