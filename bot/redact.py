@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from config.settings import mask_url_password
 
 REDACTED = "[redacted]"
-_MIN_SECRET_LEN = 6
+_MIN_SECRET_LEN = 8
 """Shorter registered values are not replaced: they would mangle ordinary words."""
 
 _PATTERNS = (
@@ -40,15 +40,18 @@ _PATTERNS = (
     (re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}"), REDACTED),
 )
 
-_secrets: set[str] = set()
+_secrets: list[str] = []
+"""Longest first, so that a secret inside a longer one does not leave the rest readable."""
 _lock = threading.Lock()
 _installed = False
 
 
 def register(values: Iterable[str | None]) -> None:
     """Also replace these exact values (the configured secrets) wherever they appear."""
+    global _secrets
     with _lock:
-        _secrets.update(v for v in values if v and len(v) >= _MIN_SECRET_LEN)
+        fresh = {v for v in values if v and len(v) >= _MIN_SECRET_LEN}
+        _secrets = sorted(fresh.union(_secrets), key=len, reverse=True)
 
 
 def scrub(text: str) -> str:
@@ -56,7 +59,7 @@ def scrub(text: str) -> str:
     text = mask_url_password(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    for secret in tuple(_secrets):
+    for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)
     return text
