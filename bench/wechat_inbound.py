@@ -1,7 +1,8 @@
 """Inbound WeChat throughput: the full app against a bare wechatpy endpoint, same run.
 
-Posts signed plaintext-mode text messages over loopback HTTP at concurrency 10
-to a bare baseline (Starlette: signature check, wechatpy parse, a fixed passive
+Posts signed plaintext-mode text messages (each with its own fresh timestamp
+and nonce, as WeChat signs them) over loopback HTTP at concurrency 10 to a bare
+baseline (Starlette: signature and freshness check, wechatpy parse, a fixed passive
 reply) and to the full app (real Redis, dispatcher, handlers, passive reply), in
 alternating rounds (each round's 200 senders are new contacts). Prints
 messages/s for both over all rounds, their ratio and the app's p50/p99 latency.
@@ -35,6 +36,7 @@ from wechatpy.utils import check_signature
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import open_runtime
+from bot.channels.wechat.crypto import MAX_SKEW_S
 from bot.web import build_web_app
 from config.settings import Settings
 from storage.redis import EmbeddedRedis
@@ -45,13 +47,16 @@ TEXTS = ("你好", "什么时候发货", "hello", "尺码怎么选")
 
 
 def baseline_app() -> Starlette:
-    """Signature check, wechatpy parse, fixed passive reply: the least a WeChat bot does."""
+    """Signature and freshness check, wechatpy parse, fixed passive reply: the least a WeChat
+    bot does."""
 
     async def wechat(request: Request) -> Response:
         params = request.query_params
         try:
             check_signature(TOKEN, params["signature"], params["timestamp"], params["nonce"])
         except (KeyError, InvalidSignatureException):
+            return PlainTextResponse("forbidden", status_code=403)
+        if abs(int(params["timestamp"]) - time.time()) > MAX_SKEW_S:
             return PlainTextResponse("forbidden", status_code=403)
         message = parse_message(await request.body())
         reply = TextReply(message=message, content="您好，欢迎光临！").render()
@@ -99,12 +104,12 @@ async def _load(url: str, total: int, run: str) -> tuple[float, list[float]]:
     """Post ``total`` messages with CONCURRENCY workers; (seconds, latencies in ms)."""
     latencies: list[float] = []
     counter = iter(range(total))
-    params = _signed("1700000000", "benchnonce")
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
 
         async def worker() -> None:
             for n in counter:
+                params = _signed(str(int(time.time())), f"{run}-{n}")
                 started = time.perf_counter()
                 response = await client.post("/wechat", params=params, content=_body(n, run))
                 latencies.append((time.perf_counter() - started) * 1000)

@@ -3,7 +3,8 @@
 Enabled only when ``SHOPBOT_API_KEY`` is set; callers send
 ``Authorization: Bearer <key>``. Answers 200 with the order's state (``changed``
 false for a repeat), 401 for a missing or wrong key, 422 with ``field`` naming
-what is wrong (bad JSON, a bad value, a forbidden status move).
+what is wrong (bad JSON, ``NaN``, ``Infinity`` or a number too big to use, a bad
+value, a forbidden status move), 413 for a body over 1 MiB.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from bot.bodies import MAX_JSON_BODY_BYTES, BadJson, BodyTooLarge, parse_json, read_limited
 from config.catalog import Catalog, default_catalog
 from config.settings import Settings
 from handlers.orders import Recorded, record_order
@@ -48,9 +50,11 @@ def order_api_routes(
                 headers={"WWW-Authenticate": "Bearer"},
             )
         try:
-            body = await request.json()
-        except ValueError:
-            return _unprocessable("body", "not valid JSON")
+            body = parse_json(await read_limited(request, MAX_JSON_BODY_BYTES))
+        except BodyTooLarge:
+            return JSONResponse({"error": "body too large", "field": "body"}, status_code=413)
+        except BadJson as exc:
+            return _unprocessable("body", str(exc))
         now = clock()
         try:
             recorded = await record_order(

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import redact
 from bot.commands import chat, export, faq, followups, forget, imports, run, wechat_tags
 from config.settings import SettingsError, load_settings
 
@@ -34,6 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
+    redact.install(settings.secret_values)
     quiet = args.command != "run"  # other commands print results; logs would clutter them
     logging.basicConfig(
         level=logging.WARNING if quiet else settings.log_level,

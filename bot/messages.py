@@ -11,6 +11,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from bot.redact import scrub
+
 
 class MessageKind(StrEnum):
     """What an inbound message is, independent of the platform."""
@@ -114,7 +116,10 @@ class SendCheck:
 
 
 class DeliveryError(RuntimeError):
-    """A message could not be delivered; the text says why."""
+    """A message could not be delivered; the text says why (scrubbed of secrets and URLs)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(scrub(reason))
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

@@ -93,10 +93,12 @@ class Roles:
         """A fresh one-time claim code when the shop has no owner yet (else None).
 
         "No owner" means none in ``SHOPBOT_OWNERS`` and none claimed; the
-        terminal owner does not count. Each call replaces the previous code.
+        terminal owner does not count. Each call replaces the previous code, and
+        a code left from an earlier start is deleted once the shop has an owner.
         """
-        if self._configured or self._redis is None:
+        if self._redis is None:
             return None
-        if await staff.claimed_owners(self._redis):
+        if self._configured or await staff.claimed_owners(self._redis):
+            await staff.discard_claim_code(self._redis)
             return None
         return await staff.new_claim_code(self._redis)

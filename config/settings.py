@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -29,6 +30,17 @@ DEFAULT_TZ = ZoneInfo(DEFAULT_TIMEZONE)
 LANGUAGES = ("zh-CN", "en")
 _OWNER_RE = re.compile(r"^[a-z][a-z0-9_]*:[^\s:,][^\s,]*$")
 _WEBHOOK_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_URL_PASSWORD_RE = re.compile(r"(://[^\s:/@]*:)[^\s/@]+@")
+SECRET_SETTINGS = (
+    "api_key",
+    "wechat_token",
+    "wechat_app_secret",
+    "wechat_aes_key",
+    "telegram_token",
+    "telegram_webhook_secret",
+)
+"""Settings whose values are never printed, logged or echoed in an error."""
+MASK = "***"
 
 
 class Settings(BaseSettings):
@@ -36,7 +48,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
-    redis_url: str | None = Field(default=None, description="Redis URL; unset = embedded server")
+    redis_url: str | None = Field(
+        default=None, repr=False, description="Redis URL; unset = embedded server"
+    )
     data_dir: Path = Field(default=Path("./data"), description="Embedded Redis data, exports")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
@@ -75,14 +89,23 @@ class Settings(BaseSettings):
         return value
 
     # --- owner console ---
-    api_key: str | None = Field(default=None, description="Bearer key of POST /api/orders")
+    api_key: str | None = Field(
+        default=None, repr=False, description="Bearer key of POST /api/orders"
+    )
     currency: str = Field(default="¥", description="Currency sign in owner messages")
+    staff_edit_faq: bool = Field(
+        default=False, description="Staff may change FAQ answers (off: owners only)"
+    )
 
     # --- wechat ---
-    wechat_token: str | None = Field(default=None, description="Enables the WeChat channel")
+    wechat_token: str | None = Field(
+        default=None, repr=False, description="Enables the WeChat channel"
+    )
     wechat_app_id: str | None = None
-    wechat_app_secret: str | None = None
-    wechat_aes_key: str | None = Field(default=None, description="EncodingAESKey: safe mode")
+    wechat_app_secret: str | None = Field(default=None, repr=False)
+    wechat_aes_key: str | None = Field(
+        default=None, repr=False, description="EncodingAESKey: safe mode"
+    )
     wechat_api_base_url: str = "https://api.weixin.qq.com/"
     wechat_reply_budget_ms: int = Field(default=4000, ge=50, le=4800)
     wechat_menu_file: Path | None = Field(default=None, description="CLICK key -> text YAML")
@@ -122,11 +145,14 @@ class Settings(BaseSettings):
     campaign_tick_s: float = Field(default=5.0, gt=0)
 
     # --- telegram ---
-    telegram_token: str | None = Field(default=None, description="Bot token; unset = no Telegram")
+    telegram_token: str | None = Field(
+        default=None, repr=False, description="Bot token; unset = no Telegram"
+    )
     telegram_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
-    telegram_webhook_secret: str | None = None
-    dedupe_ttl_s: int = Field(default=86_400, ge=60)
+    telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    # At least the 10 minutes in which a signed WeChat request may be replayed (issue 13).
+    dedupe_ttl_s: int = Field(default=86_400, ge=900)
     log_level: str = "INFO"
 
     @field_validator("owners", mode="before")
@@ -206,6 +232,14 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def secret_values(self) -> tuple[str, ...]:
+        """The configured secrets, to keep out of every log line and error text."""
+        values = [getattr(self, name) for name in SECRET_SETTINGS]
+        if self.redis_url:
+            values.append(urlsplit(self.redis_url).password)
+        return tuple(v for v in values if isinstance(v, str) and v)
+
+    @property
     def tz(self) -> ZoneInfo:
         """The shop's time zone."""
         return ZoneInfo(self.timezone)
@@ -246,7 +280,19 @@ def describe_validation_error(exc: ValidationError) -> str:
     lines = []
     for error in exc.errors():
         name = ENV_PREFIX + "_".join(str(part) for part in error["loc"][:1]).upper()
-        got = error.get("input")
         message = error["msg"].removeprefix("Value error, ")
-        lines.append(f"{name}: {message} (got {got!r})")
+        setting = str(error["loc"][0]) if error["loc"] else ""
+        lines.append(f"{name}: {message} (got {_shown(setting, error.get('input'))})")
     return "; ".join(lines)
+
+
+def _shown(setting: str, value: Any) -> str:
+    """A bad value as an error may show it: secrets masked, URL passwords hidden."""
+    if setting in SECRET_SETTINGS and value:
+        return MASK
+    return mask_url_password(repr(value))
+
+
+def mask_url_password(text: str) -> str:
+    """``scheme://user:password@host`` with the password masked."""
+    return _URL_PASSWORD_RE.sub(r"\1" + MASK + "@", text)

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bot.messages import Button, ContactRef, DeliveryError, OutboundMessage, Purpose, SendCheck
+from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
 from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
@@ -368,7 +369,7 @@ class FollowupDispatcher:
             return
         except Exception as exc:  # An outlet bug must not strand the rest of the batch.
             log.exception("sending follow-up %s failed", job.claimed.id)
-            job.retry(f"{type(exc).__name__}: {exc}")
+            job.retry(f"{type(exc).__name__}: {scrub_error(exc)}")
             return
         job.sent()
 

@@ -171,7 +171,7 @@ def claimed_owners() -> str:
 
 
 def claim_code() -> str:
-    """String: SHA-256 hex of the pending one-time claim code (absent once used)."""
+    """String with a TTL (one hour): SHA-256 hex of the pending claim code (absent once used)."""
     return f"{PREFIX}:{{roles}}:claim_code"
 
 
@@ -262,6 +262,11 @@ def wechat_buttons(contact_id: str) -> str:
 def send_decisions(contact_id: str) -> str:
     """List of JSON send decisions (allowed or not, how, why), newest first."""
     return f"{_contact_scope(contact_id)}:send_decisions"
+
+
+def wechat_signed_request(timestamp: str, nonce_digest: str) -> str:
+    """String with a TTL: the body digest a signed plaintext-mode URL was first used with."""
+    return f"{PREFIX}:wechat:signed:{timestamp}:{nonce_digest}"
 
 
 def wechat_access_token(app_id: str) -> str:

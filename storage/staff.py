@@ -2,7 +2,8 @@
 
 Staff are added and removed by an owner. A claimed owner used the one-time
 claim code that ``python -m bot run`` prints when no owner is configured; only
-the code's SHA-256 is stored, and redeeming it deletes it in the same script.
+the code's SHA-256 is stored, for an hour, and redeeming it deletes it in the same
+script. Once anybody has claimed the shop, no code is accepted any more.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from redis.asyncio import Redis
 from storage import keys
 
 CLAIM_CODE_BYTES = 9
+CLAIM_CODE_TTL_S = 3600
+"""A claim code expires one hour after it is printed."""
 
 _REDEEM = """
+if redis.call('SCARD', KEYS[2]) > 0 then return 0 end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
   redis.call('SADD', KEYS[2], ARGV[2])
@@ -65,11 +69,19 @@ async def claimed_owners(redis: Redis) -> list[str]:
     return sorted(await redis.smembers(keys.claimed_owners()))
 
 
-async def new_claim_code(redis: Redis) -> str:
-    """A fresh one-time claim code; it replaces any earlier one. Only its hash is stored."""
+async def new_claim_code(redis: Redis, ttl_s: int = CLAIM_CODE_TTL_S) -> str:
+    """A fresh one-time claim code, valid ``ttl_s``; it replaces any earlier one.
+
+    Only its hash is stored.
+    """
     code = secrets.token_urlsafe(CLAIM_CODE_BYTES)
-    await redis.set(keys.claim_code(), _digest(code))
+    await redis.set(keys.claim_code(), _digest(code), ex=ttl_s)
     return code
+
+
+async def discard_claim_code(redis: Redis) -> None:
+    """Forget any pending claim code (the shop has an owner)."""
+    await redis.delete(keys.claim_code())
 
 
 async def has_claim_code(redis: Redis) -> bool:
@@ -78,7 +90,10 @@ async def has_claim_code(redis: Redis) -> bool:
 
 
 async def redeem_claim_code(redis: Redis, code: str, contact_id: str) -> bool:
-    """Make ``contact_id`` an owner if ``code`` is the pending claim code; the code is spent."""
+    """Make ``contact_id`` an owner if ``code`` is the pending claim code; the code is spent.
+
+    Refused (False) once the shop has a claimed owner, whatever the code.
+    """
     if not code.strip():
         return False
     redeemed = await redis.eval(

@@ -18,7 +18,7 @@ from bot.heap import freeze_startup_heap
 from bot.web import build_web_app
 from config.catalog import default_catalog
 from config.membership import membership_from
-from config.settings import Settings
+from config.settings import Settings, mask_url_password
 from schedules.campaign_jobs import load_and_schedule
 from schedules.campaigns import CampaignRunner
 from schedules.dispatch import FollowupDispatcher
@@ -113,7 +113,7 @@ async def _start_channels(channels: Iterable[Channel]) -> None:
 
 def banner(settings: Settings) -> str:
     """How to reach the running bot."""
-    redis = settings.redis_url or f"embedded, data in {settings.data_dir}"
+    redis = mask_url_password(settings.redis_url or "") or f"embedded, data in {settings.data_dir}"
     return (
         f"Shopbot is running: http://{settings.http_host}:{settings.http_port}/healthz "
         f"(Redis: {redis}).\n"
@@ -128,5 +128,5 @@ def claim_banner(code: str) -> str:
     """How to become the owner of a shop that has none."""
     return (
         "No owner is configured (SHOPBOT_OWNERS). To become the owner, send this from your "
-        f"Telegram or WeChat chat with the bot (it works once):\n  /claim {code}"
+        f"Telegram or WeChat chat with the bot (it works once, within the hour):\n  /claim {code}"
     )

@@ -1,7 +1,8 @@
 """``/faq list|show|add|edit|del|unanswered|answer``: edit the knowledge base from chat.
 
 Every change rewrites the knowledge base file (the source of truth), so it
-survives a restart and reaches every bot process.
+survives a restart and reaches every bot process. Every customer sees these
+answers, so staff may only read them unless ``SHOPBOT_STAFF_EDIT_FAQ`` is on.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from handlers.console.framework import Call, Command, Refusal
 from handlers.faq.knowledge import FaqEntry, KnowledgeBase, KnowledgeBaseError, answer_for
 from handlers.faq.store import KnowledgeStore
 from storage import unanswered
+from storage.staff import Role
 
 UNANSWERED_SHOWN = 10
 Action = Callable[[Call, KnowledgeStore, KnowledgeBase, str], Awaitable[None]]
@@ -99,6 +101,16 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+CHANGES = frozenset({"add", "edit", "del", "answer"})
+"""The actions that change what customers are told."""
+
+
+def _check_may_change(call: Call, verb: str) -> None:
+    """Staff change answers only when an owner allowed it (``SHOPBOT_STAFF_EDIT_FAQ``)."""
+    if verb in CHANGES and call.ctx.role is not Role.OWNER and not call.ctx.settings.staff_edit_faq:
+        raise Refusal("console_owners_only", command=f"faq {verb}")
+
+
 def _entry(kb: KnowledgeBase, entry_id: str) -> FaqEntry:
     entry = kb.get(entry_id)
     if entry is None:
@@ -121,6 +133,7 @@ def faq_commands(store: KnowledgeStore) -> tuple[Command, ...]:
         action = ACTIONS.get(verb.lower())
         if action is None:
             raise call.usage()
+        _check_may_change(call, verb.lower())
         kb, _ = await store.current()
         await action(call, store, kb, rest)
 

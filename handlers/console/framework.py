@@ -124,6 +124,8 @@ class Command:
     aliases: tuple[str, ...] = ()
     owners_only: bool = False
     public: bool = False
+    audit_args: bool = True
+    """False for a command whose arguments are a secret (``/claim``): they stay out of the audit."""
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -165,7 +167,8 @@ class OwnerCommands:
         except Refusal as refusal:
             call.reply(refusal.key, **refusal.fields)
         if call.audited:
-            await self._audit(call, args if call.audit_detail is None else call.audit_detail)
+            detail = args if command.audit_args else ""
+            await self._audit(call, detail if call.audit_detail is None else call.audit_detail)
         return True
 
     def for_role(self, role: Role) -> list[Command]:

@@ -50,11 +50,16 @@ async def _change_staff(call: Call, verb: str, contact_id: str) -> None:
 
 
 async def claim(call: Call) -> bool:
-    """Redeem the one-time claim code; a wrong code declines (the customer learns nothing)."""
+    """Redeem the one-time claim code; a wrong code declines (the customer learns nothing).
+
+    Refused while the shop has an owner. A refusal is audited; the code never is.
+    """
     if call.ctx.role is Role.OWNER:
         call.reply("console_already_owner")
         return True
-    if not await staff.redeem_claim_code(call.ctx.redis, call.args, call.actor):
+    has_owner = bool(call.ctx.settings.owners)
+    if has_owner or not await staff.redeem_claim_code(call.ctx.redis, call.args, call.actor):
+        await audit.record(call.ctx.redis, call.actor, "claim", call.actor, "refused", call.now)
         return False
     call.target = call.actor
     call.reply("console_claimed")
@@ -83,5 +88,5 @@ HELP = Command("help", show_help, "help_help", aliases=("帮助",))
 COMMANDS = (
     Command("staff", manage_staff, "help_staff", aliases=("员工",), owners_only=True),
     Command("audit", show_audit, "help_audit", aliases=("日志",), owners_only=True),
-    Command("claim", claim, "help_claim", aliases=("认领",), public=True),
+    Command("claim", claim, "help_claim", aliases=("认领",), public=True, audit_args=False),
 )

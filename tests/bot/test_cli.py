@@ -115,6 +115,7 @@ def test_service_reports_healthy_and_stops_cleanly(embedded_env, tmp_path):
         [PYTHON, "-m", "bot", "run"],
         cwd=PROJECT_ROOT,
         env=env,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -122,11 +123,16 @@ def test_service_reports_healthy_and_stops_cleanly(embedded_env, tmp_path):
         response = _wait_for_health(f"http://127.0.0.1:{port}/healthz", service)
         assert response.status_code == 200
         assert response.json() == {"status": "ok", "redis": "ok"}
+        signed = {"signature": "f00d", "timestamp": "1", "nonce": "2", "openid": "oSecretX"}
+        httpx.get(f"http://127.0.0.1:{port}/healthz", params=signed, timeout=2)
     finally:
         service.send_signal(signal.SIGINT)
-        _, stderr = service.communicate(timeout=30)
+        stdout, stderr = service.communicate(timeout=30)
     assert service.returncode == 0, stderr
     assert "python -m bot chat" in stderr, "the banner tells how to chat"
+    access_log = stdout + stderr
+    assert "GET /healthz?[redacted]" in access_log, "the access log shows the path, not the query"
+    assert "oSecretX" not in access_log and "f00d" not in access_log
     assert not (tmp_path / "data" / "redis.sock").exists()
 
 

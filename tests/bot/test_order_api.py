@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 from support import FIXED_NOW, make_dispatcher
 
 from bot.api import order_api_routes
 from bot.app import Runtime
+from bot.bodies import MAX_JSON_BODY_BYTES
 from bot.delivery import Delivery
 from bot.web import build_web_app
 from config.i18n import default_templates
@@ -126,3 +129,48 @@ async def test_missing_or_wrong_key_is_401(redis, client, headers):
 async def test_no_key_configured_means_no_api(redis, settings):
     assert settings.api_key is None
     assert order_api_routes(redis, settings, (), lambda: FIXED_NOW) == []
+
+
+def _with_raw(field: str, raw: str) -> bytes:
+    """BODY as JSON text with one value written verbatim (json.dumps cannot write 1e999)."""
+    marker = "__RAW__"
+    items = [{**BODY["items"][0], field: marker}] if field in ("qty", "price") else BODY["items"]
+    body = {**BODY, "items": items} | ({field: marker} if field == "amount" else {})
+    return json.dumps(body).replace(f'"{marker}"', raw).encode()
+
+
+@pytest.mark.parametrize("field", ["qty", "price", "amount"])
+@pytest.mark.parametrize(
+    "raw", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "9" * 30, "1" * 5000, "1e300"]
+)
+async def test_numbers_that_do_not_fit_are_422_never_500(redis, client, field, raw):
+    response = await client.post("/api/orders", content=_with_raw(field, raw), headers=auth())
+    assert response.status_code == 422 and response.json()["field"] == "body"
+    assert await orders.get(redis, "A1001") is None
+
+
+async def test_deeply_nested_json_is_422(client):
+    body = b"[" * 100_000 + b"]" * 100_000
+    response = await client.post("/api/orders", content=body, headers=auth())
+    assert response.status_code == 422
+
+
+async def test_a_body_over_1_mib_is_413(redis, client):
+    padded = json.dumps({**BODY, "note": "x" * MAX_JSON_BODY_BYTES}).encode()
+    response = await client.post("/api/orders", content=padded, headers=auth())
+    assert response.status_code == 413
+    assert await orders.get(redis, "A1001") is None
+
+
+async def test_a_streamed_body_over_1_mib_is_413_before_it_is_all_read(client):
+    sent = 0
+
+    async def chunks():
+        nonlocal sent
+        for _ in range(64):
+            sent += 1
+            yield b" " * (MAX_JSON_BODY_BYTES // 8)
+
+    response = await client.post("/api/orders", content=chunks(), headers=auth())
+    assert response.status_code == 413
+    assert sent < 64, "the rest of the body was never read"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.messages import ContactRef
 from bot.roles import CONSOLE_OWNER, Role, Roles
-from storage import staff
+from storage import keys, staff
 
 
 async def test_roles_from_settings_and_redis(redis, settings):
@@ -40,3 +40,24 @@ async def test_claim_code_is_offered_only_while_nobody_owns_the_shop(redis, sett
     assert await ownerless.offer_claim_code() is None, "the shop has an owner now"
     stored = await redis.keys("shopbot:{roles}:*")
     assert stored == ["shopbot:{roles}:owners"], "only the hash was ever stored, and it is gone"
+
+
+async def test_claim_code_expires_after_an_hour(redis, settings):
+    ownerless = Roles(settings.model_copy(update={"owners": ()}), redis)
+    await ownerless.offer_claim_code()
+    assert 3590 < await redis.ttl(keys.claim_code()) <= 3600
+
+
+async def test_a_code_left_over_is_deleted_once_owners_are_configured(redis, settings):
+    code = await Roles(settings.model_copy(update={"owners": ()}), redis).offer_claim_code()
+    assert await Roles(settings, redis).offer_claim_code() is None
+    assert not await staff.has_claim_code(redis)
+    assert not await staff.redeem_claim_code(redis, code, "telegram:9")
+
+
+async def test_a_code_left_over_is_deleted_once_someone_claimed(redis, settings):
+    ownerless = Roles(settings.model_copy(update={"owners": ()}), redis)
+    await staff.redeem_claim_code(redis, await ownerless.offer_claim_code(), "telegram:9")
+    await redis.set(keys.claim_code(), "left-over-digest")
+    assert await ownerless.offer_claim_code() is None
+    assert not await staff.has_claim_code(redis)

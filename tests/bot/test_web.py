@@ -28,3 +28,4 @@ async def test_healthz_is_503_without_redis(tmp_path):
     finally:
         await unreachable.aclose()
     assert response.status_code == 503 and response.json()["status"] == "unavailable"
+    assert "nothing.sock" not in response.text and str(tmp_path) not in response.text

@@ -79,6 +79,7 @@ class FakeWeChatApi:
         with self._lock:
             self._requests: list[Recorded] = []
             self._errors: dict[str, deque[int]] = defaultdict(deque)
+            self._http_errors: dict[str, deque[int]] = defaultdict(deque)
             self._tokens_issued = 0
             self._valid_tokens: set[str] = set()
             self._next_msgid = 1000
@@ -90,6 +91,20 @@ class FakeWeChatApi:
         """Answer the next ``times`` calls to ``endpoint`` with ``errcode``."""
         with self._lock:
             self._errors[endpoint].extend([errcode] * times)
+
+    def fail_http_next(self, endpoint: str, status: int, times: int = 1) -> None:
+        """Answer the next ``times`` calls to ``endpoint`` (``token`` too) with HTTP ``status``."""
+        with self._lock:
+            self._http_errors[endpoint].extend([status] * times)
+
+    def _http_error(self, recorded: Recorded) -> int | None:
+        """The planned HTTP error status for this request, if any (the request is recorded)."""
+        with self._lock:
+            planned = self._http_errors[recorded.endpoint]
+            if not planned:
+                return None
+            self._requests.append(recorded)
+            return planned.popleft()
 
     def revoke_tokens(self) -> None:
         """Make every issued token invalid (as if another process refreshed it)."""
@@ -214,7 +229,12 @@ class FakeWeChatApi:
                 url = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 endpoint = url.path.removeprefix("/cgi-bin/")
-                answer = fake._answer(Recorded(endpoint, params, body))
+                recorded = Recorded(endpoint, params, body)
+                status = fake._http_error(recorded)
+                if status is not None:
+                    self.send_error(status)
+                    return
+                answer = fake._answer(recorded)
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -86,7 +86,9 @@ async def test_a_customer_typing_a_console_command_gets_the_customer_answer(
     answer = await say(CUSTOMER, text)
     assert answer in (FALLBACK_EN, FALLBACK_ZH)
     assert await owner_tags(redis, CUSTOMER) == set()
-    assert await audit.recent(redis) == [], "nothing a customer does is a console action"
+    actions = [(e.action, e.detail) for e in await audit.recent(redis)]
+    # Nothing a customer does is a console action; a failed claim is audited (issue 13).
+    assert actions == ([("claim", "refused")] if text.startswith("/claim") else [])
 
 
 async def test_owner_tags_untags_and_lists_tags(redis, say, people):
@@ -272,7 +274,25 @@ async def test_unknown_command_from_owner_is_answered_but_start_passes_through(s
     assert "welcome" in (await say(OWNER, "/start")).lower()
 
 
-async def test_claim_code_makes_an_owner_once(redis, settings, say, people):
+@pytest.fixture
+def ownerless_say(redis, settings, make_message):
+    """``say`` for a shop with no configured owner."""
+    dispatcher = make_dispatcher(redis, settings.model_copy(update={"owners": ()}))
+
+    async def send(contact: str, text: str) -> str:
+        name, args = parse_command(text)
+        message = make_message(
+            text, contact=contact, kind=MessageKind.COMMAND, command=name, payload=args,
+            language_hint="en",
+        )  # fmt: skip
+        result = await dispatcher.dispatch(message)
+        return "\n".join(reply.text for reply in result.replies)
+
+    return send
+
+
+async def test_claim_code_makes_an_owner_once(redis, ownerless_say, people):
+    say = ownerless_say
     code = await staff.new_claim_code(redis)
     assert await say(CUSTOMER, "/claim not-the-code") == FALLBACK_EN
     assert "you are now an owner" in await say(CUSTOMER, f"/claim {code}")
@@ -281,6 +301,35 @@ async def test_claim_code_makes_an_owner_once(redis, settings, say, people):
     assert not await staff.redeem_claim_code(redis, code, STAFF), "the code is spent"
     assert await staff.claimed_owners(redis) == [CUSTOMER]
     assert "already an owner" in await say(CUSTOMER, "/claim anything")
+
+
+async def test_claims_are_audited_without_the_code(redis, ownerless_say, people):
+    code = await staff.new_claim_code(redis)
+    await ownerless_say(CUSTOMER, "/claim not-the-code")
+    await ownerless_say(STAFF, f"/claim {code}")
+    entries = await audit.recent(redis)
+    assert [(e.actor, e.action, e.detail) for e in entries[:2]] == [
+        (STAFF, "claim", ""),
+        (CUSTOMER, "claim", "refused"),
+    ]
+    assert all(code not in f"{e.target} {e.detail}" for e in entries)
+    assert all("not-the-code" not in e.detail for e in entries)
+
+
+async def test_a_new_code_is_refused_once_someone_claimed(redis, ownerless_say, people):
+    first = await staff.new_claim_code(redis)
+    await ownerless_say(STAFF, f"/claim {first}")
+    second = await staff.new_claim_code(redis)  # e.g. left from an older process
+    assert await ownerless_say(CUSTOMER, f"/claim {second}") == FALLBACK_EN
+    assert await staff.claimed_owners(redis) == [STAFF]
+
+
+async def test_claim_is_refused_when_owners_are_configured(redis, say, people):
+    code = await staff.new_claim_code(redis)
+    assert await say(CUSTOMER, f"/claim {code}") == FALLBACK_EN
+    assert await staff.claimed_owners(redis) == []
+    [entry] = [e for e in await audit.recent(redis) if e.action == "claim"]
+    assert (entry.actor, entry.detail) == (CUSTOMER, "refused")
 
 
 async def test_extra_commands_get_help_roles_and_audit(redis, settings, make_message):

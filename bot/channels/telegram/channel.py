@@ -17,6 +17,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot import redact
 from bot.channels.base import ChannelStartError
 from bot.channels.telegram.commands import publish_menus
 from bot.channels.telegram.parsing import (
@@ -31,6 +32,7 @@ from bot.channels.telegram.sender import TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
 from bot.dispatcher import Clock, Receive, utc_now
 from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
+from bot.redact import scrub_error
 from bot.roles import Roles
 from config.i18n import Templates
 from config.settings import Settings
@@ -64,6 +66,7 @@ class TelegramChannel:
         poller_timeout_s: int = 25,
         ack_wait_s: float = ACK_WAIT_S,
     ) -> None:
+        redact.install(settings.secret_values)
         self.bot = bot
         self.redis = redis
         self.settings = settings
@@ -88,7 +91,7 @@ class TelegramChannel:
             await self.bot.initialize()
         except (InvalidToken, NetworkError) as exc:
             raise ChannelStartError(
-                f"telegram: cannot log in with SHOPBOT_TELEGRAM_TOKEN: {exc}"
+                f"telegram: cannot log in with SHOPBOT_TELEGRAM_TOKEN: {scrub_error(exc)}"
             ) from None
         await publish_menus(self.bot, self.templates, self.roles.owners, self.settings.language)
         url = self.settings.telegram_webhook_url

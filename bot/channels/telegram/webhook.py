@@ -1,9 +1,10 @@
 """``POST /telegram``: Telegram's webhook, on the bot's own Starlette app.
 
-Verify the secret header first (401), parse (400), then hand the update to a
-tracked task and answer as soon as it has been dispatched (or after a short
-wait, whichever comes first); replies are sent after the answer. If Redis is
-down the answer is 503, so Telegram delivers the update again later.
+Verify the secret header first (401), read at most 1 MiB (413), parse (400),
+then hand the update to a tracked task and answer as soon as it has been
+dispatched (or after a short wait, whichever comes first); replies are sent
+after the answer. If Redis is down the answer is 503, so Telegram delivers the
+update again later.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Bot, Update
 
+from bot.bodies import MAX_JSON_BODY_BYTES, BodyTooLarge, read_limited
 from bot.dispatcher import StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,11 @@ class WebhookEndpoint:
         given = request.headers.get(SECRET_HEADER, "").encode()
         if not secrets.compare_digest(given, self._secret):
             return _error(401, "wrong secret token")
-        update = self._parse(await request.body())
+        try:
+            body = await read_limited(request, MAX_JSON_BODY_BYTES)
+        except BodyTooLarge:
+            return _error(413, "body too large")
+        update = self._parse(body)
         if update is None:
             return _error(400, "not a Telegram update")
         task = self.track(self.process(update))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
+from bot import redact
 from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
 from bot.channels.wechat.crypto import Verifier
 from bot.channels.wechat.inbound import InboundProcessor
@@ -40,6 +41,7 @@ class WeChatChannel:
     ) -> None:
         if not settings.wechat_token:
             raise ValueError("SHOPBOT_WECHAT_TOKEN is not set")
+        redact.install(settings.secret_values)
         self.tasks = TaskTracker()
         self.sender = WeChatSender(
             redis=redis,
@@ -63,6 +65,7 @@ class WeChatChannel:
                 settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id
             ),
             processor=processor,
+            redis=redis,
             menu=load_menu(settings.wechat_menu_file),
             clock=clock,
         )

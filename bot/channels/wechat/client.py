@@ -3,8 +3,9 @@
 wechatpy hard-codes ``https://api.weixin.qq.com/cgi-bin/token`` and keeps the
 token in its own session object. Here the base URL is a setting (tests point it
 at a local fake), and the token lives in Redis (:mod:`storage.wechat_tokens`) so
-several processes share one token; each call carries the token in a context
-variable read by :attr:`ShopbotWeChatClient.access_token`.
+several processes share one token, sealed (:class:`TokenSeal`) so that Redis never
+holds it readable. Each call carries the token in a context variable read by
+:attr:`ShopbotWeChatClient.access_token`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from wechatpy import WeChatClient
 from wechatpy.constants import WeChatErrorCode
 from wechatpy.exceptions import WeChatClientException
 
+from bot.channels.wechat.crypto import BadPayload, TokenSeal
+from bot.redact import scrub, scrub_error
 from storage import wechat_tokens
 
 log = logging.getLogger(__name__)
@@ -42,9 +45,13 @@ TIMEOUT_S = 10
 
 
 class WeChatApiError(Exception):
-    """WeChat refused a call (``errcode`` set) or could not be reached (``errcode`` None)."""
+    """WeChat refused a call (``errcode`` set) or could not be reached (``errcode`` None).
+
+    The text is scrubbed: the failing URL carries the AppSecret or the access token.
+    """
 
     def __init__(self, errcode: int | None, errmsg: str) -> None:
+        errmsg = scrub(errmsg)
         super().__init__(f"WeChat API error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
@@ -91,18 +98,20 @@ class WeChatApi:
     def __init__(self, client: ShopbotWeChatClient, redis: Redis) -> None:
         self._client = client
         self._redis = redis
+        self._seal = TokenSeal(client.appid, client.secret)
 
     async def call(self, operation: Callable[[WeChatClient], T]) -> T:
         """Run ``operation(client)`` in a thread; raise :class:`WeChatApiError` on failure."""
-        token = await self._token()
+        token, sealed = await self._token()
         try:
             return await self._run(operation, token)
         except WeChatApiError as exc:
             if exc.errcode not in TOKEN_ERRORS:
                 raise
             log.info("WeChat rejected the access token (%s); fetching a new one", exc.errcode)
-            await wechat_tokens.invalidate(self._redis, self._client.appid, token)
-            return await self._run(operation, await self._token())
+            await wechat_tokens.invalidate(self._redis, self._client.appid, sealed)
+            token, _ = await self._token()
+            return await self._run(operation, token)
 
     async def send_text(self, openid: str, text: str) -> None:
         """``message/custom/send`` with a text message."""
@@ -117,12 +126,21 @@ class WeChatApi:
         )
         return str(result.get("msgid", ""))
 
-    async def _token(self) -> str:
-        return await wechat_tokens.get_or_fetch(self._redis, self._client.appid, self._fetch)
+    async def _token(self) -> tuple[str, str]:
+        """The access token and its sealed form (as stored in Redis)."""
+        app_id = self._client.appid
+        sealed = await wechat_tokens.get_or_fetch(self._redis, app_id, self._fetch)
+        try:
+            return self._seal.open(sealed), sealed
+        except BadPayload:  # sealed under an earlier AppSecret, or stored by an older version
+            await wechat_tokens.invalidate(self._redis, app_id, sealed)
+        sealed = await wechat_tokens.get_or_fetch(self._redis, app_id, self._fetch)
+        return self._seal.open(sealed), sealed
 
     async def _fetch(self) -> tuple[str, int]:
+        """A new token from WeChat, sealed for Redis."""
         result = await self._run_raw(lambda: self._client.fetch_access_token())
-        return result["access_token"], int(result.get("expires_in", 7200))
+        return self._seal.seal(result["access_token"]), int(result.get("expires_in", 7200))
 
     async def _run(self, operation: Callable[[WeChatClient], T], token: str) -> T:
         return await self._run_raw(lambda: _with_token(token, operation, self._client))
@@ -133,4 +151,4 @@ class WeChatApi:
         except WeChatClientException as exc:
             raise WeChatApiError(exc.errcode, str(exc.errmsg)) from exc
         except requests.RequestException as exc:
-            raise WeChatApiError(None, f"cannot reach WeChat: {exc}") from exc
+            raise WeChatApiError(None, f"cannot reach WeChat: {scrub_error(exc)}") from exc

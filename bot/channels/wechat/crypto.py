@@ -2,6 +2,8 @@
 
 Plaintext mode signs ``token, timestamp, nonce`` (``signature``); safe mode also
 signs the encrypted payload (``msg_signature``) and encrypts both directions.
+Neither signature expires by itself, so every request must also be fresh: its
+``timestamp`` within :data:`MAX_SKEW_S` of our clock (:func:`check_fresh`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import secrets
 import struct
 import time
 from collections.abc import Mapping
+from datetime import datetime
 
 from wechatpy.crypto import PrpCrypto, WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException
@@ -24,9 +27,52 @@ class BadPayload(Exception):
     """A signed request whose encrypted payload cannot be read."""
 
 
+class StaleRequest(BadSignature):
+    """A request whose ``timestamp`` is missing or too far from our clock."""
+
+
+MAX_SKEW_S = 300
+"""How far (either way) a request's ``timestamp`` may be from the server's clock."""
+
+
+def check_fresh(params: Mapping[str, str], now: datetime) -> None:
+    """Raise :class:`StaleRequest` unless ``timestamp`` is within :data:`MAX_SKEW_S` of ``now``."""
+    raw = params.get("timestamp", "")
+    if (
+        not (raw.isascii() and raw.isdigit() and len(raw) <= 12)
+        or abs(int(raw) - now.timestamp()) > MAX_SKEW_S
+    ):
+        raise StaleRequest()
+
+
 def sign(*parts: str) -> str:
     """WeChat's signature: SHA-1 of the sorted parts joined."""
     return hashlib.sha1("".join(sorted(parts)).encode()).hexdigest()
+
+
+class TokenSeal:
+    """Keeps the access token unreadable in Redis, where every process shares it.
+
+    WeChat's own AES scheme (:class:`PrpCrypto`) under a key derived from the
+    AppSecret, which every process of the shop has and Redis never sees.
+    """
+
+    def __init__(self, app_id: str, app_secret: str) -> None:
+        self._app_id = app_id
+        key = hashlib.sha256(b"shopbot-wechat-access-token\0" + app_secret.encode()).digest()
+        self._crypto = PrpCrypto(key)
+
+    def seal(self, token: str) -> str:
+        """The token as stored."""
+        sealed = self._crypto.encrypt(token, self._app_id)
+        return sealed.decode() if isinstance(sealed, bytes) else sealed
+
+    def open(self, sealed: str) -> str:
+        """The token; :class:`BadPayload` if it was sealed otherwise (another AppSecret)."""
+        try:
+            return self._crypto.decrypt(sealed, self._app_id)
+        except (InvalidAppIdException, ValueError, IndexError, struct.error):
+            raise BadPayload("the stored access token cannot be opened") from None
 
 
 class Verifier:

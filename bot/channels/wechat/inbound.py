@@ -83,7 +83,7 @@ class InboundProcessor:
             case Handling.CHANNEL:
                 await self._bookkeep(parsed.message)
             case Handling.IGNORE:
-                log.info("WeChat update not handled: %s", parsed.message.raw)
+                log.info("WeChat update not handled: %s", _kind_of(parsed.message))
         return None
 
     async def _dispatch(self, message: InboundMessage, deadline: float) -> str | None:
@@ -194,3 +194,9 @@ class InboundProcessor:
             case "templatesendjobfinish":
                 detail = f"msgid {message.event_key}: {message.payload}"
                 await wechat_events.record(self._redis, contact_id, "template_result", detail, now)
+
+
+def _kind_of(message: InboundMessage) -> str:
+    """What an update was, for a log line: its type and event name, never its contents."""
+    kind = str(message.raw.get("MsgType", "?"))[:32]
+    return f"{kind}/{(message.event or '-')[:32]}"

@@ -1,8 +1,15 @@
 """``GET /wechat`` (URL verification) and ``POST /wechat`` (messages and events).
 
-Order of checks on a POST: the query signature (403), the body size (413), the
-XML itself (400: malformed, DTD or entities), in safe mode ``msg_signature`` and
-decryption (403 / 400), then parsing. Only then is anything stored.
+Order of checks on a POST: the query signature and the timestamp's freshness
+(403; with an EncodingAESKey configured, only ``encrypt_type=aes`` is accepted),
+the body size (413), the XML itself (400: malformed, DTD or entities), in safe
+mode ``msg_signature`` and decryption (403 / 400), then parsing. In plaintext
+mode the signed URL is then bound to its body (:mod:`storage.wechat_requests`):
+the same URL with another body is 403. Only then is anything stored.
+
+Error bodies and log lines say what was wrong in general terms: never the
+query string (it holds the signature and the sender's openid), never parser
+internals or message contents.
 """
 
 from __future__ import annotations
@@ -14,20 +21,34 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 import xmltodict
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from wechatpy.replies import TextReply
 
-from bot.channels.wechat.crypto import BadPayload, BadSignature, Verifier
+from bot.bodies import BodyTooLarge, read_limited
+from bot.channels.wechat.crypto import (
+    MAX_SKEW_S,
+    BadPayload,
+    BadSignature,
+    StaleRequest,
+    Verifier,
+    check_fresh,
+)
 from bot.channels.wechat.inbound import InboundProcessor
-from bot.channels.wechat.parsing import Parsed, parse
+from bot.channels.wechat.parsing import Handling, Parsed, parse
 from bot.channels.wechat.xmlsafe import MAX_BODY_BYTES, UnsafeXml, check_xml
-from bot.dispatcher import StorageUnavailable
+from storage import wechat_requests
+from storage.batch import Coalescer
 
 log = logging.getLogger(__name__)
 
 PATH = "/wechat"
+SIGNED_URL_TTL_S = 2 * MAX_SKEW_S + 60
+"""How long a signed URL stays bound to its body: past the end of its freshness window."""
+_ANSWERS = {400: "bad request", 403: "forbidden", 413: "body too large"}
 
 
 class _Refused(Exception):
@@ -44,11 +65,13 @@ class WeChatEndpoint:
         *,
         verifier: Verifier,
         processor: InboundProcessor,
+        redis: Redis,
         menu: Mapping[str, str],
         clock: Callable[[], datetime],
     ) -> None:
         self._verifier = verifier
         self._processor = processor
+        self._binds = Coalescer(redis)
         self._menu = dict(menu)
         self._clock = clock
 
@@ -60,13 +83,17 @@ class WeChatEndpoint:
         ]
 
     async def verify_url(self, request: Request) -> Response:
-        """WeChat's server check: echo ``echostr`` when the signature is ours."""
+        """WeChat's server check: echo ``echostr`` when the signature is ours and fresh."""
+        params = request.query_params
         try:
-            return PlainTextResponse(self._verifier.echo(request.query_params))
+            check_fresh(params, self._clock())
+            return PlainTextResponse(self._verifier.echo(params))
+        except StaleRequest:
+            return _refusal(_Refused(403, "stale or missing timestamp"))
         except BadSignature:
             return _refusal(_Refused(403, "bad signature"))
-        except BadPayload as exc:
-            return _refusal(_Refused(400, str(exc)))
+        except BadPayload:
+            return _refusal(_Refused(400, "unreadable echostr"))
 
     async def receive(self, request: Request) -> Response:
         """A message or event: the passive reply, ``success``, or an error status."""
@@ -77,20 +104,21 @@ class WeChatEndpoint:
             self._authenticate(params, encrypted)
             body = await _read_body(request)
             parsed = self._parse(body, params, encrypted)
+            if not encrypted and parsed.handling is not Handling.IGNORE:
+                await self._bind(params, body)
+            answer = await self._processor.answer(parsed, started)
         except _Refused as refused:
             return _refusal(refused)
-        try:
-            answer = await self._processor.answer(parsed, started)
-        except StorageUnavailable as exc:
-            log.warning(
-                "Redis unavailable, WeChat will retry message %s: %s", parsed.message.id, exc
-            )
+        except RedisError as exc:  # StorageUnavailable and any other Redis failure
+            log.warning("Redis unavailable, WeChat will retry: %s", exc)
             return PlainTextResponse("storage unavailable", status_code=503)
         if answer is None:
             return PlainTextResponse("success")
         return self._passive(parsed, answer, params.get("nonce", ""), encrypted)
 
     def _authenticate(self, params: Mapping[str, str], encrypted: bool) -> None:
+        if encrypted != self._verifier.safe_mode:
+            raise _Refused(403, "encrypt_type does not match the configured mode")
         if "signature" not in params and not encrypted:
             raise _Refused(403, "no signature")
         if "signature" in params:
@@ -98,6 +126,21 @@ class WeChatEndpoint:
                 self._verifier.check(params)
             except BadSignature:
                 raise _Refused(403, "bad signature") from None
+        try:
+            check_fresh(params, self._clock())
+        except StaleRequest:
+            raise _Refused(403, "stale or missing timestamp") from None
+
+    async def _bind(self, params: Mapping[str, str], body: bytes) -> None:
+        """Refuse a signed plaintext URL reused with another body (see the module docstring)."""
+        timestamp, nonce = params.get("timestamp", ""), params.get("nonce", "")
+        fresh = await self._binds.run(
+            lambda pipe: (
+                wechat_requests.queue_bind(pipe, timestamp, nonce, body, SIGNED_URL_TTL_S).result
+            )
+        )
+        if not fresh:
+            raise _Refused(403, "signed URL reused with another body")
 
     def _parse(self, body: bytes, params: Mapping[str, str], encrypted: bool) -> Parsed:
         try:
@@ -108,9 +151,9 @@ class WeChatEndpoint:
         except BadSignature:
             raise _Refused(403, "bad msg_signature") from None
         except (UnsafeXml, BadPayload, UnicodeDecodeError) as exc:
-            raise _Refused(400, str(exc)) from None
+            raise _Refused(400, f"unreadable body ({type(exc).__name__})") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise _Refused(400, f"not a WeChat message: {exc!r}") from None
+            raise _Refused(400, f"not a WeChat message ({type(exc).__name__})") from None
 
     def _passive(self, parsed: Parsed, text: str, nonce: str, encrypted: bool) -> Response:
         reply = TextReply(
@@ -133,17 +176,12 @@ def _encrypted_part(xml: str) -> str:
 
 
 async def _read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _Refused(413, "body too large")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _Refused(413, "body too large")
-    return bytes(body)
+    try:
+        return await read_limited(request, MAX_BODY_BYTES)
+    except BodyTooLarge:
+        raise _Refused(413, "body too large") from None
 
 
 def _refusal(refused: _Refused) -> Response:
     log.info("WeChat request refused (%s): %s", refused.status, refused)
-    return PlainTextResponse(str(refused), status_code=refused.status)
+    return PlainTextResponse(_ANSWERS[refused.status], status_code=refused.status)

@@ -15,6 +15,7 @@ from support import FIXED_NOW, make_dispatcher
 from telegram import Update
 
 from bot.app import open_runtime
+from bot.bodies import MAX_JSON_BODY_BYTES
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.dispatcher import DispatchResult
@@ -132,6 +133,30 @@ async def test_webhook_without_the_right_secret_is_401_and_nothing_happens(
     assert response.status_code == 401
     assert fake_bot_api.delivered == []
     assert await redis.exists(keys.seen_message("telegram", "12")) == 0
+
+
+async def test_webhook_body_over_1_mib_is_413_and_nothing_happens(bot, redis, tg_settings):
+    channel = _channel(bot, redis, tg_settings)
+    update = _update(13, "x" * MAX_JSON_BODY_BYTES)
+    response = await _post(channel, update)
+    assert response.status_code == 413
+    assert await redis.dbsize() == 0
+
+
+async def test_webhook_streamed_body_over_1_mib_is_413_before_it_is_all_read(
+    bot, redis, tg_settings
+):
+    channel = _channel(bot, redis, tg_settings)
+    sent = 0
+
+    async def chunks():
+        nonlocal sent
+        for _ in range(64):
+            sent += 1
+            yield b" " * (MAX_JSON_BODY_BYTES // 8)
+
+    response = await _post(channel, chunks())
+    assert response.status_code == 413 and sent < 64
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2]", b'{"update_id": "x"}', b"\xff\xfe"])

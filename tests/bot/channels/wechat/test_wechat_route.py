@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import xmltodict
-from fakes.wechat_messages import TOKEN, crypto_vectors, sign, signed_params, text_xml
+from fakes.wechat_messages import (
+    NOW_TIMESTAMP,
+    TOKEN,
+    safe_mode_request,
+    sign,
+    signed_params,
+    text_xml,
+)
+from wechatpy.crypto import PrpCrypto, WeChatCrypto
 
 from bot.channels.wechat.crypto import Verifier
 from bot.channels.wechat.xmlsafe import MAX_BODY_BYTES
 from config.i18n import default_templates
 from storage import contacts
-
-DECRYPT, _, URL_CHECK = crypto_vectors()
 
 XXE = """<?xml version="1.0"?>
 <!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
@@ -103,37 +109,25 @@ async def test_malformed_and_foreign_xml_are_400(wechat_app, redis):
     assert response.status_code == 200
 
 
+APP_ID = "wx49f0ab532d5d035a"
+AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"
+
+
 def _safe_settings(wechat_settings):
     return wechat_settings.model_copy(
-        update={
-            "wechat_token": DECRYPT["token"],
-            "wechat_aes_key": DECRYPT["encoding_aes_key"],
-            "wechat_app_id": DECRYPT["appid"],
-        }
+        update={"wechat_token": TOKEN, "wechat_aes_key": AES_KEY, "wechat_app_id": APP_ID}
     )
 
 
-def _safe_params(vector: dict, **changes: str) -> dict:
-    params = {
-        "timestamp": vector["timestamp"],
-        "nonce": vector["nonce"],
-        "msg_signature": vector["msg_signature"],
-        "encrypt_type": "aes",
-    }
-    return params | changes
-
-
-def _envelope(vector: dict) -> str:
-    encrypted = vector["encrypt"]
-    return f"<xml><ToUserName>gh</ToUserName><Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+def _safe_request(settings, xml: str) -> tuple[dict, str]:
+    return safe_mode_request(settings.wechat_token, AES_KEY, APP_ID, xml)
 
 
 async def test_safe_mode_message_gets_an_encrypted_reply(make_wechat_app, wechat_settings, redis):
     settings = _safe_settings(wechat_settings)
     app = make_wechat_app(settings)
-    response = await app.http.post(
-        "/wechat", params=_safe_params(DECRYPT), content=_envelope(DECRYPT)
-    )
+    params, body = _safe_request(settings, text_xml("messense", "hello", 4001))
+    response = await app.http.post("/wechat", params=params, content=body)
     assert response.status_code == 200
     wrapped = xmltodict.parse(response.text)["xml"]
     assert "Content" not in wrapped
@@ -141,27 +135,48 @@ async def test_safe_mode_message_gets_an_encrypted_reply(make_wechat_app, wechat
     params = {"msg_signature": wrapped["MsgSignature"], "timestamp": wrapped["TimeStamp"]}
     plain = verifier.decrypt(wrapped["Encrypt"], params | {"nonce": wrapped["Nonce"]})
     reply = xmltodict.parse(plain)["xml"]
-    expected = default_templates().render("fallback", "en", shop_name="Shopbot")
-    assert (reply["ToUserName"], reply["Content"]) == ("oCustomer123", expected)
-    assert await contacts.get(redis, "wechat:oCustomer123") is not None
+    expected = default_templates().render("greeting", "en", shop_name="Shopbot")
+    assert (reply["ToUserName"], reply["Content"]) == ("messense", expected)
+    assert await contacts.get(redis, "wechat:messense") is not None
 
 
 async def test_safe_mode_wrong_nonce_is_403(make_wechat_app, wechat_settings, redis):
-    app = make_wechat_app(_safe_settings(wechat_settings))
-    params = _safe_params(DECRYPT, nonce="461056295")
-    response = await app.http.post("/wechat", params=params, content=_envelope(DECRYPT))
+    settings = _safe_settings(wechat_settings)
+    app = make_wechat_app(settings)
+    params, body = _safe_request(settings, text_xml("oMallory", "hi", 4002))
+    response = await app.http.post("/wechat", params=params | {"nonce": "other"}, content=body)
     assert response.status_code == 403 and await redis.dbsize() == 0
 
 
 async def test_safe_mode_url_verification(make_wechat_app, wechat_settings):
-    app = make_wechat_app(_safe_settings(wechat_settings))
-    params = {key: URL_CHECK[key] for key in ("msg_signature", "timestamp", "nonce", "echostr")}
+    settings = _safe_settings(wechat_settings)
+    app = make_wechat_app(settings)
+    echostr = PrpCrypto(WeChatCrypto(TOKEN, AES_KEY, APP_ID).key).encrypt("echo-42", APP_ID)
+    echostr = echostr.decode() if isinstance(echostr, bytes) else echostr
+    params = {"timestamp": NOW_TIMESTAMP, "nonce": "n1", "echostr": echostr}
+    params["msg_signature"] = sign(TOKEN, NOW_TIMESTAMP, "n1", echostr)
     response = await app.http.get("/wechat", params=params)
-    assert (response.status_code, response.text) == (200, URL_CHECK["expected_echo_plaintext"])
+    assert (response.status_code, response.text) == (200, "echo-42")
 
 
 async def test_safe_mode_also_checks_the_plain_signature(make_wechat_app, wechat_settings, redis):
-    app = make_wechat_app(_safe_settings(wechat_settings))
-    params = _safe_params(DECRYPT, signature=sign("wrong", DECRYPT["timestamp"], DECRYPT["nonce"]))
-    response = await app.http.post("/wechat", params=params, content=_envelope(DECRYPT))
+    settings = _safe_settings(wechat_settings)
+    app = make_wechat_app(settings)
+    params, body = _safe_request(settings, text_xml("oMallory", "hi", 4003))
+    params["signature"] = sign("wrong", params["timestamp"], params["nonce"])
+    response = await app.http.post("/wechat", params=params, content=body)
     assert response.status_code == 403 and await redis.dbsize() == 0
+
+
+async def test_compatible_mode_is_accepted(make_wechat_app, wechat_settings, redis):
+    """兼容模式: both signatures, encrypt_type=aes, and the plaintext fields beside <Encrypt>."""
+    settings = _safe_settings(wechat_settings)
+    app = make_wechat_app(settings)
+    plain = text_xml("oBoth", "hello", 4004)
+    params, body = _safe_request(settings, plain)
+    params["signature"] = sign(TOKEN, params["timestamp"], params["nonce"])
+    encrypted = body[body.index("<Encrypt>") : body.index("</xml>")]
+    body = plain.replace("</xml>", encrypted + "</xml>")
+    response = await app.http.post("/wechat", params=params, content=body)
+    assert response.status_code == 200 and "<Encrypt>" in response.text
+    assert (await contacts.get(redis, "wechat:oBoth")).message_count == 1

@@ -1,0 +1,106 @@
+"""Secrets out of text: one scrubber for log lines, error texts and stored reasons.
+
+URLs leak secrets in three places: query strings (WeChat's ``access_token`` and
+``secret``, a callback's ``signature`` and ``openid``), the Telegram bot token in
+the path (``/bot<TOKEN>/sendMessage``), and passwords in Redis URLs. :func:`scrub`
+removes all three, and any setting value registered with :func:`register`.
+
+:func:`install` makes every log record go through :func:`scrub` (its message,
+arguments and traceback), whichever library logs it: httpx logs the request URL
+at INFO, urllib3 at DEBUG, uvicorn's access log the path with its query.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+
+from config.settings import mask_url_password
+
+REDACTED = "[redacted]"
+_MIN_SECRET_LEN = 8
+"""Shorter registered values are not replaced: they would mangle ordinary words."""
+
+_PATTERNS = (
+    # A query string: everything from "?" that looks like key=value pairs.
+    (re.compile(r"\?[\w.~%-]+=[^\s'\"<>]*"), "?" + REDACTED),
+    # key=value of a secret-bearing parameter outside a query string (a form body, a repr).
+    (
+        re.compile(
+            r"\b(access_token|secret|appsecret|signature|msg_signature|openid|password|token)"
+            r"=[^\s&'\"<>]+",
+            re.IGNORECASE,
+        ),
+        r"\1=" + REDACTED,
+    ),
+    # A Telegram bot token in a Bot API path (/bot<TOKEN>/method), or anywhere else.
+    (re.compile(r"/bot\d+:[^/\s'\"]+"), "/bot" + REDACTED),
+    (re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}"), REDACTED),
+)
+
+_secrets: list[str] = []
+"""Longest first, so that a secret inside a longer one does not leave the rest readable."""
+_lock = threading.Lock()
+_installed = False
+
+
+def register(values: Iterable[str | None]) -> None:
+    """Also replace these exact values (the configured secrets) wherever they appear."""
+    global _secrets
+    with _lock:
+        fresh = {v for v in values if v and len(v) >= _MIN_SECRET_LEN}
+        _secrets = sorted(fresh.union(_secrets), key=len, reverse=True)
+
+
+def scrub(text: str) -> str:
+    """``text`` without query strings, bot tokens, URL passwords or registered secrets."""
+    text = mask_url_password(text)
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def scrub_error(exc: BaseException) -> str:
+    """An exception's text, scrubbed: what may cross the channel boundary."""
+    return scrub(str(exc))
+
+
+def install(secrets: Iterable[str | None] = ()) -> None:
+    """Scrub every log record from now on (idempotent), and :func:`register` ``secrets``."""
+    global _installed
+    register(secrets)
+    with _lock:
+        if _installed:
+            return
+        make_record = logging.getLogRecordFactory()
+
+        def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+            record = make_record(*args, **kwargs)
+            _scrub_record(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+
+
+def _scrub_record(record: logging.LogRecord) -> None:
+    if isinstance(record.msg, str):
+        record.msg = scrub(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_scrub_arg(arg) for arg in record.args)
+    if record.exc_info and record.exc_info[1] is not None:
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+
+
+def _scrub_arg(arg: object) -> object:
+    """A string argument scrubbed; another object replaced by its scrubbed text if it leaks."""
+    if isinstance(arg, (int, float, bool)) or arg is None:
+        return arg
+    text = arg if isinstance(arg, str) else str(arg)
+    cleaned = scrub(text)
+    return cleaned if cleaned != text or isinstance(arg, str) else arg
