@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     frequent_writer_messages: int = Field(default=5, ge=2)
     frequent_writer_days: int = Field(default=7, ge=1)
     complaint_follow_up_hours: int = Field(default=24, ge=1)
+    complaint_reminder_lead_minutes: int = Field(
+        default=120, ge=1, description="Remind owners this long before a complaint's promise lapses"
+    )
+    business_hours: str = Field(
+        default="09:00-22:00",
+        pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$",
+        description="Local hours a person answers; outside them the bot says when one will",
+    )
 
     @field_validator("order_number_pattern")
     @classmethod

@@ -9,12 +9,16 @@ kept (``pending_question_ttl_s``) and the customer is asked for the number; the
 next message with an order number completes it.
 
 The customer gets the ticket id and the shop's next step for that intent; the
-owners get the ticket with the contact's profile line.
+owners get the ticket with the contact's profile line. A complaint names its cause
+(category: 色差, 尺码, 物流慢, ...): its next step is ``complaint_next.<category>``, and
+the follow-up it promises is kept by reminders to the owners
+(:mod:`schedules.ticket_reminders`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from redis.asyncio import Redis
 
@@ -22,6 +26,7 @@ from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
 from handlers import tagging
 from handlers.intents import (
+    Category,
     Detection,
     Intent,
     IntentRules,
@@ -29,8 +34,11 @@ from handlers.intents import (
     find_order_number,
     order_number_regex,
 )
-from handlers.owner_notice import notify_owners, render_for_owners
+from handlers.owner_notice import notify_owners, render_for_owners, render_profile_line
+from handlers.promises import promise
+from schedules import ticket_reminders
 from storage import pending_questions, tickets
+from storage.tickets import Ticket
 
 OrderStatusLookup = Callable[[Redis, str, str, str], Awaitable[str | None]]
 """``(redis, contact_id, order_number, language) -> text``: the order's status, in the
@@ -80,6 +88,9 @@ class OrderQuestions:
             ctx.reply(ctx.render("order_ask_number", intent_label=_label(ctx, intent.name)))
             return True
         await pending_questions.forget(ctx.redis, ctx.ref.id)
+        if detection.category is not None:
+            await open_ticket(ctx, intent, message.text, number, detection.category)
+            return True
         await self._resolve(ctx, intent, message.text, number)
         return True
 
@@ -104,8 +115,13 @@ class OrderQuestions:
         await open_ticket(ctx, intent, text, number)
 
 
-async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | None) -> None:
-    """Store the ticket, tag the contact, tell the customer the next step and the owners."""
+async def open_ticket(
+    ctx: Context, intent: Intent, text: str, number: str | None, category: Category | None = None
+) -> Ticket:
+    """Store the ticket, tag the contact, tell the customer the next step and the owners.
+
+    An intent with ``follow_up`` (a complaint) also queues the owners' reminders.
+    """
     ticket = await tickets.create(
         ctx.redis,
         contact_id=ctx.ref.id,
@@ -114,29 +130,66 @@ async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | Non
         language=ctx.language,
         now=ctx.now,
         order_number=number,
+        category=category.name if category else None,
     )
-    await tagging.apply_auto_tags(ctx, intent.tags)
+    await tagging.apply_auto_tags(ctx, (*intent.tags, *(category.tags if category else ())))
     next_step = ctx.render(
-        f"order_next.{intent.name}", follow_up_hours=ctx.settings.complaint_follow_up_hours
+        f"complaint_next.{category.name}" if category else f"order_next.{intent.name}",
+        follow_up_hours=ctx.settings.complaint_follow_up_hours,
+        promise=promise(ctx),
     )
     ctx.reply(
         ctx.render(
             "ticket_opened" if number else "ticket_opened_no_order",
-            intent_label=_label(ctx, intent.name),
+            intent_label=_topic_label(ctx.render, intent, category),
             ticket_id=ticket.id,
             order_number=number,
             next_step=next_step,
         )
     )
+    owner_label = _topic_label(partial(render_for_owners, ctx), intent, category)
+    fields = {
+        "ticket_id": ticket.id,
+        "intent_label": owner_label,
+        "order_number": number or render_for_owners(ctx, "no_order_number"),
+        "text": text,
+    }
+    if not intent.follow_up:
+        notify_owners(ctx, "owner_ticket_opened", **fields)
+        return ticket
+    await _promise_follow_up(ctx, ticket, owner_label, fields)
+    return ticket
+
+
+async def _promise_follow_up(
+    ctx: Context, ticket: Ticket, owner_label: str, fields: dict[str, str]
+) -> None:
+    """Tell the owners by when to answer, with the reply script to use; queue the reminders."""
+    settings = ctx.settings
+    due = ticket_reminders.promised_by(ticket, settings)
+    script = render_for_owners(
+        ctx, f"complaint_category.{ticket.category}" if ticket.category else "complaint_general"
+    )
     notify_owners(
         ctx,
-        "owner_ticket_opened",
-        ticket_id=ticket.id,
-        intent_label=render_for_owners(ctx, f"order_intent.{intent.name}"),
-        order_number=number or render_for_owners(ctx, "no_order_number"),
-        text=text,
+        "owner_complaint_opened",
+        due=f"{due.astimezone(settings.tz):%m-%d %H:%M}",
+        hours=settings.complaint_follow_up_hours,
+        script=script,
+        **fields,
     )
+    profile = render_profile_line(ctx.contact, ctx.tags, ctx.templates, settings.language)
+    owners = [owner for owner in ctx.owners if owner != ctx.ref]
+    items = ticket_reminders.reminders(ticket, owners, settings, label=owner_label, profile=profile)
+    await ticket_reminders.schedule(ctx.redis, ticket, items)
 
 
 def _label(ctx: Context, intent_name: str) -> str:
     return ctx.render(f"order_intent.{intent_name}")
+
+
+def _topic_label(render: Callable[..., str], intent: Intent, category: Category | None) -> str:
+    """The intent's label, or for a category ``色差投诉`` / ``complaint (colour difference)``."""
+    if category is None:
+        return render(f"order_intent.{intent.name}")
+    return render("complaint_label", category=render(f"complaint_category.{category.name}"))
