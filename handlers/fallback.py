@@ -1,20 +1,27 @@
-"""The last responder: what nothing else claimed gets an honest answer, never a guess."""
+"""The last responder: what nothing else claimed gets an honest answer, never a guess.
+
+The answer promises a person's reply (true to the business hours, :mod:`handlers.promises`),
+so the owners are told: a question with the profile line, media forwarded as it is.
+"""
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
+from handlers.owner_notice import notify_owners
+from handlers.promises import promise
 from storage import unanswered
 
 
 async def fallback(message: InboundMessage, ctx: Context) -> bool:
-    """Record an unanswered question and promise a person; acknowledge media politely."""
+    """Record an unanswered question, tell the owners and promise a person; acknowledge media."""
     match message.kind:
         case MessageKind.TEXT | MessageKind.COMMAND:
             await unanswered.record(ctx.redis, ctx.ref.id, message.text, ctx.now)
-            ctx.reply(ctx.render("fallback"))
+            ctx.reply(ctx.render("fallback", promise=promise(ctx)))
+            notify_owners(ctx, "owner_unanswered", text=message.text, short_id=ctx.contact.short_id)
         case MessageKind.MEDIA:
-            ctx.reply(ctx.render("media_received"))
+            ctx.reply(ctx.render("media_received", promise=promise(ctx)))
         case _:
             pass  # Events and stale buttons need no answer.
     return True

@@ -30,6 +30,7 @@ from bot.context import Context
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage, Purpose
 from config.i18n import Templates, default_templates
 from handlers.owner_notice import notify_owners, profile_line, render_for_owners
+from handlers.promises import promise
 from handlers.words import wants_handoff
 from storage import contacts, tickets
 from storage import handoff as state
@@ -87,7 +88,8 @@ async def _start(message: InboundMessage, ctx: Context) -> None:
     started, _ = await state.start(
         ctx.redis, ctx.ref.id, ctx.now, ticket_id=ticket.id if ticket else None
     )
-    ctx.reply(ctx.render("handoff_started", idle_minutes=_minutes(ctx.settings.handoff_idle_s)))
+    idle_minutes = _minutes(ctx.settings.handoff_idle_s)
+    ctx.reply(ctx.render("handoff_started", idle_minutes=idle_minutes, promise=promise(ctx)))
     notify_owners(
         ctx,
         "owner_handoff_started",
@@ -113,7 +115,7 @@ async def _forward(message: InboundMessage, ctx: Context, current: Handoff) -> N
         )
     )
     if _asks_for_person(message):
-        ctx.reply(ctx.render("handoff_waiting"))
+        ctx.reply(ctx.render("handoff_waiting", promise=promise(ctx)))
 
 
 def _ticket_note(ctx: Context, current: Handoff) -> str:

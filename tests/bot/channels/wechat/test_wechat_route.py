@@ -141,7 +141,8 @@ async def test_safe_mode_message_gets_an_encrypted_reply(make_wechat_app, wechat
     params = {"msg_signature": wrapped["MsgSignature"], "timestamp": wrapped["TimeStamp"]}
     plain = verifier.decrypt(wrapped["Encrypt"], params | {"nonce": wrapped["Nonce"]})
     reply = xmltodict.parse(plain)["xml"]
-    expected = default_templates().render("fallback", "en", shop_name="Shopbot")
+    promise = default_templates().text("promise_soon", "en")
+    expected = default_templates().render("fallback", "en", promise=promise)
     assert (reply["ToUserName"], reply["Content"]) == ("messense", expected)
     assert await contacts.get(redis, "wechat:messense") is not None
 
