@@ -1,14 +1,16 @@
 """The last responder: what nothing else claimed gets an honest answer, never a guess.
 
 The answer promises a person's reply (true to the business hours, :mod:`handlers.promises`),
-so the owners are told: a question with the profile line, media forwarded as it is.
+so the owners are told: a question with the profile line, media forwarded as it is and
+kept with the open ticket (:mod:`handlers.media`).
 """
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
-from handlers.owner_notice import notify_owners
+from handlers import media
+from handlers.owner_notice import notify_owners, ticket_note
 from handlers.promises import promise
 from storage import unanswered
 
@@ -21,7 +23,17 @@ async def fallback(message: InboundMessage, ctx: Context) -> bool:
             ctx.reply(ctx.render("fallback", promise=promise(ctx)))
             notify_owners(ctx, "owner_unanswered", text=message.text, short_id=ctx.contact.short_id)
         case MessageKind.MEDIA:
+            ticket_id = await media.keep(message, ctx, in_handoff=False)
             ctx.reply(ctx.render("media_received", promise=promise(ctx)))
+            notify_owners(
+                ctx,
+                "owner_media_received",
+                attachment=message.attachment,
+                kind=media.kind_label(ctx, message),
+                ticket_note=ticket_note(ctx, ticket_id),
+                text=message.text or "-",
+                short_id=ctx.contact.short_id,
+            )
         case _:
             pass  # Events and stale buttons need no answer.
     return True
