@@ -22,7 +22,7 @@ async def owner_screen(shop_day) -> str:
 
 
 async def test_a_photo_on_a_ticket_reaches_the_terminal_owner_as_a_line(shop_day):
-    [opened] = await shop_day.say(LI, "有色差")
+    assert "T1001" in (await shop_day.say(LI, "有色差"))[0]
     await owner_screen(shop_day)  # the complaint notice
     [thanks] = await shop_day.say(LI, "", kind=MessageKind.MEDIA, attachment=PHOTO)
     assert "收到您发来的内容啦" in thanks and "客服会尽快回复您" in thanks
