@@ -21,7 +21,10 @@ async def fallback(message: InboundMessage, ctx: Context) -> bool:
         case MessageKind.TEXT | MessageKind.COMMAND:
             await unanswered.record(ctx.redis, ctx.ref.id, message.text, ctx.now)
             ctx.reply(ctx.render("fallback", promise=promise(ctx)))
-            notify_owners(ctx, "owner_unanswered", text=message.text, short_id=ctx.contact.short_id)
+            if not ctx.is_owner:  # an owner's stray line is no customer's question
+                notify_owners(
+                    ctx, "owner_unanswered", text=message.text, short_id=ctx.contact.short_id
+                )
         case MessageKind.MEDIA:
             ticket_id = await media.keep(message, ctx, in_handoff=False)
             ctx.reply(ctx.render("media_received", promise=promise(ctx)))
