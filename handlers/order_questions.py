@@ -36,6 +36,7 @@ from handlers.intents import (
 )
 from handlers.owner_notice import notify_owners, render_for_owners, render_profile_line
 from handlers.promises import promise
+from handlers.reply_scripts import tag_for
 from schedules import ticket_reminders
 from storage import pending_questions, tickets
 from storage.tickets import Ticket
@@ -167,9 +168,7 @@ async def _promise_follow_up(
     """Tell the owners by when to answer, with the reply script to use; queue the reminders."""
     settings = ctx.settings
     due = ticket_reminders.promised_by(ticket, settings)
-    script = render_for_owners(
-        ctx, f"complaint_category.{ticket.category}" if ticket.category else "complaint_general"
-    )
+    script = tag_for(ctx.templates, ticket.category, settings.language)
     notify_owners(
         ctx,
         "owner_complaint_opened",

@@ -40,22 +40,25 @@ def script_tags(templates: Templates) -> dict[str, str]:
         if not key.startswith(SCRIPT_PREFIX):
             continue
         name = key.removeprefix(SCRIPT_PREFIX)
-        label_key = "complaint_general" if name == GENERAL else f"complaint_category.{name}"
-        labels = [templates.text(label_key, lang) for lang in templates.languages_of(label_key)]
+        category = None if name == GENERAL else name
+        label_key = f"complaint_category.{category}" if category else "complaint_general"
+        labels = [tag_for(templates, category, lang) for lang in templates.languages_of(label_key)]
         for tag in (name, *labels):
             tags[_tag(tag)] = key
     return tags
 
 
+def tag_for(templates: Templates, category: str | None, language: str) -> str:
+    """The tag owners type for a category's script (``色差``; None: the general script)."""
+    label_key = f"complaint_category.{category}" if category else "complaint_general"
+    return _tag(templates.text(label_key, language))
+
+
 def script_labels(templates: Templates, language: str) -> str:
     """The tags to offer owners, one per script, in ``language``: ``#色差 #尺码不对 ...``."""
-    keys = sorted(set(script_tags(templates).values()))
-    labels = []
-    for key in keys:
-        name = key.removeprefix(SCRIPT_PREFIX)
-        label_key = "complaint_general" if name == GENERAL else f"complaint_category.{name}"
-        labels.append("#" + _tag(templates.text(label_key, language)))
-    return " ".join(labels)
+    names = sorted({key.removeprefix(SCRIPT_PREFIX) for key in script_tags(templates).values()})
+    tags = (tag_for(templates, None if n == GENERAL else n, language) for n in names)
+    return " ".join(f"#{tag}" for tag in tags)
 
 
 def expand(text: str, templates: Templates, language: str) -> str:

@@ -256,3 +256,11 @@ def test_an_owner_can_add_a_category_in_config():
     gift = rules.classify("赠品怎么没有", NUMBERS)
     assert gift is not None and gift.category is not None
     assert (gift.category.name, gift.reason) == ("late_gift", Reason.POLICY)
+
+
+async def test_an_english_shop_gets_a_typeable_script_tag(redis, settings, make_message):
+    dispatcher = make_dispatcher(redis, settings.model_copy(update={"language": "en"}))
+    result = await dispatcher.dispatch(make_message("货不对板"))
+    notice = result.others[0].text
+    assert notice.startswith("⚠️ New complaint T1001 | complaint (not as described)")
+    assert "Script: /reply T1001 #not_as_described" in notice
