@@ -137,7 +137,7 @@ class WeChatSender:
         try:
             media_id = source if isinstance(source, str) else await self._api.upload_image(source)
             await self._api.send_media(message.target_chat, kind, media_id)
-        except WeChatApiError as exc:
+        except (WeChatApiError, OSError) as exc:  # OSError: the chart file could not be read
             await wechat_window.refund(self._redis, contact_id)
             await self._record(message, SendCheck(False, f"{kind} send failed: {exc}", "custom"))
 
