@@ -24,6 +24,7 @@ from redis.asyncio import Redis
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
+from config.settings import LANGUAGES
 from handlers import tagging
 from handlers.intents import (
     Category,
@@ -158,12 +159,12 @@ async def open_ticket(
     if not intent.follow_up:
         notify_owners(ctx, "owner_ticket_opened", **fields)
         return ticket
-    await _promise_follow_up(ctx, ticket, owner_label, fields)
+    await _promise_follow_up(ctx, intent, ticket, fields)
     return ticket
 
 
 async def _promise_follow_up(
-    ctx: Context, ticket: Ticket, owner_label: str, fields: dict[str, str]
+    ctx: Context, intent: Intent, ticket: Ticket, fields: dict[str, str]
 ) -> None:
     """Tell the owners by when to answer, with the reply script to use; queue the reminders."""
     settings = ctx.settings
@@ -177,10 +178,19 @@ async def _promise_follow_up(
         script=script,
         **fields,
     )
-    profile = render_profile_line(ctx.contact, ctx.tags, ctx.templates, settings.language)
+    # Reminders are rendered in each owner's language when sent: keep both.
+    labels, profiles = {}, {}
+    for language in LANGUAGES:
+        render = partial(ctx.templates.render, language=language)
+        labels[language] = _topic_label(render, intent, _category(intent, ticket))
+        profiles[language] = render_profile_line(ctx.contact, ctx.tags, ctx.templates, language)
     owners = [owner for owner in ctx.owners if owner != ctx.ref]
-    items = ticket_reminders.reminders(ticket, owners, settings, label=owner_label, profile=profile)
+    items = ticket_reminders.reminders(ticket, owners, settings, labels=labels, profiles=profiles)
     await ticket_reminders.schedule(ctx.redis, ticket, items)
+
+
+def _category(intent: Intent, ticket: Ticket) -> Category | None:
+    return intent.category(ticket.category) if ticket.category else None
 
 
 def _label(ctx: Context, intent_name: str) -> str:

@@ -6,11 +6,15 @@ follow-up dispatcher that APScheduler ticks): ``near``, ``complaint_reminder_lea
 before the promise lapses (but never in its first half), and ``lapsed``, when it has.
 Their ids are noted on the ticket; answering or closing it cancels those still
 pending (:func:`cancel`), so a reminder only reaches owners about a ticket nobody answered.
+
+A reminder is rendered when it is sent, in its owner's language; the ticket's label and
+the customer's profile line are stored rendered in every language (``label_zh``,
+``label_en``, ``profile_zh``, ``profile_en``) for the template of that language to use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
@@ -30,20 +34,33 @@ def promised_by(ticket: Ticket, settings: Settings) -> datetime:
     return ticket.created_at + timedelta(hours=settings.complaint_follow_up_hours)
 
 
+def field_suffix(language: str) -> str:
+    """``zh`` for zh-CN, ``en`` for en: the suffix of a per-language field (``label_zh``)."""
+    return language.split("-")[0]
+
+
 def reminders(
-    ticket: Ticket, owners: Iterable[ContactRef], settings: Settings, *, label: str, profile: str
+    ticket: Ticket,
+    owners: Iterable[ContactRef],
+    settings: Settings,
+    *,
+    labels: Mapping[str, str],
+    profiles: Mapping[str, str],
 ) -> list[Followup]:
-    """The follow-ups reminding each owner of ``ticket`` (``label``: its topic for owners)."""
+    """The follow-ups reminding each owner of ``ticket``; ``labels`` (its topic) and
+    ``profiles`` (the customer's profile line) by language."""
     due = promised_by(ticket, settings)
     lead = timedelta(minutes=settings.complaint_reminder_lead_minutes)
     near = max(due - lead, ticket.created_at + (due - ticket.created_at) / 2)
     data = {
         "ticket_id": ticket.id,
-        "label": label,
-        "profile": profile,
         "due": f"{due.astimezone(settings.tz):%m-%d %H:%M}",
         "hours": settings.complaint_follow_up_hours,
     }
+    for language, label in labels.items():
+        data[f"label_{field_suffix(language)}"] = label
+    for language, profile in profiles.items():
+        data[f"profile_{field_suffix(language)}"] = profile
     return [
         Followup(
             id=f"ticket:{ticket.id}:{stage}:{owner.id}",

@@ -33,12 +33,13 @@ async def list_tickets(call: Call) -> None:
 
 
 async def ticket_line(call: Call, ticket: Ticket) -> str:
-    """``T1001 [open] C12 return #202611220001 · 我要退货...``."""
+    """``T1001 [open] C12 return #202611220001 · 我要退货...`` (complaint: ``complaint:colour``)."""
     contact = await contacts.get(call.ctx.redis, ticket.contact_id)
     who = contact.short_id if contact else ticket.contact_id
+    topic = f"{ticket.intent}:{ticket.category}" if ticket.category else ticket.intent
     order = f" #{ticket.order_number}" if ticket.order_number else ""
     text = ticket.text if len(ticket.text) <= _EXCERPT else ticket.text[:_EXCERPT] + "…"
-    return f"{ticket.id} [{ticket.status}] {who} {ticket.intent}{order} · {text}"
+    return f"{ticket.id} [{ticket.status}] {who} {topic}{order} · {text}"
 
 
 async def reply(call: Call) -> None:

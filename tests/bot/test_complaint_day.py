@@ -32,20 +32,25 @@ def reminder(stage: str, owner: ContactRef = OWNER) -> str:
 async def test_an_unanswered_complaint_reminds_the_owner_before_and_after(shop_day):
     [opened] = await shop_day.say(AMY, "有色差")
     assert "T1001" in opened
+    [listed] = await shop_day.say(OWNER, "/tickets")
+    assert "T1001 [open] C1 complaint:colour · 有色差" in listed
     [notice] = await shop_day.texts(OWNER)
     assert "新投诉 T1001｜色差投诉" in notice and "/reply T1001 #色差" in notice
 
     await shop_day.followups.run_due(NEAR - timedelta(minutes=1))
     assert await shop_day.texts(OWNER) == []
 
+    # Typing /tickets made the owner's language English: reminders come in the owner's own.
     await shop_day.followups.run_due(NEAR)
     [near] = await shop_day.texts(OWNER)
-    assert near.startswith("⏰ 投诉 T1001（色差投诉）还没有人回复")
-    assert "C1 · console · amy" in near
+    assert near.startswith(
+        "⏰ Nobody has answered complaint T1001 (complaint (colour difference)) yet"
+    )
+    assert "due at 11-24 18:00" in near and "Customer: C1 · console · amy · tags:" in near
 
     await shop_day.followups.run_due(DUE)
     [lapsed] = await shop_day.texts(OWNER)
-    assert lapsed.startswith("🚨 投诉 T1001（色差投诉）已超过承诺的 24 小时")
+    assert lapsed.startswith("🚨 Complaint T1001 (complaint (colour difference)) has passed")
     records = await followups.records(
         shop_day.runtime.redis, [reminder("near"), reminder("lapsed")]
     )
@@ -122,3 +127,22 @@ async def test_outside_business_hours_in_english(shop_day):
     shop_day.clock.now = FIXED_NOW.replace(hour=23)  # 07:00 in Shanghai
     [late] = await shop_day.say(AMY, "the parcel arrived damaged")
     assert "a person will reply today at 09:00, when we're back" in late
+
+
+async def test_a_script_also_works_when_writing_to_a_contact(shop_day):
+    await shop_day.say(AMY, "the box was crushed")
+    await shop_day.say(OWNER, "/reply C1 #packaging")
+    [answer] = await shop_day.texts(AMY)
+    assert answer == f"[Customer service] {TEMPLATES.text('complaint_script.packaging', 'en')}"
+
+
+async def test_reminders_in_chinese_for_a_chinese_owner(shop_day):
+    await shop_day.say(OWNER, "你好")
+    await shop_day.say(AMY, "收到是坏的")
+    await shop_day.texts(OWNER)
+    await shop_day.followups.run_due(NEAR)
+    [near] = await shop_day.texts(OWNER)
+    assert near.startswith(
+        "⏰ 投诉 T1001（破损投诉）还没有人回复，承诺的跟进时间 11-24 18:00 快到了"
+    )
+    assert "客户：C2 · console · amy · 标签：" in near
