@@ -14,7 +14,14 @@ from typing import Any, Protocol, TypeVar
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
-from bot.messages import Button, ContactRef, InboundMessage, OutboundMessage, Purpose
+from bot.messages import (
+    Attachment,
+    Button,
+    ContactRef,
+    InboundMessage,
+    OutboundMessage,
+    Purpose,
+)
 from config.i18n import Templates
 from config.settings import Settings
 from storage.batch import Queued
@@ -125,11 +132,11 @@ class Context:
         """Send to someone other than the sender (a customer from an owner, say)."""
         self.outbox.add(OutboundMessage(recipient=recipient, text=text, purpose=purpose, **extra))
 
-    def notify_owners(self, text: str) -> None:
-        """Tell every owner, each on their own channel."""
+    def notify_owners(self, text: str, *, attachment: Attachment | None = None) -> None:
+        """Tell every owner, each on their own channel (with a customer's media, if given)."""
         for owner in self.owners:
             if owner != self.ref:
-                self.send(owner, text, purpose=Purpose.TRANSACTIONAL)
+                self.send(owner, text, purpose=Purpose.TRANSACTIONAL, attachment=attachment)
 
 
 Observer = Callable[[InboundMessage, Context], Awaitable[None]]

@@ -65,6 +65,32 @@ class ContactRef:
         return self.id
 
 
+class MediaKind(StrEnum):
+    """What a customer's attachment is, independent of the platform."""
+
+    PHOTO = "photo"
+    VOICE = "voice"
+    VIDEO = "video"
+    FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo, voice message, video or file as the platform holds it.
+
+    ``ref`` is the platform's own handle (a WeChat ``MediaId``, a Telegram ``file_id``)
+    and only means something on ``channel``: a channel sends it natively to a recipient
+    on that channel, and names it in the text everywhere else.
+    """
+
+    kind: MediaKind
+    channel: str
+    ref: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.channel}:{self.ref}"
+
+
 @dataclass(frozen=True, slots=True)
 class Button:
     """A choice offered to the customer. ``payload`` comes back when it is pressed."""
@@ -95,6 +121,8 @@ class InboundMessage:
     event_key: str | None = None
     language_hint: str | None = None
     display_name: str | None = None
+    attachment: Attachment | None = None
+    """The photo, voice, video or file of a ``media`` message, when the platform gave one."""
     raw: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -140,7 +168,9 @@ class OutboundMessage:
     (a retry after a crash, a duplicate follow-up): every channel sends it at most
     once per recipient and key (:mod:`storage.send_claims`). ``image`` is the path of a
     picture to show with the text (a chart); channels without native pictures
-    show the path (the text should name it too).
+    show the path (the text should name it too). ``attachment`` is a customer's media
+    forwarded as it is: sent natively after the text on its own channel, named in the
+    text elsewhere.
     """
 
     recipient: ContactRef
@@ -150,6 +180,7 @@ class OutboundMessage:
     chat_id: str | None = None
     idempotency_key: str | None = None
     image: str | None = None
+    attachment: Attachment | None = None
 
     @property
     def target_chat(self) -> str:

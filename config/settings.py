@@ -76,6 +76,14 @@ class Settings(BaseSettings):
         ge=1,
         description="查件 right after a shipped or arrived notice answers from that order",
     )
+    complaint_reminder_lead_minutes: int = Field(
+        default=120, ge=1, description="Remind owners this long before a complaint's promise lapses"
+    )
+    business_hours: str = Field(
+        default="09:00-22:00",
+        pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$",
+        description="Local hours a person answers; outside them the bot says when one will",
+    )
 
     @field_validator("order_number_pattern")
     @classmethod

@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
+from handlers.promises import promise
 from schedules.campaigns import note_reply
 from storage import campaigns
 
@@ -42,7 +43,7 @@ async def campaign_buttons(message: InboundMessage, ctx: Context) -> bool:
     labels = campaign.buttons[number - 1]
     shop_language = ctx.settings.language
     label = labels.get(shop_language) or next(iter(labels.values()))
-    ctx.reply(ctx.render("campaign_button_thanks"))
+    ctx.reply(ctx.render("campaign_button_thanks", promise=promise(ctx)))
     name = ctx.contact.display_name or ""
     customer = f"{ctx.contact.short_id} {name} ({ctx.ref})".replace("  ", " ")
     ctx.notify_owners(

@@ -10,6 +10,7 @@ from bot.messages import InboundMessage, MessageKind
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from handlers.owner_notice import notify_owners
+from handlers.promises import promise
 from schedules import repurchase
 from storage import contacts, tickets
 
@@ -44,7 +45,9 @@ async def followup_buttons(message: InboundMessage, ctx: Context) -> bool:
 
 
 def _reorder(ctx: Context, sku: str) -> None:
-    ctx.reply(ctx.render("repurchase_reorder_noted", product=_product(ctx, sku)))
+    ctx.reply(
+        ctx.render("repurchase_reorder_noted", product=_product(ctx, sku), promise=promise(ctx))
+    )
     ctx.notify_owners(
         _for_owner(ctx, "repurchase_reorder_owner", product=_product(ctx, sku, owner=True))
     )

@@ -29,7 +29,9 @@ from redis.asyncio.client import Pipeline
 from bot.context import Context
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage, Purpose
 from config.i18n import Templates, default_templates
-from handlers.owner_notice import notify_owners, profile_line, render_for_owners
+from handlers import media
+from handlers.owner_notice import notify_owners, profile_line, render_for_owners, ticket_note
+from handlers.promises import promise
 from handlers.words import wants_handoff
 from storage import contacts, tickets
 from storage import handoff as state
@@ -87,7 +89,8 @@ async def _start(message: InboundMessage, ctx: Context) -> None:
     started, _ = await state.start(
         ctx.redis, ctx.ref.id, ctx.now, ticket_id=ticket.id if ticket else None
     )
-    ctx.reply(ctx.render("handoff_started", idle_minutes=_minutes(ctx.settings.handoff_idle_s)))
+    idle_minutes = _minutes(ctx.settings.handoff_idle_s)
+    ctx.reply(ctx.render("handoff_started", idle_minutes=idle_minutes, promise=promise(ctx)))
     notify_owners(
         ctx,
         "owner_handoff_started",
@@ -101,7 +104,9 @@ async def _forward(message: InboundMessage, ctx: Context, current: Handoff) -> N
     await state.touch(ctx.redis, ctx.ref.id, ctx.now)
     if message.kind is MessageKind.EVENT:
         return  # A follow or menu event is not something to relay.
-    text = message.text or render_for_owners(ctx, "media_placeholder")
+    if message.kind is MessageKind.MEDIA:
+        await media.keep(message, ctx, in_handoff=True)
+    text = message.text or f"[{media.kind_label(ctx, message)}]"
     ctx.notify_owners(
         render_for_owners(
             ctx,
@@ -110,16 +115,15 @@ async def _forward(message: InboundMessage, ctx: Context, current: Handoff) -> N
             ticket_note=_ticket_note(ctx, current),
             name=ctx.contact.display_name or ctx.contact.external_id,
             text=text,
-        )
+        ),
+        attachment=message.attachment,
     )
     if _asks_for_person(message):
-        ctx.reply(ctx.render("handoff_waiting"))
+        ctx.reply(ctx.render("handoff_waiting", promise=promise(ctx)))
 
 
 def _ticket_note(ctx: Context, current: Handoff) -> str:
-    if not current.ticket_id:
-        return ""
-    return render_for_owners(ctx, "owner_handoff_ticket_note", ticket_id=current.ticket_id)
+    return ticket_note(ctx, current.ticket_id)
 
 
 async def end_handoff(

@@ -12,6 +12,12 @@ the FAQ). The decision, first rule that applies:
    my parcel): request even when phrased as a question (``Reason.REPORT``);
 4. a policy marker (吗, 怎么, how, do you, ?): policy question (``Reason.POLICY``);
 5. otherwise a bare statement ("退货", "refund"): request (``Reason.STATEMENT``).
+
+An intent may have *categories* (the complaint intent's causes of bad reviews: 色差,
+尺码不对, 物流慢, ...). A category's phrases also make its intent match, the first
+category whose phrases occur names it (:attr:`Detection.category`), and a category may
+say whether it is a report (rule 3) for itself: "有色差吗" is a question before buying,
+"物流怎么这么慢" a complaint.
 """
 
 from __future__ import annotations
@@ -43,14 +49,40 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Category:
+    """A named kind of one intent (a complaint about colour, size, ...)."""
+
+    name: str
+    report: bool
+    tags: tuple[str, ...]
+    rule: PhraseRule
+
+
+@dataclass(frozen=True, slots=True)
 class Intent:
-    """One order intent and how to handle it."""
+    """One order intent and how to handle it.
+
+    ``rule`` matches the intent's own phrases and every category's; ``categories``
+    are tried in order by :meth:`category_of`.
+    """
 
     name: str
     needs_order: bool
     report: bool
     tags: tuple[str, ...]
     rule: PhraseRule
+    categories: tuple[Category, ...] = ()
+    follow_up: bool = False
+    """A ticket of this intent promises owners' follow-up within
+    ``complaint_follow_up_hours``; owners are reminded until one answers it."""
+
+    def category_of(self, normalized: str) -> Category | None:
+        """The first category whose phrases occur in already-normalised text."""
+        return next((c for c in self.categories if c.rule.search(normalized)), None)
+
+    def category(self, name: str) -> Category | None:
+        """The category called ``name``."""
+        return next((c for c in self.categories if c.name == name), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +92,7 @@ class Detection:
     intent: Intent
     reason: Reason
     order_number: str | None
+    category: Category | None = None
 
     @property
     def is_request(self) -> bool:
@@ -78,16 +111,7 @@ class IntentRules:
     @classmethod
     def from_config(cls, data: dict[str, Any]) -> IntentRules:
         """Build from the parsed YAML (see ``config/order_intents.yaml``)."""
-        intents = tuple(
-            Intent(
-                name=spec["name"],
-                needs_order=bool(spec.get("needs_order", True)),
-                report=bool(spec.get("report", False)),
-                tags=tuple(spec.get("tags", ())),
-                rule=PhraseRule.compile(spec.get("keywords", ()), spec.get("patterns", ())),
-            )
-            for spec in data["intents"]
-        )
+        intents = tuple(_intent(spec) for spec in data["intents"])
         return cls(intents, _markers(data, "personal_markers"), _markers(data, "policy_markers"))
 
     def by_name(self, name: str) -> Intent | None:
@@ -104,24 +128,57 @@ class IntentRules:
         intent = self.intent_of(text)
         if intent is None:
             return None
+        normalized = normalize(text)
+        category = intent.category_of(normalized)
+        report = category.report if category else intent.report
         order_number = find_order_number(text, order_numbers)
-        return Detection(intent, self._reason(intent, normalize(text), order_number), order_number)
+        reason = self._reason(report, normalized, order_number)
+        return Detection(intent, reason, order_number, category)
 
-    def _reason(self, intent: Intent, normalized: str, order_number: str | None) -> Reason:
+    def _reason(self, report: bool, normalized: str, order_number: str | None) -> Reason:
         if order_number:
             return Reason.ORDER_NUMBER
         if self.personal.search(normalized):
             return Reason.PERSONAL
-        if intent.report:
+        if report:
             return Reason.REPORT
         if self.policy.search(normalized):
             return Reason.POLICY
         return Reason.STATEMENT
 
 
-def _markers(data: dict[str, Any], name: str) -> PhraseRule:
-    spec = data.get(name) or {}
+def _intent(spec: dict[str, Any]) -> Intent:
+    report = bool(spec.get("report", False))
+    categories = tuple(
+        Category(
+            name=category["name"],
+            report=bool(category.get("report", report)),
+            tags=tuple(category.get("tags", ())),
+            rule=_rule(category),
+        )
+        for category in spec.get("categories", ())
+    )
+    every = [spec, *spec.get("categories", ())]
+    return Intent(
+        name=spec["name"],
+        needs_order=bool(spec.get("needs_order", True)),
+        report=report,
+        tags=tuple(spec.get("tags", ())),
+        rule=PhraseRule.compile(
+            [k for part in every for k in part.get("keywords", ())],
+            [p for part in every for p in part.get("patterns", ())],
+        ),
+        categories=categories,
+        follow_up=bool(spec.get("follow_up", False)),
+    )
+
+
+def _rule(spec: dict[str, Any]) -> PhraseRule:
     return PhraseRule.compile(spec.get("keywords", ()), spec.get("patterns", ()))
+
+
+def _markers(data: dict[str, Any], name: str) -> PhraseRule:
+    return _rule(data.get(name) or {})
 
 
 @cache

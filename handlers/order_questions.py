@@ -13,18 +13,24 @@ question is kept (``pending_question_ttl_s``) and the customer is asked for the
 number; the next message with an order number completes it.
 
 The customer gets the ticket id and the shop's next step for that intent; the
-owners get the ticket with the contact's profile line.
+owners get the ticket with the contact's profile line. A complaint names its cause
+(category: 色差, 尺码, 物流慢, ...): its next step is ``complaint_next.<category>``, and
+the follow-up it promises is kept by reminders to the owners
+(:mod:`schedules.ticket_reminders`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
+from functools import partial
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
+from config.settings import LANGUAGES
 from handlers import own_orders, tagging
 from handlers.intents import (
+    Category,
     Detection,
     Intent,
     IntentRules,
@@ -34,9 +40,13 @@ from handlers.intents import (
 )
 from handlers.order_actions import cancel_unpaid, return_window_text
 from handlers.order_status import OrderStatusAnswers
-from handlers.owner_notice import notify_owners, render_for_owners
+from handlers.owner_notice import notify_owners, render_for_owners, render_profile_line
+from handlers.promises import promise
+from handlers.reply_scripts import tag_for
+from schedules import ticket_reminders
 from storage import orders, pending_questions, tickets
 from storage.orders import Order, OrderListener, OrderStatus
+from storage.tickets import Ticket
 
 
 class OrderQuestions:
@@ -97,6 +107,9 @@ class OrderQuestions:
             ctx.reply(ctx.render("order_ask_number", intent_label=_label(ctx, intent.name)))
             return True
         await pending_questions.forget(ctx.redis, ctx.ref.id)
+        if detection.category is not None:
+            await open_ticket(ctx, intent, message.text, number, detection.category)
+            return True
         await self._resolve(ctx, intent, message.text, number)
         return True
 
@@ -150,8 +163,13 @@ async def _own_order(ctx: Context, number: str | None) -> Order | None:
     return order if order is not None and order.contact_id == ctx.ref.id else None
 
 
-async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | None) -> None:
-    """Store the ticket, tag the contact, tell the customer the next step and the owners."""
+async def open_ticket(
+    ctx: Context, intent: Intent, text: str, number: str | None, category: Category | None = None
+) -> Ticket:
+    """Store the ticket, tag the contact, tell the customer the next step and the owners.
+
+    An intent with ``follow_up`` (a complaint) also queues the owners' reminders.
+    """
     ticket = await tickets.create(
         ctx.redis,
         contact_id=ctx.ref.id,
@@ -160,29 +178,73 @@ async def open_ticket(ctx: Context, intent: Intent, text: str, number: str | Non
         language=ctx.language,
         now=ctx.now,
         order_number=number,
+        category=category.name if category else None,
     )
-    await tagging.apply_auto_tags(ctx, intent.tags)
+    await tagging.apply_auto_tags(ctx, (*intent.tags, *(category.tags if category else ())))
     next_step = ctx.render(
-        f"order_next.{intent.name}", follow_up_hours=ctx.settings.complaint_follow_up_hours
+        f"complaint_next.{category.name}" if category else f"order_next.{intent.name}",
+        follow_up_hours=ctx.settings.complaint_follow_up_hours,
+        promise=promise(ctx),
     )
     ctx.reply(
         ctx.render(
             "ticket_opened" if number else "ticket_opened_no_order",
-            intent_label=_label(ctx, intent.name),
+            intent_label=_topic_label(ctx.render, intent, category),
             ticket_id=ticket.id,
             order_number=number,
             next_step=next_step,
         )
     )
+    owner_label = _topic_label(partial(render_for_owners, ctx), intent, category)
+    fields = {
+        "ticket_id": ticket.id,
+        "intent_label": owner_label,
+        "order_number": number or render_for_owners(ctx, "no_order_number"),
+        "text": text,
+    }
+    if not intent.follow_up:
+        notify_owners(ctx, "owner_ticket_opened", **fields)
+        return ticket
+    await _promise_follow_up(ctx, intent, ticket, fields)
+    return ticket
+
+
+async def _promise_follow_up(
+    ctx: Context, intent: Intent, ticket: Ticket, fields: dict[str, str]
+) -> None:
+    """Tell the owners by when to answer, with the reply script to use; queue the reminders."""
+    settings = ctx.settings
+    due = ticket_reminders.promised_by(ticket, settings)
+    script = tag_for(ctx.templates, ticket.category, settings.language)
     notify_owners(
         ctx,
-        "owner_ticket_opened",
-        ticket_id=ticket.id,
-        intent_label=render_for_owners(ctx, f"order_intent.{intent.name}"),
-        order_number=number or render_for_owners(ctx, "no_order_number"),
-        text=text,
+        "owner_complaint_opened",
+        due=f"{due.astimezone(settings.tz):%m-%d %H:%M}",
+        hours=settings.complaint_follow_up_hours,
+        script=script,
+        **fields,
     )
+    # Reminders are rendered in each owner's language when sent: keep both.
+    labels, profiles = {}, {}
+    for language in LANGUAGES:
+        render = partial(ctx.templates.render, language=language)
+        labels[language] = _topic_label(render, intent, _category(intent, ticket))
+        profiles[language] = render_profile_line(ctx.contact, ctx.tags, ctx.templates, language)
+    owners = [owner for owner in ctx.owners if owner != ctx.ref]
+    items = ticket_reminders.reminders(ticket, owners, settings, labels=labels, profiles=profiles)
+    await ticket_reminders.schedule(ctx.redis, ticket, items)
+
+
+def _category(intent: Intent, ticket: Ticket) -> Category | None:
+    return intent.category(ticket.category) if ticket.category else None
 
 
 def _label(ctx: Context, intent_name: str) -> str:
     return ctx.render(f"order_intent.{intent_name}")
+
+
+def _topic_label(render: Callable[..., str], intent: Intent, category: Category | None) -> str:
+    """The intent's label, or for a category ``色差投诉`` / ``complaint (colour difference)``."""
+    if category is None:
+        return render(f"order_intent.{intent.name}")
+    return render("complaint_label", category=render(f"complaint_category.{category.name}"))

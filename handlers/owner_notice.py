@@ -8,6 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bot.context import Context
+from bot.messages import Attachment
 from config.i18n import Templates
 from storage import contacts
 from storage.contacts import Contact
@@ -40,8 +41,19 @@ def render_for_owners(ctx: Context, key: str, **fields: Any) -> str:
     )
 
 
-def notify_owners(ctx: Context, key: str, **fields: Any) -> None:
-    """Send ``key`` to every owner, with ``profile`` (the sender's profile line) filled in."""
+def notify_owners(
+    ctx: Context, key: str, *, attachment: Attachment | None = None, **fields: Any
+) -> None:
+    """Send ``key`` to every owner, with ``profile`` (the sender's profile line) filled in,
+    and the customer's ``attachment`` (a photo, ...) when given."""
     language = ctx.settings.language
     profile = render_profile_line(ctx.contact, ctx.tags, ctx.templates, language)
-    ctx.notify_owners(render_for_owners(ctx, key, profile=profile, **fields))
+    text = render_for_owners(ctx, key, profile=profile, **fields)
+    ctx.notify_owners(text, attachment=attachment)
+
+
+def ticket_note(ctx: Context, ticket_id: str | None) -> str:
+    """``｜工单 T1001`` for owners' notices about a contact with an open ticket, else empty."""
+    if not ticket_id:
+        return ""
+    return render_for_owners(ctx, "owner_handoff_ticket_note", ticket_id=ticket_id)

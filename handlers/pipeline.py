@@ -22,6 +22,7 @@ from handlers.catalog_answers import CatalogAnswers
 from handlers.console import build_console, stats_commands, ticket_commands
 from handlers.console.campaign_commands import campaign_commands
 from handlers.console.faq_commands import faq_commands
+from handlers.console.media_section import media_section
 from handlers.console.ticket_commands import open_tickets_section
 from handlers.counting import count_message, counting
 from handlers.fallback import fallback
@@ -73,7 +74,7 @@ def default_pipeline(
     knowledge = KnowledgeStore(working_kb_path(settings))
     console = build_console(
         order_listeners=order_listeners,
-        contact_sections=(open_tickets_section, stats_commands.membership_section),
+        contact_sections=(open_tickets_section, media_section, stats_commands.membership_section),
         extra=(
             *ticket_commands.COMMANDS,
             *faq_commands(knowledge),

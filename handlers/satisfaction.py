@@ -23,6 +23,7 @@ from config.i18n import Templates
 from config.membership import membership_from
 from config.settings import Settings
 from handlers.owner_notice import notify_owners
+from handlers.promises import promise
 from storage import followups, satisfaction, tickets
 from storage.followups import State
 from storage.tickets import Ticket
@@ -86,7 +87,9 @@ async def satisfaction_responder(message: InboundMessage, ctx: Context) -> bool:
         now=ctx.now,
         order_number=None if tickets.is_ticket_id(ref) else ref,
     )
-    ctx.reply(ctx.render("satisfaction_sorry", score=score, ticket_id=ticket.id))
+    ctx.reply(
+        ctx.render("satisfaction_sorry", score=score, ticket_id=ticket.id, promise=promise(ctx))
+    )
     notify_owners(ctx, "satisfaction_low_owner", ticket_id=ticket.id, score=score, ref=ref)
     return True
 

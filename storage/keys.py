@@ -124,6 +124,12 @@ def contact_tickets(contact_id: str) -> str:
     return f"{_contact_scope(contact_id)}:tickets"
 
 
+def contact_media(contact_id: str) -> str:
+    """List of JSON ``{"kind", "channel", "ref", "at", "ticket", "handoff"}``: media the
+    contact sent, newest last, each with the ticket or handoff it was kept on."""
+    return f"{_contact_scope(contact_id)}:media"
+
+
 def contact_handoff(contact_id: str) -> str:
     """Hash: the contact's handoff to a person (started, last activity, ticket)."""
     return f"{_contact_scope(contact_id)}:handoff"

@@ -1,8 +1,10 @@
 """Tickets: order questions the shop has to handle by hand.
 
 A ticket has a short id owners can type (``T1001``, from a counter), the contact,
-the intent (``return``, ``wrong_item``, ...), the order number when known, the
-customer's text and language, a status and a timestamp per status.
+the intent (``return``, ``wrong_item``, ...) and its category when it has one (a
+complaint's cause: ``colour``, ``size``, ...), the order number when known, the
+customer's text and language, a status and a timestamp per status, and the ids of
+the follow-ups that remind owners of a promise made on it (:func:`note_reminders`).
 
 Lifecycle::
 
@@ -83,6 +85,8 @@ class Ticket:
     close_reason: str | None = None
     erased_at: datetime | None = None
     """When the contact was erased: the texts and the order number are gone."""
+    category: str | None = None
+    reminders: tuple[str, ...] = ()
 
 
 async def create(
@@ -94,6 +98,7 @@ async def create(
     language: str,
     now: datetime,
     order_number: str | None = None,
+    category: str | None = None,
 ) -> Ticket:
     """Open a ticket and index it; returns it with its new id."""
     ticket_id = f"T{TICKET_ID_BASE + await redis.incr(keys.ticket_sequence())}"
@@ -109,6 +114,8 @@ async def create(
     }
     if order_number:
         fields["order_number"] = order_number
+    if category:
+        fields["category"] = category
     async with redis.pipeline(transaction=False) as pipe:
         pipe.hset(keys.ticket(ticket_id), mapping=fields)
         pipe.zadd(keys.tickets_all(), {ticket_id: epoch})
@@ -116,6 +123,12 @@ async def create(
         pipe.zadd(keys.contact_tickets(contact_id), {ticket_id: epoch})
         await pipe.execute()
     return _ticket_from(fields)
+
+
+async def note_reminders(redis: Redis, ticket_id: str, reminder_ids: Sequence[str]) -> None:
+    """Record the follow-ups that remind owners of this ticket (cancelled once it is answered)."""
+    if reminder_ids:
+        await redis.hset(keys.ticket(ticket_id), "reminders", ",".join(reminder_ids))
 
 
 def is_ticket_id(text: str) -> bool:
@@ -291,4 +304,6 @@ def _ticket_from(fields: Mapping[str, str | float]) -> Ticket:
         closed_by=text.get("closed_by") or None,
         close_reason=text.get("close_reason") or None,
         erased_at=_optional_time(text.get("erased_at")),
+        category=text.get("category") or None,
+        reminders=tuple(filter(None, text.get("reminders", "").split(","))),
     )

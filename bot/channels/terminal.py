@@ -83,6 +83,8 @@ def _to_mail(message: OutboundMessage) -> dict[str, Any]:
     }
     if message.image:
         mail["image"] = message.image
+    if message.attachment:
+        mail["attachment"] = str(message.attachment)
     return mail
 
 
@@ -109,14 +111,15 @@ class ChatSession:
                   "please send it again.", file=sys.stderr, flush=True)  # fmt: skip
             return
         for reply in result.replies:
-            self._print(reply.text, reply.buttons, reply.image)
+            attachment = str(reply.attachment) if reply.attachment else None
+            self._print(reply.text, reply.buttons, reply.image, attachment)
         await self.show_mailbox()
 
     async def show_mailbox(self) -> None:
         """Print whatever waited for this contact."""
         for mail in await mailbox.drain(self.redis, self.contact.id):
             buttons = tuple(Button(label, payload) for label, payload in mail["buttons"])
-            self._print(mail["text"], buttons, mail.get("image"))
+            self._print(mail["text"], buttons, mail.get("image"), mail.get("attachment"))
 
     def _inbound(self, text: str) -> InboundMessage:
         common: dict[str, Any] = {
@@ -139,10 +142,19 @@ class ChatSession:
             return InboundMessage(kind=MessageKind.COMMAND, command=name, payload=args, **common)
         return InboundMessage(kind=MessageKind.TEXT, **common)
 
-    def _print(self, text: str, buttons: tuple[Button, ...], image: str | None = None) -> None:
+    def _print(
+        self,
+        text: str,
+        buttons: tuple[Button, ...],
+        image: str | None = None,
+        attachment: str | None = None,
+    ) -> None:
         print(text, file=self.out)
         if image:
             print(f"[chart: {image}]", file=self.out)
+        if attachment:
+            # A customer's media lives on its platform: the terminal names it.
+            print(f"[attachment: {attachment}]", file=self.out)
         for number, button in enumerate(buttons, start=1):
             print(f"  [{number}] {button.label}", file=self.out)
         if buttons:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.messages import ContactRef, OutboundMessage, Purpose
 from handlers.console.framework import Call, Command, Refusal
 from handlers.handoff import end_handoff
+from handlers.reply_scripts import UnknownScript, expand, script_labels
 from handlers.satisfaction import ask_after_ticket
 from handlers.ticket_actions import answer_ticket, close_ticket
 from storage import contacts, handoff, tickets
@@ -32,18 +33,23 @@ async def list_tickets(call: Call) -> None:
 
 
 async def ticket_line(call: Call, ticket: Ticket) -> str:
-    """``T1001 [open] C12 return #202611220001 · 我要退货...``."""
+    """``T1001 [open] C12 return #202611220001 · 我要退货...`` (complaint: ``complaint:colour``)."""
     contact = await contacts.get(call.ctx.redis, ticket.contact_id)
     who = contact.short_id if contact else ticket.contact_id
+    topic = f"{ticket.intent}:{ticket.category}" if ticket.category else ticket.intent
     order = f" #{ticket.order_number}" if ticket.order_number else ""
     text = ticket.text if len(ticket.text) <= _EXCERPT else ticket.text[:_EXCERPT] + "…"
     if ticket.erased_at:
         text = call.render("console_ticket_erased")
-    return f"{ticket.id} [{ticket.status}] {who} {ticket.intent}{order} · {text}"
+    return f"{ticket.id} [{ticket.status}] {who} {topic}{order} · {text}"
 
 
 async def reply(call: Call) -> None:
-    """``/reply <ticket|ref> <text>``: answer a ticket, or write to a contact."""
+    """``/reply <ticket|ref> <text>``: answer a ticket, or write to a contact.
+
+    ``#色差`` (any script's tag) in the text inserts that reply script, in the
+    customer's language (:mod:`handlers.reply_scripts`).
+    """
     target, _, text = call.args.strip().partition(" ")
     text = text.strip()
     if not target or not text:
@@ -58,7 +64,10 @@ async def reply(call: Call) -> None:
     call.target = contact.id
     language = contact.language or call.ctx.settings.language
     text = call.ctx.templates.render(
-        "owner_reply", language, shop_name=call.ctx.settings.shop_name, text=text
+        "owner_reply",
+        language,
+        shop_name=call.ctx.settings.shop_name,
+        text=_with_scripts(call, text, language),
     )
     _send_to_customer(call, contact.id, text)
     await handoff.touch(call.ctx.redis, contact.id, call.now)
@@ -67,6 +76,9 @@ async def reply(call: Call) -> None:
 
 async def _answer(call: Call, ticket_id: str, text: str) -> None:
     redis = call.ctx.redis
+    found = await tickets.get(redis, ticket_id)
+    if found is not None:
+        text = _with_scripts(call, text, found.language)
     try:
         ticket, message = await answer_ticket(
             redis, ticket_id, text, call.now, by=call.actor, templates=call.ctx.templates
@@ -122,6 +134,15 @@ async def done(call: Call) -> None:
         return
     call.ctx.outbox.add(message)
     call.reply("console_handoff_done", contact=contact_id)
+
+
+def _with_scripts(call: Call, text: str, language: str) -> str:
+    """``text`` with its ``#script`` tags expanded; refuses an unknown leading one."""
+    try:
+        return expand(text, call.ctx.templates, language)
+    except UnknownScript as exc:
+        scripts = script_labels(call.ctx.templates, call.ctx.settings.language)
+        raise Refusal("console_unknown_script", script=exc.tag, scripts=scripts) from None
 
 
 def _send_to_customer(call: Call, contact_id: str, text: str) -> None:

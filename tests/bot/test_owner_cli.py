@@ -47,7 +47,7 @@ async def test_first_start_prints_a_claim_code_that_works_once(redis, redis_url)
     claimed = run_bot("chat", "--as", "boss", stdin=f"/claim {code}\n/tags\n", **env)
     assert "you are now an owner" in claimed.stdout and "All tags (contacts):" in claimed.stdout
     late = run_bot("chat", "--as", "other", stdin=f"/claim {code}\n", **env)
-    assert "owner" not in late.stdout and "noted your question" in late.stdout
+    assert "owner" not in late.stdout and "passed your question on" in late.stdout
     assert await redis.smembers("shopbot:{roles}:owners") == {"console:boss"}
 
 

@@ -66,8 +66,10 @@ class FakeBotApi:
     enforce: bool = True
     blocked: set[str] = field(default_factory=set)
     delivered: list[Delivered] = field(default_factory=list)
-    photos: list[tuple[str, bytes]] = field(default_factory=list)
-    """``(chat_id, file bytes)`` of every sendPhoto."""
+    photos: list[tuple[str, bytes | str]] = field(default_factory=list)
+    """``(chat_id, file bytes or file_id)`` of every sendPhoto."""
+    media: list[tuple[str, str, str]] = field(default_factory=list)
+    """``(method, chat_id, file_id)`` of every sendVoice, sendVideo and sendDocument."""
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     http_429s: int = 0
     refusals: list[str] = field(default_factory=list)
@@ -116,6 +118,7 @@ class FakeBotApi:
             self.blocked.clear()
             self.delivered.clear()
             self.photos.clear()
+            self.media.clear()
             self.calls.clear()
             self.scripted.clear()
             self.updates.clear()
@@ -158,6 +161,8 @@ class FakeBotApi:
                 return self._send_message(params)
             case "sendPhoto":
                 return self._send_photo(params)
+            case "sendVoice" | "sendVideo" | "sendDocument":
+                return self._send_media(method, params)
             case "getUpdates":
                 return await self._get_updates(params)
             case _:
@@ -199,6 +204,15 @@ class FakeBotApi:
         chat_id = str(params["chat_id"])
         with self._lock:
             self.photos.append((chat_id, params["photo"]))
+            message_id = next(self._message_ids)
+        chat = {"id": int(chat_id), "type": "private"}
+        return _ok({"message_id": message_id, "date": int(time.time()), "chat": chat})
+
+    def _send_media(self, method: str, params: dict[str, Any]) -> JSONResponse:
+        chat_id = str(params["chat_id"])
+        field_name = method.removeprefix("send").lower()
+        with self._lock:
+            self.media.append((method, chat_id, str(params[field_name])))
             message_id = next(self._message_ids)
         chat = {"id": int(chat_id), "type": "private"}
         return _ok({"message_id": message_id, "date": int(time.time()), "chat": chat})

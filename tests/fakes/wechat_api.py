@@ -1,4 +1,4 @@
-"""A local fake of the WeChat API (token, messages, user tags) on 127.0.0.1.
+"""A local fake of the WeChat API (token, messages, media upload, user tags) on 127.0.0.1.
 
 It records every request, issues numbered tokens, and can be told to answer the
 next calls to an endpoint with an error code (45015, 45047, 40001, ...). User
@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 CUSTOM_SEND = "message/custom/send"
 TEMPLATE_SEND = "message/template/send"
+MEDIA_UPLOAD = "media/upload"
 TOKEN_ENDPOINT = "token"
 TAGS_CREATE = "tags/create"
 TAGS_GET = "tags/get"
@@ -47,6 +48,8 @@ class Recorded:
     endpoint: str
     params: dict[str, str]
     body: dict[str, Any]
+    upload: bytes = b""
+    """The raw multipart body of a ``media/upload``."""
 
 
 class FakeWeChatApi:
@@ -86,6 +89,7 @@ class FakeWeChatApi:
             self._tags: dict[int, str] = dict(SYSTEM_TAGS)
             self._next_tag_id = FIRST_TAG_ID
             self._user_tags: dict[str, set[int]] = defaultdict(set)
+            self._uploads = 0
 
     def fail_next(self, endpoint: str, errcode: int, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``endpoint`` with ``errcode``."""
@@ -164,6 +168,10 @@ class FakeWeChatApi:
             if planned:
                 code = planned.popleft()
                 return {"errcode": code, "errmsg": f"fake error {code}"}
+            if recorded.endpoint == MEDIA_UPLOAD:
+                self._uploads += 1
+                media_id = f"UPLOADED{self._uploads}"
+                return {"type": recorded.params.get("type"), "media_id": media_id, "created_at": 1}
             if recorded.endpoint == TEMPLATE_SEND:
                 self._next_msgid += 1
                 return {"errcode": 0, "errmsg": "ok", "msgid": self._next_msgid}
@@ -223,13 +231,16 @@ class FakeWeChatApi:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 raw = self.rfile.read(length) if length else b"{}"
-                self._respond(json.loads(raw.decode("utf-8")))
+                if self.headers.get("Content-Type", "").startswith("multipart/form-data"):
+                    self._respond({}, upload=raw)
+                else:
+                    self._respond(json.loads(raw.decode("utf-8")))
 
-            def _respond(self, body: dict[str, Any]) -> None:
+            def _respond(self, body: dict[str, Any], upload: bytes = b"") -> None:
                 url = urlsplit(self.path)
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 endpoint = url.path.removeprefix("/cgi-bin/")
-                recorded = Recorded(endpoint, params, body)
+                recorded = Recorded(endpoint, params, body, upload)
                 status = fake._http_error(recorded)
                 if status is not None:
                     self.send_error(status)

@@ -16,8 +16,8 @@ from storage.optouts import OptOutCategory
 OWNER = "telegram:1"
 STAFF = "telegram:2"
 CUSTOMER = "wechat:oCUST"
-FALLBACK_EN = default_templates().text("fallback", "en")
-FALLBACK_ZH = default_templates().text("fallback", "zh-CN")
+FALLBACK_EN = default_templates().render("fallback", "en", promise="A person will reply shortly.")
+FALLBACK_ZH = default_templates().render("fallback", "zh-CN", promise="客服会尽快回复您。")
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_policy_questions_are_left_to_the_faq(text, intent):
         ("发错货了怎么办", "wrong_item", Reason.REPORT),
         ("you sent the wrong size", "wrong_item", Reason.REPORT),
         ("差评！", "complaint", Reason.REPORT),
-        ("这件衣服坏了", "quality", Reason.STATEMENT),
+        ("这件衣服坏了", "complaint", Reason.REPORT),
     ],
 )
 def test_requests_about_an_own_order_are_tickets(text, intent, reason):
@@ -76,8 +76,8 @@ def test_requests_about_an_own_order_are_tickets(text, intent, reason):
         ("I received the wrong item", "wrong_item"),
         ("我的包裹少发了一件", "missing_item"),
         ("an item is missing from my parcel", "missing_item"),
-        ("杯子收到就破损了", "quality"),
-        ("my blender arrived broken", "quality"),
+        ("杯子收到就破损了", "complaint"),
+        ("my blender arrived broken", "complaint"),
         ("我要投诉你们", "complaint"),
         ("I want to complain about your service", "complaint"),
         ("我要改地址", "address_change"),

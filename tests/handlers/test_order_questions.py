@@ -26,7 +26,6 @@ INTENTS = {
         "退货退款，或者换成正确的商品",
     ),
     "missing_item": ("我的包裹少发了一件", "an item is missing from my parcel", "补发"),
-    "quality": ("杯子收到就破损了", "my blender arrived broken", "拍几张照片"),
     "address_change": ("我要改地址", "I need to change my delivery address", "新的收货信息"),
     "cash_on_delivery": (
         "帮我确认一下货到付款",
@@ -136,7 +135,7 @@ async def test_complaint_needs_no_order_number_and_promises_a_follow_up(
     en = await dispatcher.dispatch(make_message("I want to complain", contact="console:en"))
 
     assert len(await tickets.list_all(redis)) == 2
-    assert "工单号 T100" in zh.replies[0].text and "12 小时内联系您" in zh.replies[0].text
+    assert "工单号 T100" in zh.replies[0].text and "12 小时内" in zh.replies[0].text
     assert "within 12 hours" in en.replies[0].text
 
 

@@ -115,7 +115,7 @@ async def test_no_thanks_stops_reminders_for_that_product_only(redis, settings, 
 async def test_reorder_button_tells_the_customer_and_the_owners(redis, settings, make_message):
     result = await press(redis, settings, make_message, "repurchase:reorder:tea-250g", "再来一份")
     assert [m.text for m in result.replies] == [
-        "好的，已为您记录再来一份西湖龙井 250g的需求，客服会尽快与您确认订单。"
+        "好的，已为您记录再来一份西湖龙井 250g的需求，并通知客服与您确认订单，客服会尽快回复您。"
     ]
     owners = {m.recipient.id: m.text for m in result.others}
     assert set(owners) == {"telegram:1", "console:owner"}

@@ -13,7 +13,14 @@ from datetime import datetime
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatType
 
-from bot.messages import ContactRef, InboundMessage, MessageKind, parse_command
+from bot.messages import (
+    Attachment,
+    ContactRef,
+    InboundMessage,
+    MediaKind,
+    MessageKind,
+    parse_command,
+)
 
 CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
@@ -83,7 +90,24 @@ def _from_message(update_id: int, message: Message, now: datetime) -> Incoming |
         name, args = parse_command(text) or ("", "")
         inbound = InboundMessage(kind=kind, text=text, command=name, payload=args, **fields)
         return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
+    if kind is MessageKind.MEDIA:
+        fields["attachment"] = _attachment(message)
     return Incoming(InboundMessage(kind=kind, text=text, **fields), in_group=in_group)
+
+
+def _attachment(message: Message) -> Attachment | None:
+    """The media's ``file_id`` (of a photo, its largest size); None for stickers, polls, ..."""
+    match message:
+        case Message(photo=photo) if photo:
+            return Attachment(MediaKind.PHOTO, CHANNEL, photo[-1].file_id)
+        case Message(voice=voice) if voice is not None:
+            return Attachment(MediaKind.VOICE, CHANNEL, voice.file_id)
+        case Message(video=video) if video is not None:
+            return Attachment(MediaKind.VIDEO, CHANNEL, video.file_id)
+        case Message(document=document) if document is not None:
+            return Attachment(MediaKind.FILE, CHANNEL, document.file_id)
+        case _:
+            return None
 
 
 def _kind_and_text(message: Message) -> tuple[MessageKind | None, str]:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.messages import Button, DeliveryError, OutboundMessage
+from bot.channels.telegram.parsing import CHANNEL
+from bot.messages import Button, DeliveryError, MediaKind, OutboundMessage
 
 MAX_TEXT = 4096
 """Telegram's limit on one message, in UTF-16 code units."""
@@ -17,12 +18,15 @@ MAX_CALLBACK_DATA = 64
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One ``sendMessage`` call, or a ``sendPhoto`` when ``photo`` (a file path) is set."""
+    """One ``sendMessage`` call; a ``sendPhoto`` of a file when ``photo`` (a path) is set;
+    a ``sendPhoto``/``sendVoice``/``sendVideo``/``sendDocument`` of a Telegram ``file_id``
+    when ``media`` (kind, file_id) is set."""
 
     chat_id: str
     text: str
     markup: InlineKeyboardMarkup | None = None
     photo: str | None = None
+    media: tuple[MediaKind, str] | None = None
 
 
 def render(message: OutboundMessage) -> list[Chunk]:
@@ -36,6 +40,10 @@ def render(message: OutboundMessage) -> list[Chunk]:
     ]
     if message.image:
         chunks.append(Chunk(chat_id, "", photo=message.image))
+    attachment = message.attachment
+    if attachment is not None and attachment.channel == CHANNEL:
+        # A file_id is only valid for this bot: media from other platforms stays named in the text.
+        chunks.append(Chunk(chat_id, "", media=(attachment.kind, attachment.ref)))
     return chunks
 
 

@@ -35,7 +35,7 @@ from telegram.error import (
 
 from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
 from bot.channels.telegram.rendering import Chunk, render
-from bot.messages import DeliveryError, OutboundMessage
+from bot.messages import DeliveryError, MediaKind, OutboundMessage
 from storage import send_claims
 
 log = logging.getLogger(__name__)
@@ -178,6 +178,8 @@ class TelegramSender:
     async def _call(self, chunk: Chunk) -> None:
         if chunk.photo:
             await _upload(self.bot, chunk)
+        elif chunk.media:
+            await _forward(self.bot, chunk.chat_id, *chunk.media)
         else:
             await self.bot.send_message(chunk.chat_id, chunk.text, reply_markup=chunk.markup)
 
@@ -212,6 +214,19 @@ async def _upload(bot: Bot, chunk: Chunk) -> None:
     assert chunk.photo is not None
     photo = await asyncio.to_thread(Path(chunk.photo).read_bytes)
     await bot.send_photo(chunk.chat_id, photo=photo)
+
+
+async def _forward(bot: Bot, chat_id: str, kind: MediaKind, file_id: str) -> None:
+    """Send a customer's media again by its ``file_id`` (no download, no upload)."""
+    match kind:
+        case MediaKind.PHOTO:
+            await bot.send_photo(chat_id, photo=file_id)
+        case MediaKind.VOICE:
+            await bot.send_voice(chat_id, voice=file_id)
+        case MediaKind.VIDEO:
+            await bot.send_video(chat_id, video=file_id)
+        case MediaKind.FILE:
+            await bot.send_document(chat_id, document=file_id)
 
 
 def _settle(done: asyncio.Future[None], error: DeliveryError | None) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -116,6 +117,25 @@ class WeChatApi:
     async def send_text(self, openid: str, text: str) -> None:
         """``message/custom/send`` with a text message."""
         await self.call(lambda client: client.message.send_text(openid, text))
+
+    async def send_media(self, openid: str, kind: str, media_id: str) -> None:
+        """``message/custom/send`` with an ``image``, ``voice`` or ``video`` message."""
+        senders = {
+            "image": lambda client: client.message.send_image(openid, media_id),
+            "voice": lambda client: client.message.send_voice(openid, media_id),
+            "video": lambda client: client.message.send_video(openid, media_id),
+        }
+        await self.call(senders[kind])
+
+    async def upload_image(self, path: Path) -> str:
+        """``media/upload`` of a picture as temporary media (kept 3 days); its ``media_id``."""
+
+        def upload(client: WeChatClient) -> dict[str, Any]:
+            with path.open("rb") as picture:
+                return client.media.upload("image", picture)
+
+        result = await self.call(upload)
+        return str(result["media_id"])
 
     async def send_template(
         self, openid: str, template_id: str, data: dict[str, Any], url: str | None

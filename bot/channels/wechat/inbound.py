@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from bot.channels.wechat.parsing import Handling, Parsed
-from bot.channels.wechat.sender import WeChatSender
+from bot.channels.wechat.sender import WeChatSender, has_picture
 from bot.channels.wechat.tasks import TaskTracker
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
@@ -112,7 +112,9 @@ class InboundProcessor:
         won, first = result.finished
         if won and replies:
             await remember_buttons(self._redis, replies[0])
-        later = replies[1:] if won else replies
+        # A first reply with a picture goes through the customer-service API, text and
+        # picture in order: a passive answer carries text only.
+        later = replies[1:] if won and first is not None else replies
         if later:
             self._tasks.spawn(self._send_all(later))
         return _Outcome(passive=first if won else None)
@@ -134,7 +136,7 @@ class InboundProcessor:
         this). The step's value: whether our answer is the passive one, and it.
         """
         message, replies = result.message, result.replies
-        first = render_text(replies[0]) if replies else None
+        first = render_text(replies[0]) if replies and not has_picture(replies[0]) else None
         contact_id, grant = message.contact.id, grant_for(message)
 
         def commands(pipe: Pipeline) -> None:

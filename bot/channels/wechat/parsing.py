@@ -17,7 +17,14 @@ from wechatpy import events as wx_events
 from wechatpy import messages as wx_messages
 from wechatpy.parser import parse_message
 
-from bot.messages import ContactRef, InboundMessage, MessageKind, parse_command
+from bot.messages import (
+    Attachment,
+    ContactRef,
+    InboundMessage,
+    MediaKind,
+    MessageKind,
+    parse_command,
+)
 
 CHANNEL = "wechat"
 
@@ -82,13 +89,11 @@ def _fields(wx: Any, menu: Mapping[str, str]) -> dict[str, Any]:
         case wx_messages.LocationMessage():
             return _media(wx, wx.label or f"{wx.location_x},{wx.location_y}")
         case wx_messages.VoiceMessage():
-            return _media(wx, wx.recognition or "")
-        case (
-            wx_messages.ImageMessage()
-            | wx_messages.VideoMessage()
-            | wx_messages.ShortVideoMessage()
-        ):
-            return _media(wx, "")
+            return _media(wx, wx.recognition or "", MediaKind.VOICE)
+        case wx_messages.ImageMessage():
+            return _media(wx, "", MediaKind.PHOTO)
+        case wx_messages.VideoMessage() | wx_messages.ShortVideoMessage():
+            return _media(wx, "", MediaKind.VIDEO)
         case wx_events.BaseEvent():
             return _event(wx, menu)
         case _:
@@ -103,8 +108,12 @@ def _text_fields(text: str) -> dict[str, Any]:
     return {"kind": MessageKind.COMMAND, "text": text, "command": name, "payload": args}
 
 
-def _media(wx: Any, description: str) -> dict[str, Any]:
-    return {"id": str(wx.id), "kind": MessageKind.MEDIA, "text": description, "payload": wx.type}
+def _media(wx: Any, description: str, kind: MediaKind | None = None) -> dict[str, Any]:
+    fields = {"id": str(wx.id), "kind": MessageKind.MEDIA, "text": description, "payload": wx.type}
+    media_id = getattr(wx, "media_id", None) if kind else None
+    if media_id:
+        fields["attachment"] = Attachment(kind, CHANNEL, media_id)
+    return fields
 
 
 def _event(wx: Any, menu: Mapping[str, str]) -> dict[str, Any]:

@@ -7,6 +7,12 @@ decision and reason is recorded on the contact (:mod:`storage.send_decisions`).
 WeChat's 45015 (window over) and 45047 (quota spent) update the window and fall
 back to the outside-window rule instead of retrying the same call. A message with
 an ``idempotency_key`` goes out at most once per contact (:func:`storage.send_claims.send_once`).
+
+A picture follows its text inside the window, as a message of its own (one more send
+of the window's quota): a customer's WeChat photo, voice or video forwarded with the
+same ``media_id``, or a chart file uploaded as temporary media first. The text names
+the picture, so a picture that cannot follow (no quota left, an upload refused, media
+from another platform) is recorded on the contact and the message still counts as sent.
 """
 
 from __future__ import annotations
@@ -14,14 +20,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
+from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from bot.channels.wechat.client import OUT_OF_COUNT, OUT_OF_TIME, WeChatApi, WeChatApiError
+from bot.channels.wechat.parsing import CHANNEL
 from bot.channels.wechat.text import remember_buttons, render_text
-from bot.messages import DeliveryError, OutboundMessage, Purpose, SendCheck
+from bot.messages import DeliveryError, MediaKind, OutboundMessage, Purpose, SendCheck
 from config.wechat import TemplateSpec
 from storage import contacts, send_claims, send_decisions, wechat_window
 from storage.send_decisions import SendDecision
@@ -112,7 +120,26 @@ class WeChatSender:
             await wechat_window.refund(self._redis, contact_id)
             await self._failed(message, "custom", exc)
         await remember_buttons(self._redis, message)
+        await self._send_picture(message)
         return None
+
+    async def _send_picture(self, message: OutboundMessage) -> None:
+        """The message's picture after its text, when there is one WeChat can show."""
+        assert self._api is not None
+        picture = _picture(message)
+        if picture is None:
+            return
+        kind, source = picture
+        contact_id = message.recipient.id
+        if not await wechat_window.consume(self._redis, contact_id, self._clock()):
+            await self._record(message, SendCheck(False, f"{kind} not sent: no window quota left"))
+            return
+        try:
+            media_id = source if isinstance(source, str) else await self._api.upload_image(source)
+            await self._api.send_media(message.target_chat, kind, media_id)
+        except (WeChatApiError, OSError) as exc:  # OSError: the chart file could not be read
+            await wechat_window.refund(self._redis, contact_id)
+            await self._record(message, SendCheck(False, f"{kind} send failed: {exc}", "custom"))
 
     async def _send_template(self, message: OutboundMessage) -> str:
         assert self._api is not None
@@ -144,3 +171,23 @@ class WeChatSender:
             reason=check.reason,
         )
         await send_decisions.record(self._redis, message.recipient.id, decision)
+
+
+_WECHAT_KINDS = {MediaKind.PHOTO: "image", MediaKind.VOICE: "voice", MediaKind.VIDEO: "video"}
+
+
+def has_picture(message: OutboundMessage) -> bool:
+    """True when ``message`` carries a picture WeChat shows (it then needs the API, not a
+    passive reply)."""
+    return _picture(message) is not None
+
+
+def _picture(message: OutboundMessage) -> tuple[str, str | Path] | None:
+    """``(WeChat message type, media_id or file to upload)``, or None when WeChat cannot show it."""
+    attachment = message.attachment
+    if attachment is not None and attachment.channel == CHANNEL:
+        kind = _WECHAT_KINDS.get(attachment.kind)
+        return (kind, attachment.ref) if kind else None
+    if message.image:
+        return "image", Path(message.image)
+    return None

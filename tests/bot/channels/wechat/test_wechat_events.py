@@ -11,6 +11,7 @@ from storage import contacts, wechat_events, wechat_window
 from storage.contacts import TagSource
 
 TEMPLATES = default_templates()
+PROMISE = TEMPLATES.text("promise_soon", "zh-CN")  # the clock is inside business hours
 
 
 async def _post(app, body: str):
@@ -23,7 +24,7 @@ def _reply(response) -> str:
 
 
 async def test_media_messages_get_a_polite_reply(wechat_app):
-    expected = TEMPLATES.render("media_received", "zh-CN")
+    expected = TEMPLATES.render("media_received", "zh-CN", promise=PROMISE)
     for name in ("image_message.xml", "voice_message.xml", "video_message.xml"):
         body = payload(name).replace("1234567890123456", str(hash(name) % 10**9))
         assert _reply(await _post(wechat_app, body)) == expected
@@ -32,7 +33,7 @@ async def test_media_messages_get_a_polite_reply(wechat_app):
 async def test_link_and_location_are_media(wechat_app, redis):
     link = payload("link_message.xml").replace("1234567890123456", "11")
     location = payload("location_message.xml").replace("1234567890123456", "12")
-    expected = TEMPLATES.render("media_received", "zh-CN")
+    expected = TEMPLATES.render("media_received", "zh-CN", promise=PROMISE)
     assert _reply(await _post(wechat_app, link)) == expected
     assert _reply(await _post(wechat_app, location)) == expected
     assert (await contacts.get(redis, "wechat:fromUser")).message_count == 2
