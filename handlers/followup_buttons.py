@@ -61,7 +61,7 @@ async def _revisit(ctx: Context, order_id: str, answer: str, label: str) -> None
         return
     # Like a low rating: a ticket, so the unhappy customer is on the owners' open list.
     ticket = await _open_revisit_ticket(ctx, order_id, label)
-    ctx.reply(ctx.render("revisit_sorry", ticket_id=ticket.id))
+    ctx.reply(ctx.render("revisit_sorry", ticket_id=ticket.id, promise=promise(ctx)))
     notify_owners(ctx, "revisit_owner_unhappy", order_id=order_id, ticket_id=ticket.id)
 
 

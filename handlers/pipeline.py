@@ -90,6 +90,8 @@ def default_pipeline(
             console,  # before handoff, so owners are never relayed
             satisfaction_responder,  # a rating answers our question: never relayed
             handoff,
+            followup_buttons,  # a button's payload decides, never its label's words
+            campaign_buttons,
             counting(
                 OrderQuestions(
                     order_status=OrderStatusAnswers(tz=settings.tz),
@@ -98,8 +100,6 @@ def default_pipeline(
                 Metric.AUTO_ANSWERED,
             ),
             greet,
-            followup_buttons,
-            campaign_buttons,
             small_talk,  # never counted as unanswered
             counting(my_membership, Metric.AUTO_ANSWERED),
             counting(CatalogAnswers(), Metric.AUTO_ANSWERED),

@@ -27,7 +27,7 @@ async def test_unhappy_revisit_opens_a_ticket_and_tells_the_owners(press, redis)
     [ticket] = await tickets.for_contact(redis, AMY)
     assert (ticket.intent, ticket.order_number) == ("revisit_unhappy", "8812")
     assert result.replies[0].text == (
-        f"非常抱歉让您不满意，已为您登记工单 {ticket.id}，客服会尽快联系您处理。"
+        f"非常抱歉让您不满意，已为您登记工单 {ticket.id}，客服会尽快回复您。"
     )
     [notice, *_] = result.others
     assert f"回访不满意：订单 8812，已开工单 {ticket.id}" in notice.text
