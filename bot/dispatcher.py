@@ -136,7 +136,7 @@ class Dispatcher:
         try:
             ctx = await self._arrive(message)
             if ctx is None:
-                log.info("duplicate %s message %s ignored", channel, message.id)
+                log.info("duplicate message from %s ignored", message.contact)
                 return DispatchResult(message, duplicate=True)
             await self._handle(message, ctx)
             return await self._finish(ctx, finish)
@@ -151,7 +151,7 @@ class Dispatcher:
         except StorageUnavailable:
             raise
         except Exception:
-            log.exception("handler failed on %s message %s", message.contact.channel, message.id)
+            log.exception("handler failed on a message from %s", message.contact)
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
 
@@ -247,7 +247,7 @@ class Dispatcher:
             await observe(message, ctx)
         for respond in self.responders:
             if await respond(message, ctx):
-                log.debug("%s claimed message %s", _name(respond), message.id)
+                log.debug("%s claimed a message from %s", _name(respond), message.contact)
                 return
 
 

@@ -4,6 +4,9 @@ URLs leak secrets in three places: query strings (WeChat's ``access_token`` and
 ``secret``, a callback's ``signature`` and ``openid``), the Telegram bot token in
 the path (``/bot<TOKEN>/sendMessage``), and passwords in Redis URLs. :func:`scrub`
 removes all three, and any setting value registered with :func:`register`.
+A contact id (``wechat:<openid>``, ``telegram:<user id>``) becomes a pseudonym
+(:func:`pseudonym`): the same contact reads the same in every log line, and no
+openid or user id is written.
 
 :func:`install` makes every log record go through :func:`scrub` (its message,
 arguments and traceback), whichever library logs it: httpx logs the request URL
@@ -12,6 +15,7 @@ at INFO, urllib3 at DEBUG, uvicorn's access log the path with its query.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -40,6 +44,9 @@ _PATTERNS = (
     (re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}"), REDACTED),
 )
 
+_CONTACT_ID = re.compile(r"\b(wechat|telegram):([^\s,;:'\"()\[\]<>~]+)")
+"""A contact id as ``ContactRef.id`` writes it (the terminal's names are the owner's own)."""
+
 _secrets: list[str] = []
 """Longest first, so that a secret inside a longer one does not leave the rest readable."""
 _lock = threading.Lock()
@@ -54,11 +61,20 @@ def register(values: Iterable[str | None]) -> None:
         _secrets = sorted(fresh.union(_secrets), key=len, reverse=True)
 
 
+def pseudonym(contact_id: str) -> str:
+    """``wechat:~3fa9c1d2``: a contact id that a log may carry, stable across processes."""
+    channel, _, external_id = contact_id.partition(":")
+    digest = hashlib.blake2s(external_id.encode(), digest_size=4).hexdigest()
+    return f"{channel}:~{digest}"
+
+
 def scrub(text: str) -> str:
-    """``text`` without query strings, bot tokens, URL passwords or registered secrets."""
+    """``text`` without query strings, bot tokens, URL passwords, registered secrets or
+    contact ids (each replaced by its :func:`pseudonym`)."""
     text = mask_url_password(text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    text = _CONTACT_ID.sub(lambda match: pseudonym(match.group(0)), text)
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, REDACTED)

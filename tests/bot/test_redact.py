@@ -68,3 +68,11 @@ def test_tracebacks_in_logs_are_scrubbed(caplog):
     except RuntimeError:
         logging.getLogger("shopbot.test").exception("failed")
     assert "S3CR3T" not in caplog.text and "RuntimeError" in caplog.text
+
+
+def test_contact_ids_become_stable_pseudonyms():
+    line = scrub("handoff of wechat:oAbC123-xyz_9 ended; telegram:4711 too (wechat:oAbC123-xyz_9)")
+    assert "oAbC123" not in line and "4711" not in line
+    assert line.count(redact.pseudonym("wechat:oAbC123-xyz_9")) == 2
+    assert redact.pseudonym("telegram:4711") in line
+    assert redact.pseudonym("wechat:a") != redact.pseudonym("wechat:b")

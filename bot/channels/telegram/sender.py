@@ -140,7 +140,7 @@ class TelegramSender:
                 except DeliveryError as exc:
                     _settle(job.done, exc)
                 except Exception as exc:  # one bad message must not stop the chat's queue
-                    log.exception("sending to telegram chat %s failed", chat_id)
+                    log.exception("sending to telegram:%s failed", chat_id)
                     _settle(job.done, DeliveryError(f"unexpected error: {exc!r}"))
                 else:
                     _settle(job.done, None)
@@ -150,7 +150,7 @@ class TelegramSender:
                 del self._queues[chat_id]
 
     async def _blocked(self, message: OutboundMessage, reason: str) -> None:
-        log.info("telegram chat %s cannot be reached: %s", message.target_chat, reason)
+        log.info("telegram:%s cannot be reached: %s", message.target_chat, reason)
         if self.on_blocked is not None and blocks_contact(message):
             await self.on_blocked(message, reason)
 
@@ -195,7 +195,7 @@ class TelegramSender:
                 if flood_waits > self.retry.flood_waits:
                     raise DeliveryError(f"flood control kept refusing: {exc}") from exc
                 seconds = retry_after_seconds(exc)
-                log.warning("telegram asked to wait %.0fs (chat %s)", seconds, chunk.chat_id)
+                log.warning("telegram asked to wait %.0fs (telegram:%s)", seconds, chunk.chat_id)
                 self.limiter.pause(chunk.chat_id, seconds)
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc

@@ -11,6 +11,7 @@ from followup_support import dispatcher
 from redis.asyncio import Redis
 from support import FIXED_NOW
 
+from bot import redact
 from bot.messages import ContactRef, DeliveryError, OutboundMessage, Purpose
 from storage import followups, keys
 from storage.followups import Followup, State
@@ -144,3 +145,11 @@ async def test_a_token_stored_readable_or_under_another_secret_is_replaced(app, 
     await app.channel.send(message)
     assert [r.params["access_token"] for r in app.api.requests(CUSTOM_SEND)] == ["TOKEN1"]
     assert "TOKEN-FROM" not in await _everything_in(redis)
+
+
+async def test_contact_ids_in_logs_are_pseudonyms(app, caplog):
+    caplog.set_level(logging.DEBUG)
+    await _customer_writes(app)
+    await _customer_writes(app)  # WeChat's retry: the dispatcher logs the duplicate
+    assert f"duplicate message from {redact.pseudonym('wechat:' + OPENID)}" in caplog.text
+    assert OPENID not in caplog.text
