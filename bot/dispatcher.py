@@ -17,8 +17,7 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from bot.context import Context, Observer, Preload, Responder
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage
@@ -32,9 +31,10 @@ from storage.staff import Role
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-StorageUnavailable = (RedisConnectionError, RedisTimeoutError)
-"""Raised out of :meth:`Dispatcher.dispatch` when Redis cannot be reached: the
-message was not handled, and the channel should let the platform redeliver it."""
+StorageUnavailable = (RedisError,)
+"""Raised out of :meth:`Dispatcher.dispatch` on any Redis error (unreachable, a
+read-only replica, out of memory, NOSCRIPT, ...): the message was not handled, and
+the channel should let the platform redeliver it. None becomes an apology."""
 
 
 def utc_now() -> datetime:
@@ -129,12 +129,13 @@ class Dispatcher:
         value is ``result.finished``.
 
         Handler errors are caught here: they are logged and the customer gets an
-        apology. Redis being unreachable is not: the claim is released (when
-        possible) and the error propagates, so nothing is silently lost.
+        apology. A Redis error is not (whatever it is): the claim is released (best
+        effort) and the error propagates, so the platform redelivers the message.
         """
         channel = message.contact.channel
+        token = dedupe.new_token()
         try:
-            ctx = await self._arrive(message)
+            ctx = await self._arrive(message, token)
             if ctx is None:
                 log.info("duplicate %s message %s ignored", channel, message.id)
                 return DispatchResult(message, duplicate=True)
@@ -142,7 +143,7 @@ class Dispatcher:
             return await self._finish(ctx, finish)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
-                await dedupe.release(self.redis, channel, message.id)
+                await dedupe.release(self.redis, channel, message.id, token)
             raise
 
     async def _handle(self, message: InboundMessage, ctx: Context) -> None:
@@ -155,7 +156,7 @@ class Dispatcher:
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
 
-    async def _arrive(self, message: InboundMessage) -> Context | None:
+    async def _arrive(self, message: InboundMessage, token: str) -> Context | None:
         """Claim the message, touch the contact, record the message, read its tags, role
         and the preloads: one round trip. None when the message is a duplicate.
 
@@ -167,7 +168,7 @@ class Dispatcher:
         detected = detect_language(spoken) or normalize_language(message.language_hint)
         now = self.clock()
         arrival = await self._round_trips.run(
-            lambda pipe: self._queue_arrival(pipe, message, detected, now)
+            lambda pipe: self._queue_arrival(pipe, message, detected, now, token)
         )
         if arrival is None:
             return None
@@ -192,11 +193,17 @@ class Dispatcher:
         return ctx
 
     def _queue_arrival(
-        self, pipe: Pipeline, message: InboundMessage, language: str | None, now: datetime
+        self,
+        pipe: Pipeline,
+        message: InboundMessage,
+        language: str | None,
+        now: datetime,
+        token: str,
     ) -> Reader[_Arrival | None]:
         ref = message.contact
         window = timedelta(days=self.settings.frequent_writer_days)
-        claim = dedupe.queue_claim(pipe, ref.channel, message.id, self.settings.dedupe_ttl_s)
+        ttl_s = self.settings.dedupe_ttl_s
+        claim = dedupe.queue_claim(pipe, ref.channel, message.id, ttl_s, token)
         touched = contacts.queue_touch(
             pipe,
             ref.id,

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     wechat_app_secret: str | None = None
     wechat_aes_key: str | None = Field(default=None, description="EncodingAESKey: safe mode")
     wechat_api_base_url: str = "https://api.weixin.qq.com/"
+    wechat_api_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="A send not answered by then ends uncertain"
+    )
     wechat_reply_budget_ms: int = Field(default=4000, ge=50, le=4800)
     wechat_menu_file: Path | None = Field(default=None, description="CLICK key -> text YAML")
     wechat_templates_file: Path | None = Field(default=None, description="purpose -> template")

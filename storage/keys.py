@@ -86,9 +86,15 @@ def seen_message(channel: str, message_id: str) -> str:
 def sent_message(contact_id: str, idempotency_key: str) -> str:
     """String with a TTL: an outbound message with this key is being or was sent (any channel).
 
-    ``sending`` while a send holds the claim, then ``sent`` (see :mod:`storage.send_claims`).
+    ``sending|<token>|<deadline>`` while a send holds the claim, then ``sent`` or
+    ``uncertain`` (see :mod:`storage.send_claims`).
     """
     return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
+
+
+def uncertain_sends() -> str:
+    """Sorted set: ``contact US idempotency_key`` -> epoch its send was found uncertain."""
+    return f"{PREFIX}:sent:uncertain"
 
 
 def unanswered() -> str:

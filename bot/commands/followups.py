@@ -112,5 +112,6 @@ def summary(report: PassReport) -> str:
     """The pass in one line."""
     return (
         f"{report.claimed} due: {report.sent} sent, {report.skipped.total()} skipped, "
-        f"{report.postponed.total()} postponed, {report.retried} to retry, {report.dead} dead"
+        f"{report.postponed.total()} postponed, {report.retried} to retry, {report.dead} dead, "
+        f"{report.uncertain} uncertain"
     )

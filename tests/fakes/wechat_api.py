@@ -71,11 +71,12 @@ class FakeWeChatApi:
 
     def stop(self) -> None:
         """Stop serving."""
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
     def reset(self) -> None:
-        """Forget requests, planned errors and tokens."""
+        """Forget requests, planned errors, held endpoints and tokens."""
         with self._lock:
             self._requests: list[Recorded] = []
             self._errors: dict[str, deque[int]] = defaultdict(deque)
@@ -85,11 +86,27 @@ class FakeWeChatApi:
             self._tags: dict[int, str] = dict(SYSTEM_TAGS)
             self._next_tag_id = FIRST_TAG_ID
             self._user_tags: dict[str, set[int]] = defaultdict(set)
+            self._held: set[str] = set()
+            if hasattr(self, "_release"):
+                self._release.set()  # let calls held by an earlier test finish
+            self._release = threading.Event()
 
     def fail_next(self, endpoint: str, errcode: int, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``endpoint`` with ``errcode``."""
         with self._lock:
             self._errors[endpoint].extend([errcode] * times)
+
+    def hold(self, endpoint: str) -> None:
+        """Carry out calls to ``endpoint`` but answer none until :meth:`release` (a timeout)."""
+        with self._lock:
+            self._held.add(endpoint)
+            self._release.clear()
+
+    def release(self) -> None:
+        """Let held calls answer (they were carried out when they came in)."""
+        with self._lock:
+            self._held.clear()
+            self._release.set()
 
     def revoke_tokens(self) -> None:
         """Make every issued token invalid (as if another process refreshed it)."""
@@ -215,6 +232,10 @@ class FakeWeChatApi:
                 params = {k: v[0] for k, v in parse_qs(url.query).items()}
                 endpoint = url.path.removeprefix("/cgi-bin/")
                 answer = fake._answer(Recorded(endpoint, params, body))
+                with fake._lock:
+                    held, release = endpoint in fake._held, fake._release
+                if held:
+                    release.wait()
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

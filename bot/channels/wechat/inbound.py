@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from contextlib import suppress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from bot.channels.wechat.parsing import Handling, Parsed
 from bot.channels.wechat.sender import WeChatSender
@@ -32,6 +34,7 @@ from storage import (
     batch,
     contacts,
     dedupe,
+    send_claims,
     wechat_answers,
     wechat_buttons,
     wechat_events,
@@ -121,7 +124,7 @@ class InboundProcessor:
         for message in messages:
             try:
                 await self._sender.send(message)
-            except DeliveryError as exc:
+            except (DeliveryError, send_claims.Held, send_claims.Uncertain) as exc:
                 log.warning("WeChat reply to %s not sent: %s", message.recipient, exc)
 
     def _open_window_and_decide(
@@ -184,8 +187,17 @@ class InboundProcessor:
 
     async def _bookkeep(self, message: InboundMessage) -> None:
         """Updates that are no conversation: unsubscribes and template delivery reports."""
-        if not await dedupe.claim(self._redis, "wechat", message.id, self._dedupe_ttl_s):
+        token = dedupe.new_token()
+        if not await dedupe.claim(self._redis, "wechat", message.id, self._dedupe_ttl_s, token):
             return
+        try:
+            await self._record_bookkeeping(message)
+        except RedisError:  # WeChat is answered 503 and redelivers: let that copy in.
+            with suppress(RedisError):
+                await dedupe.release(self._redis, "wechat", message.id, token)
+            raise
+
+    async def _record_bookkeeping(self, message: InboundMessage) -> None:
         contact_id, now = message.contact.id, self._clock()
         match message.event:
             case "unsubscribe":
