@@ -199,6 +199,22 @@ def order(order_id: str) -> str:
     return f"{PREFIX}:order:{order_id}"
 
 
+def order_events_pending() -> str:
+    """Hash: order event id (``<order>:<status>``) -> JSON event not yet handled by every
+    listener (see :mod:`storage.order_events`)."""
+    return f"{PREFIX}:order_events:pending"
+
+
+def order_events_by_time() -> str:
+    """Sorted set: pending order event id -> epoch written."""
+    return f"{PREFIX}:order_events:by_time"
+
+
+def order_event_done(event_id: str) -> str:
+    """Set: names of the listeners that handled the pending order event."""
+    return f"{PREFIX}:order_events:done:{event_id}"
+
+
 def order_sequence() -> str:
     """Counter behind order ids made in chat (``O1``, ``O2``, ...)."""
     return f"{PREFIX}:seq:order"
