@@ -318,7 +318,8 @@ class Outcome:
 
     claimed: Claimed
     state: State | None = None
-    """SENT, SKIPPED or UNCERTAIN finish the item; otherwise ``postpone_to`` delays it, else it is retried."""
+    """SENT, SKIPPED or UNCERTAIN finish the item; otherwise ``postpone_to`` delays it,
+    else it is retried."""
     reason: str = ""
     retry_error: str | None = None
     postpone_to: datetime | None = None

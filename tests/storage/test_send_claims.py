@@ -87,9 +87,7 @@ async def test_a_send_in_flight_holds_the_key_so_a_second_holder_waits(redis):
     key = keys.sent_message(ALICE, "k3")
     assert (await redis.get(key)).startswith(f"{send_claims.SENDING}|")
     with pytest.raises(send_claims.Held) as held:
-        await send_claims.send_once(
-            redis, ALICE, "k3", outbox.send("two"), clock=lambda: FIXED_NOW
-        )
+        await send_claims.send_once(redis, ALICE, "k3", outbox.send("two"), clock=lambda: FIXED_NOW)
     assert held.value.until == FIXED_NOW + timedelta(seconds=send_claims.DEFAULT_LEASE_S)
 
     outbox.gate.set()

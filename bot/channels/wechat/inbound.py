@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from contextlib import suppress
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
