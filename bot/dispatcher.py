@@ -2,8 +2,8 @@
 
 dedupe -> arrival (touch the contact, record the message, read its tags and role,
 in one round trip) -> observers -> the first responder that claims it, inside one
-error boundary -> the handlers' deferred writes, in one round trip; the replies come
-back in a :class:`DispatchResult`.
+error boundary -> the handlers' deferred writes and the durable outbox items, in one
+round trip; the replies come back in a :class:`DispatchResult`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from bot import outbox
 from bot.context import Context, Observer, Preload, Responder
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
 from storage import activity, contacts, dedupe
+from storage import outbox as stored_outbox
 from storage.batch import Coalescer, Queued, Reader
 from storage.staff import Role
 
@@ -80,7 +82,7 @@ class Receive(Protocol):
     """How a channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
 
     def __call__(
-        self, message: InboundMessage, *, finish: Finish | None = None
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = True
     ) -> Awaitable[DispatchResult]: ...
 
 
@@ -121,12 +123,15 @@ class Dispatcher:
         self.clock = clock
 
     async def dispatch(
-        self, message: InboundMessage, *, finish: Finish | None = None
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = True
     ) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
 
         ``finish``, when given, runs on the replies in the last round trip; its
-        value is ``result.finished``.
+        value is ``result.finished``. Every outbound message gets an idempotency key,
+        and the last round trip also keeps the messages to others (and, with
+        ``keep_replies``, the replies) in the durable outbox (:mod:`bot.outbox`):
+        the caller sends them and settles them there.
 
         Handler errors are caught here: they are logged and the customer gets an
         apology. A Redis error is not (whatever it is): the claim is released (best
@@ -140,7 +145,7 @@ class Dispatcher:
                 log.info("duplicate %s message %s ignored", channel, message.id)
                 return DispatchResult(message, duplicate=True)
             await self._handle(message, ctx)
-            return await self._finish(ctx, finish)
+            return await self._finish(ctx, finish, keep_replies)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
                 await dedupe.release(self.redis, channel, message.id, token)
@@ -234,15 +239,22 @@ class Dispatcher:
 
         return read
 
-    async def _finish(self, ctx: Context, finish: Finish | None) -> DispatchResult:
-        """Send the handlers' deferred writes and the caller's finish step in one round trip."""
-        result = DispatchResult(ctx.message, tuple(ctx.outbox.messages))
-        if not ctx.deferred and finish is None:
+    async def _finish(
+        self, ctx: Context, finish: Finish | None, keep_replies: bool
+    ) -> DispatchResult:
+        """Send the handlers' deferred writes, the outbox items and the caller's finish
+        step in one round trip."""
+        message = ctx.message
+        outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
+        result = DispatchResult(message, outbound)
+        durable = [*result.others, *(result.replies if keep_replies else ())]
+        if not ctx.deferred and not durable and finish is None:
             return result
 
         def queue(pipe: Pipeline) -> Reader[Any]:
             for write in ctx.deferred:
                 write(pipe)
+            stored_outbox.queue_keep(pipe, map(outbox.kept, durable), ctx.now)
             step = finish(pipe, result) if finish is not None else None
             return step.result if step is not None else lambda results: None
 

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     followup_keep_days: int = Field(default=30, ge=1)
     followup_batch: int = Field(default=200, ge=1, le=5000)
     followup_tick_s: float = Field(default=1.0, gt=0)
+    # --- sends that must not be lost ---
+    outbox_grace_s: int = Field(
+        default=120, ge=5, description="Age at which an unsettled outbox message is recovered"
+    )
+    uncertain_digest_hour: int = Field(
+        default=9, ge=0, le=23, description="Hour (shop time) of the owners' uncertain digest"
+    )
     # --- membership ---
     membership_file: Path | None = Field(
         default=None, description="Tiers, stages, satisfaction YAML; unset = the shipped one"

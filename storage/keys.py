@@ -92,6 +92,17 @@ def sent_message(contact_id: str, idempotency_key: str) -> str:
     return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
 
 
+def outbox() -> str:
+    """Hash: outbox item id (``<contact> <idempotency key>``) -> JSON message not yet
+    settled (see :mod:`storage.outbox`)."""
+    return f"{PREFIX}:outbox"
+
+
+def outbox_by_time() -> str:
+    """Sorted set: outbox item id -> epoch written."""
+    return f"{PREFIX}:outbox:by_time"
+
+
 def uncertain_sends() -> str:
     """Sorted set: ``contact US idempotency_key`` -> epoch its send was found uncertain."""
     return f"{PREFIX}:sent:uncertain"

@@ -39,7 +39,12 @@ async def decide(
 
 def queue_decide(pipe: Pipeline, contact_id: str, message_id: str, answer: str | None) -> None:
     """:func:`decide` as one command of a pipeline; read its result with :func:`decided`."""
-    pipe.eval(_DECIDE, 1, keys.wechat_answer(contact_id, message_id), json.dumps(answer), TTL_S)
+    pipe.eval(_DECIDE, 1, keys.wechat_answer(contact_id, message_id), encoded(answer), TTL_S)
+
+
+def encoded(answer: str | None) -> str:
+    """``answer`` as its key holds it once decided."""
+    return json.dumps(answer)
 
 
 def decided(outcome: list) -> tuple[bool, str | None]:

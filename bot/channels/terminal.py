@@ -103,7 +103,7 @@ class ChatSession:
         if not text:
             return
         try:
-            result = await self.receive(self._inbound(text))
+            result = await self.receive(self._inbound(text), keep_replies=False)
         except StorageUnavailable as exc:
             print(f"error: Redis is unreachable ({exc}); that message was not handled, "
                   "please send it again.", file=sys.stderr, flush=True)  # fmt: skip

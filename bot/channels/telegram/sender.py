@@ -68,6 +68,10 @@ class Blocked(DeliveryError):
     """The user blocked the bot (or deleted their account)."""
 
 
+class Stopped(DeliveryError):
+    """The bot stopped before the message was sent (it stays in the durable outbox)."""
+
+
 @dataclass
 class _Job:
     message: OutboundMessage
@@ -128,7 +132,7 @@ class TelegramSender:
         for queue in self._queues.values():
             for job in queue:
                 if not job.done.done():
-                    job.done.set_exception(DeliveryError("the bot stopped before sending"))
+                    job.done.set_exception(Stopped("the bot stopped before sending"))
         self._queues.clear()
 
     async def _work(self, chat_id: str, queue: deque[_Job]) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,12 +29,13 @@ from bot.channels.wechat.tasks import TaskTracker
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
 from bot.dispatcher import DispatchResult, Receive
-from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage
+from bot.messages import InboundMessage, MessageKind
+from bot.outbox import item_id, send_kept
 from storage import (
     batch,
     contacts,
     dedupe,
-    send_claims,
+    outbox,
     wechat_answers,
     wechat_buttons,
     wechat_events,
@@ -107,7 +108,9 @@ class InboundProcessor:
         return stored
 
     async def _process(self, message: InboundMessage) -> _Outcome:
-        result = await self._receive(message, finish=self._open_window_and_decide)
+        result = await self._receive(
+            message, finish=self._open_window_and_decide, keep_replies=False
+        )
         if result.duplicate:
             return _Outcome(duplicate=True)
         await self._record_event(message)
@@ -115,17 +118,11 @@ class InboundProcessor:
         won, first = result.finished
         if won and replies:
             await remember_buttons(self._redis, replies[0])
+            self._tasks.spawn(outbox.settle(self._redis, [item_id(replies[0])]))
         later = replies[1:] if won else replies
         if later:
-            self._tasks.spawn(self._send_all(later))
+            self._tasks.spawn(send_kept(self._redis, self._sender.send, later))
         return _Outcome(passive=first if won else None)
-
-    async def _send_all(self, messages: Sequence[OutboundMessage]) -> None:
-        for message in messages:
-            try:
-                await self._sender.send(message)
-            except (DeliveryError, send_claims.Held, send_claims.Uncertain) as exc:
-                log.warning("WeChat reply to %s not sent: %s", message.recipient, exc)
 
     def _open_window_and_decide(
         self, pipe: Pipeline, result: DispatchResult
