@@ -71,7 +71,7 @@ ChannelFactory = Callable[["Runtime"], Channel | None]
 
 def console_channel(runtime: Runtime) -> Channel:
     """The terminal's mailbox channel, always there."""
-    return ConsoleChannel(runtime.redis)
+    return ConsoleChannel(runtime.redis, runtime.dispatcher.clock)
 
 
 CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_channel, wechat_channel)

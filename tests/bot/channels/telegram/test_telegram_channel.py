@@ -118,6 +118,7 @@ async def test_webhook_answers_a_message_and_dedupes_a_redelivery(
     assert (first.status_code, again.status_code) == (200, 200)
     assert len(fake_bot_api.texts_to(42)) == 1
     assert fake_bot_api.texts_to(42)[0].startswith("您好，欢迎光临")
+    assert await redis.hlen(keys.outbox()) == 0, "a reply once sent leaves the durable outbox"
 
 
 @pytest.mark.parametrize("secret", [None, "wrong", "s3cret-token_", "s3cret-token_1x"])

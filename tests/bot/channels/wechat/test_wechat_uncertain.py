@@ -8,6 +8,7 @@ from fakes.wechat_api import CUSTOM_SEND
 from fakes.wechat_messages import TOKEN, signed_params, text_xml
 from followup_support import dispatcher
 
+from bot.commands.followups import describe, uncertain
 from storage import followups, send_claims
 from storage.followups import Followup, Purpose, State
 
@@ -50,3 +51,5 @@ async def test_a_follow_up_whose_send_times_out_ends_uncertain(
     start = app.clock() - timedelta(days=1)
     [listed] = await send_claims.uncertain_between(redis, start, app.clock())
     assert (listed.contact_id, listed.idempotency_key) == (ALICE, "order:1:shipped")
+    [shown] = await uncertain(redis, app.clock(), limit=10)  # what `followups list` adds
+    assert describe(shown, wechat_settings.tz).split()[1:3] == ["uncertain", "order:1:shipped"]
