@@ -26,7 +26,7 @@ from storage.outbox import Kept
 log = logging.getLogger(__name__)
 
 Send = Callable[[OutboundMessage], Awaitable[None]]
-SENT, FAILED, UNCERTAIN, HELD, ANSWERED = "sent", "failed", "uncertain", "held", "answered"
+SENT, FAILED, UNCERTAIN, HELD = "sent", "failed", "uncertain", "held"
 _US = "\x1f"
 
 
@@ -36,9 +36,9 @@ def item_id(message: OutboundMessage) -> str:
     return f"{message.recipient.id}{_US}{message.idempotency_key}"
 
 
-def kept(message: OutboundMessage, check: tuple[str, str] | None = None) -> Kept:
-    """``message`` as an outbox item (``check``: see :class:`storage.outbox.Kept`)."""
-    return Kept(item_id(message), encode(message), check)
+def kept(message: OutboundMessage) -> Kept:
+    """``message`` as an outbox item."""
+    return Kept(item_id(message), encode(message))
 
 
 def encode(message: OutboundMessage) -> str:
@@ -86,26 +86,9 @@ async def send_kept(redis: Redis, send: Send, messages: Sequence[OutboundMessage
 
 async def recover(redis: Redis, send: Send, written_before: datetime) -> Counter[str]:
     """Send the items written before ``written_before`` that are still not settled; the
-    outcomes counted as :func:`send_kept` does, plus ``answered`` (WeChat's passive answer
-    went back: nothing to send)."""
-    outcomes: Counter[str] = Counter()
-    for item in await outbox.left_behind(redis, written_before):
-        message = decode(item.message)
-        answered = await outbox.needs_no_send(redis, item)
-        if answered is None:  # Nobody can tell any more whether it went back passively.
-            await send_claims.record_uncertain(
-                redis, message.recipient.id, _key(message), written_before
-            )
-            outcomes[UNCERTAIN] += 1
-        elif answered:
-            outcomes[ANSWERED] += 1
-        else:
-            outcome = await _send_one(send, message)
-            outcomes[outcome] += 1
-            if outcome == HELD:
-                continue
-        await outbox.settle(redis, [item.id])
-    return outcomes
+    outcomes counted as :func:`send_kept` does."""
+    items = await outbox.left_behind(redis, written_before)
+    return await send_kept(redis, send, [decode(item.message) for item in items])
 
 
 async def _send_one(send: Send, message: OutboundMessage) -> str:

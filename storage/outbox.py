@@ -6,17 +6,15 @@ the inbound message's state (:func:`queue_keep`); they are sent at once from
 memory and removed when settled (:func:`settle`). What a crash left behind is sent
 by the recovery job, at most once through the send claim (``storage.send_claims``).
 
-The message itself is opaque JSON here (``bot.outbox`` encodes it). An item may
-carry a *check*: a key and the value it holds when the message needs no sending
-(WeChat's passive answer: the reply went back in the HTTP response).
+The message itself is opaque JSON here (``bot.outbox`` encodes it). WeChat keeps its
+first reply only when it does not go back passively (``storage.wechat_answers``).
 
-Layout: ``keys.outbox()`` hash, item id -> JSON ``{"message", "check"}``;
+Layout: ``keys.outbox()`` hash, item id -> the encoded message;
 ``keys.outbox_by_time()`` sorted set, item id -> epoch written.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,20 +28,17 @@ from storage.timestamps import to_epoch
 
 @dataclass(frozen=True, slots=True)
 class Kept:
-    """One outbox item: its id, the encoded message and its optional check."""
+    """One outbox item: its id and the encoded message."""
 
     id: str
     message: str
-    check: tuple[str, str] | None = None
-    """(key, value): when ``key`` holds ``value`` the message needs no sending."""
 
 
 def queue_keep(pipe: Any, items: Iterable[Kept], now: datetime) -> None:
     """Queue ``items`` on ``pipe`` (the round trip that commits the message's state)."""
     epoch = to_epoch(now)
     for item in items:
-        body = {"message": item.message, "check": list(item.check) if item.check else None}
-        pipe.hset(keys.outbox(), item.id, json.dumps(body, ensure_ascii=False))
+        pipe.hset(keys.outbox(), item.id, item.message)
         pipe.zadd(keys.outbox_by_time(), {item.id: epoch})
 
 
@@ -71,19 +66,5 @@ async def left_behind(redis: Redis, written_before: datetime, limit: int = 200) 
         if raw is None:  # settled meanwhile; drop the stray index entry
             await redis.zrem(keys.outbox_by_time(), item_id)
             continue
-        body = json.loads(raw)
-        check = tuple(body["check"]) if body["check"] else None
-        kept.append(Kept(item_id, body["message"], check))  # type: ignore[arg-type]
+        kept.append(Kept(item_id, raw))
     return kept
-
-
-async def needs_no_send(redis: Redis, item: Kept) -> bool | None:
-    """True when the item's check holds, False when it does not, None when its key is
-    gone (then nobody can tell whether the message went out)."""
-    if item.check is None:
-        return False
-    key, value = item.check
-    stored = await redis.get(key)
-    if stored is None:
-        return None
-    return stored == value

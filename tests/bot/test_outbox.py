@@ -94,28 +94,6 @@ async def test_recovery_leaves_an_item_whose_send_someone_else_holds(redis):
     assert await _texts(redis, ALICE) == []
 
 
-async def test_a_passive_answer_needs_no_send_and_an_unknown_one_is_uncertain(redis):
-    delivery = Delivery({"console": ConsoleChannel(redis)})
-    answered = OutboundMessage(ContactRef.parse(ALICE), "passive", idempotency_key="p1")
-    unknown = OutboundMessage(ContactRef.parse(ALICE), "lost track", idempotency_key="p2")
-    items = [
-        outbox.kept(answered, ("answer:1", '"passive"')),
-        outbox.kept(unknown, ("answer:2", '"lost track"')),
-    ]
-    await redis.set("answer:1", '"passive"')  # it went back in the HTTP response
-    async with redis.pipeline(transaction=False) as pipe:
-        stored.queue_keep(pipe, items, FIXED_NOW)
-        await pipe.execute()
-
-    outcomes = await outbox.recover(redis, delivery.send, LATER)
-
-    assert outcomes == {"answered": 1, "uncertain": 1}
-    assert await _texts(redis, ALICE) == []
-    [listed] = await send_claims.uncertain_between(redis, FIXED_NOW, LATER)
-    assert listed.idempotency_key == "p2"
-    assert await stored.left_behind(redis, LATER) == []
-
-
 def test_an_outbox_message_survives_encoding():
     message = OutboundMessage(
         ContactRef.parse("telegram:5"), "你好", idempotency_key="k", chat_id="-100"

@@ -30,7 +30,7 @@ from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
 from bot.dispatcher import DispatchResult, Receive
 from bot.messages import InboundMessage, MessageKind
-from bot.outbox import item_id, send_kept
+from bot.outbox import kept, send_kept
 from storage import (
     batch,
     contacts,
@@ -118,7 +118,6 @@ class InboundProcessor:
         won, first = result.finished
         if won and replies:
             await remember_buttons(self._redis, replies[0])
-            self._tasks.spawn(outbox.settle(self._redis, [item_id(replies[0])]))
         later = replies[1:] if won else replies
         if later:
             self._tasks.spawn(send_kept(self._redis, self._sender.send, later))
@@ -132,17 +131,24 @@ class InboundProcessor:
         Queued on the dispatch's last round trip. The window opens before any
         reply goes through the customer-service API (those are sent after
         this). The step's value: whether our answer is the passive one, and it.
+
+        The replies that go through the customer-service API are kept in the durable
+        outbox in the same round trip: all but the first, and the first too when our
+        answer is not the passive one (decided by the same script).
         """
         message, replies = result.message, result.replies
         first = render_text(replies[0]) if replies else None
         contact_id, grant = message.contact.id, grant_for(message)
+        keep_first = kept(replies[0]) if replies else None
+        now = self._clock()
 
         def commands(pipe: Pipeline) -> None:
             if grant is not None:
-                wechat_window.queue_open(
-                    pipe, contact_id, self._clock(), grant.quota, grant.duration
-                )
-            wechat_answers.queue_decide(pipe, contact_id, message.id, first)
+                wechat_window.queue_open(pipe, contact_id, now, grant.quota, grant.duration)
+            outbox.queue_keep(pipe, map(kept, replies[1:]), now)
+            wechat_answers.queue_decide(
+                pipe, contact_id, message.id, first, keep=keep_first, now=now
+            )
 
         return batch.queue(
             pipe, commands, lambda replies: (wechat_answers.decided(replies[-1])[0], first)
