@@ -38,6 +38,9 @@ from storage.orders import (
 
 log = logging.getLogger(__name__)
 
+MAX_DELIVERIES = 20
+"""Deliveries of an event a listener keeps failing before it is given up (about ten minutes
+of the redelivery job)."""
 BODY_FIELDS = frozenset(
     {"id", "contact", "status", "items", "amount", "carrier", "tracking_no", "placed_at"}
 )
@@ -105,6 +108,7 @@ async def deliver(redis: Redis, stored: StoredEvent, listeners: Iterable[OrderLi
     """Give the event to each listener that has not taken it yet; True when all have.
 
     A listener that raises is logged and left for the next delivery; the others go on.
+    After ``MAX_DELIVERIES`` failed deliveries the event is given up (logged as an error).
     """
     event = _order_event(stored)
     done = await order_events.done_listeners(redis, stored.id)
@@ -115,11 +119,14 @@ async def deliver(redis: Redis, stored: StoredEvent, listeners: Iterable[OrderLi
         try:
             await listener(event)
         except Exception:
-            log.exception("order listener %s failed on %s; it is retried", name, stored.id)
+            log.exception("order listener %s failed on %s", name, stored.id)
             complete = False
             continue
         await order_events.mark_done(redis, stored.id, name)
     if complete:
+        await order_events.finish(redis, stored.id)
+    elif await order_events.count_failure(redis, stored.id) >= MAX_DELIVERIES:
+        log.error("order event %s given up after %d deliveries", stored.id, MAX_DELIVERIES)
         await order_events.finish(redis, stored.id)
     return complete
 

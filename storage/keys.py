@@ -221,6 +221,11 @@ def order_events_by_time() -> str:
     return f"{PREFIX}:order_events:by_time"
 
 
+def order_events_failures() -> str:
+    """Hash: pending order event id -> deliveries that a listener failed."""
+    return f"{PREFIX}:order_events:failures"
+
+
 def order_event_done(event_id: str) -> str:
     """Set: names of the listeners that handled the pending order event."""
     return f"{PREFIX}:order_events:done:{event_id}"

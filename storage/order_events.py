@@ -8,7 +8,8 @@ that failed is retried; one that succeeded is not called twice).
 
 Layout: ``keys.order_events_pending`` hash, event id -> JSON (the order as it was,
 the previous status, the time, the source); ``keys.order_events_by_time`` sorted set,
-event id -> epoch written; ``keys.order_event_done(id)`` set of listener names.
+event id -> epoch written; ``keys.order_event_done(id)`` set of listener names;
+``keys.order_events_failures`` hash, event id -> failed deliveries.
 An event's id is ``<order id>:<status>``: an order reaches each status once.
 """
 
@@ -82,11 +83,17 @@ async def mark_done(redis: Redis, event_id_: str, listener: str) -> None:
     await redis.sadd(keys.order_event_done(event_id_), listener)
 
 
+async def count_failure(redis: Redis, event_id_: str) -> int:
+    """Count a failed delivery of the event; returns how many there were."""
+    return int(await redis.hincrby(keys.order_events_failures(), event_id_, 1))
+
+
 async def finish(redis: Redis, event_id_: str) -> None:
-    """Every listener handled the event: forget it."""
+    """Every listener handled the event (or it was given up): forget it."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hdel(keys.order_events_pending(), event_id_)
         pipe.zrem(keys.order_events_by_time(), event_id_)
+        pipe.hdel(keys.order_events_failures(), event_id_)
         pipe.delete(keys.order_event_done(event_id_))
         await pipe.execute()
 

@@ -12,7 +12,7 @@ from support import FIXED_NOW
 
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
-from handlers.orders import parse_body, record_order, redeliver_pending
+from handlers.orders import MAX_DELIVERIES, parse_body, record_order, redeliver_pending
 from schedules.order_care import OrderCare
 from storage import followups, keys, order_events, orders
 from storage.orders import OrderEvent
@@ -118,3 +118,18 @@ async def test_redelivery_leaves_events_younger_than_its_cutoff(redis):
 
     assert await redeliver_pending(redis, [counting], FIXED_NOW) == 0
     assert counting.events == []
+
+
+async def test_an_event_a_listener_always_fails_is_given_up_after_the_last_delivery(redis):
+    async def broken(event: OrderEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    await record_order(redis, BODY, listeners=[broken], **COMMON)
+    for _ in range(MAX_DELIVERIES - 2):
+        await redeliver_pending(redis, [broken], FIXED_NOW + timedelta(minutes=1))
+    assert await order_events.get(redis, "A7:shipped") is not None
+
+    await redeliver_pending(redis, [broken], FIXED_NOW + timedelta(minutes=1))
+
+    assert await order_events.get(redis, "A7:shipped") is None
+    assert await redis.hlen(keys.order_events_failures()) == 0
