@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -84,11 +84,15 @@ async def send_kept(redis: Redis, send: Send, messages: Sequence[OutboundMessage
     return outcomes
 
 
-async def recover(redis: Redis, send: Send, written_before: datetime) -> Counter[str]:
+async def recover(
+    redis: Redis, send: Send, written_before: datetime, channels: Container[str]
+) -> Counter[str]:
     """Send the items written before ``written_before`` that are still not settled; the
-    outcomes counted as :func:`send_kept` does."""
+    outcomes counted as :func:`send_kept` does. Only items to ``channels`` (those this
+    process has): another process may have a channel this one lacks."""
     items = await outbox.left_behind(redis, written_before)
-    return await send_kept(redis, send, [decode(item.message) for item in items])
+    messages = [decode(item.message) for item in items]
+    return await send_kept(redis, send, [m for m in messages if m.recipient.channel in channels])
 
 
 async def _send_one(send: Send, message: OutboundMessage) -> str:

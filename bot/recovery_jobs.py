@@ -41,7 +41,9 @@ async def recover_outbox(runtime: Runtime, clock: Clock = utc_now) -> Counter[st
     """Send what the outbox still holds after the grace period; the outcomes counted."""
     cutoff = clock() - timedelta(seconds=runtime.settings.outbox_grace_s)
     try:
-        outcomes = await outbox.recover(runtime.redis, runtime.delivery.send, cutoff)
+        outcomes = await outbox.recover(
+            runtime.redis, runtime.delivery.send, cutoff, runtime.channels
+        )
     except RedisError as exc:
         log.warning("outbox recovery failed, retried at the next run: %s", exc)
         return Counter()

@@ -22,6 +22,7 @@ from storage.outbox import Kept
 
 ALICE = "console:alice"
 LATER = FIXED_NOW + timedelta(minutes=5)
+CHANNELS = ("console",)
 
 
 async def answer_and_tell_the_owner(message: InboundMessage, ctx: Context) -> bool:
@@ -50,8 +51,8 @@ async def test_a_crash_between_commit_and_send_leaves_the_items_and_recovery_sen
 
     assert len(await stored.left_behind(redis, LATER)) == 2
     assert all(m.idempotency_key for m in result.outbound)
-    first = await outbox.recover(redis, delivery.send, LATER)
-    second = await outbox.recover(redis, delivery.send, LATER)
+    first = await outbox.recover(redis, delivery.send, LATER, CHANNELS)
+    second = await outbox.recover(redis, delivery.send, LATER, CHANNELS)
 
     assert first == {"sent": 2} and not second
     assert await _texts(redis, ALICE) == ["we got your question"]
@@ -71,7 +72,7 @@ async def test_sent_from_memory_then_settled_so_recovery_sends_nothing(
     )
 
     result = await runtime.receive(make_message("hi", message_id="m2"), keep_replies=False)
-    recovered = await outbox.recover(redis, delivery.send, LATER)
+    recovered = await outbox.recover(redis, delivery.send, LATER, CHANNELS)
 
     assert [r.text for r in result.replies] == ["we got your question"]
     assert not recovered
@@ -87,7 +88,7 @@ async def test_recovery_leaves_an_item_whose_send_someone_else_holds(redis):
         await pipe.execute()
     await send_claims.claim(redis, ALICE, "k1", "another-process")
 
-    held = await outbox.recover(redis, delivery.send, LATER)
+    held = await outbox.recover(redis, delivery.send, LATER, CHANNELS)
 
     assert held == {"held": 1}
     assert len(await stored.left_behind(redis, LATER)) == 1
@@ -100,3 +101,14 @@ def test_an_outbox_message_survives_encoding():
     )
     assert outbox.decode(outbox.encode(message)) == message
     assert isinstance(outbox.kept(message), Kept)
+
+
+async def test_recovery_leaves_items_for_a_channel_this_process_lacks(redis):
+    delivery = Delivery({"console": ConsoleChannel(redis)})
+    message = OutboundMessage(ContactRef.parse("telegram:5"), "queued", idempotency_key="t1")
+    async with redis.pipeline(transaction=False) as pipe:
+        stored.queue_keep(pipe, [outbox.kept(message)], FIXED_NOW)
+        await pipe.execute()
+
+    assert not await outbox.recover(redis, delivery.send, LATER, CHANNELS)
+    assert len(await stored.left_behind(redis, LATER)) == 1
