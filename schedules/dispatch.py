@@ -64,7 +64,9 @@ class Outlet(Protocol):
     """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel).
 
     ``send`` must drop a message whose ``idempotency_key`` it already sent: an item whose
-    dispatcher died after sending is claimed again and sent again.
+    dispatcher died after sending is claimed again and sent again. It raises
+    ``storage.send_claims.Held`` while another sender holds the key (the item is
+    postponed) and ``Uncertain`` when the send's outcome is unknown (the item ends so).
     """
 
     async def check(self, message: OutboundMessage) -> SendCheck:
