@@ -84,6 +84,29 @@ async def send_kept(redis: Redis, send: Send, messages: Sequence[OutboundMessage
     return outcomes
 
 
+async def keep_and_send(
+    redis: Redis,
+    send: Send,
+    channels: Container[str],
+    messages: Sequence[OutboundMessage],
+    now: datetime,
+) -> Counter[str]:
+    """For messages a job produces: keep them (one round trip), then :func:`send_kept`.
+
+    Only messages to ``channels`` (this process's) are kept; the others are tried and
+    fail as before. The messages must have idempotency keys (:func:`keyed`)."""
+    ours = [m for m in messages if m.recipient.channel in channels]
+    if ours:
+        async with redis.pipeline(transaction=False) as pipe:
+            outbox.queue_keep(pipe, map(kept, ours), now)
+            await pipe.execute()
+    outcomes = await send_kept(redis, send, ours)
+    for message in messages:
+        if message.recipient.channel not in channels:
+            outcomes[await _send_one(send, message)] += 1
+    return outcomes
+
+
 async def recover(
     redis: Redis, send: Send, written_before: datetime, channels: Container[str]
 ) -> Counter[str]:

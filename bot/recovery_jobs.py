@@ -71,7 +71,7 @@ async def send_uncertain_digest(runtime: Runtime, clock: Clock = utc_now) -> int
     text = digest_text(runtime, sends)
     day = now.astimezone(runtime.settings.tz).date().isoformat()
     owners = await runtime.dispatcher.roles.owners_to_notify()
-    await runtime.delivery.deliver(
+    digests = [
         OutboundMessage(
             recipient=owner,
             text=text,
@@ -79,7 +79,8 @@ async def send_uncertain_digest(runtime: Runtime, clock: Clock = utc_now) -> int
             idempotency_key=f"uncertain-digest:{day}",
         )
         for owner in owners
-    )
+    ]
+    await outbox.keep_and_send(runtime.redis, runtime.delivery.send, runtime.channels, digests, now)
     return len(sends)
 
 
