@@ -50,7 +50,7 @@ class Runtime:
         return self.delivery.channels
 
     async def receive(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = True
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
     ) -> DispatchResult:
         """Dispatch an inbound message and deliver whatever is not a reply to its chat.
 

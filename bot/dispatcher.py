@@ -82,7 +82,7 @@ class Receive(Protocol):
     """How a channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
 
     def __call__(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = True
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
     ) -> Awaitable[DispatchResult]: ...
 
 
@@ -123,7 +123,7 @@ class Dispatcher:
         self.clock = clock
 
     async def dispatch(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = True
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
     ) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
 

@@ -106,7 +106,7 @@ class ChatSession:
         if not text:
             return
         try:
-            result = await self.receive(self._inbound(text), keep_replies=False)
+            result = await self.receive(self._inbound(text))
         except StorageUnavailable as exc:
             print(f"error: Redis is unreachable ({exc}); that message was not handled, "
                   "please send it again.", file=sys.stderr, flush=True)  # fmt: skip

@@ -47,7 +47,8 @@ async def test_a_crash_between_commit_and_send_leaves_the_items_and_recovery_sen
     delivery = Delivery({"console": ConsoleChannel(redis)})
 
     # The dispatch commits; the process dies before sending anything.
-    result = await dispatcher.dispatch(make_message("where is my order?", message_id="m1"))
+    message = make_message("where is my order?", message_id="m1")
+    result = await dispatcher.dispatch(message, keep_replies=True)
 
     assert len(await stored.left_behind(redis, LATER)) == 2
     assert all(m.idempotency_key for m in result.outbound)
@@ -71,7 +72,7 @@ async def test_sent_from_memory_then_settled_so_recovery_sends_nothing(
         settings, redis, default_templates(), dispatcher, delivery, default_pipeline(settings)
     )
 
-    result = await runtime.receive(make_message("hi", message_id="m2"), keep_replies=False)
+    result = await runtime.receive(make_message("hi", message_id="m2"))
     recovered = await outbox.recover(redis, delivery.send, LATER, CHANNELS)
 
     assert [r.text for r in result.replies] == ["we got your question"]

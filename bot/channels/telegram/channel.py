@@ -162,7 +162,7 @@ class TelegramChannel:
             return
         if not incoming.in_group:
             await contacts.mark_reachable(self.redis, message.contact.id)
-        result = await self.receive(message)
+        result = await self.receive(message, keep_replies=True)  # settled once sent
         if result.duplicate:
             return
         if incoming.start_source:

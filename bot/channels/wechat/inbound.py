@@ -108,9 +108,7 @@ class InboundProcessor:
         return stored
 
     async def _process(self, message: InboundMessage) -> _Outcome:
-        result = await self._receive(
-            message, finish=self._open_window_and_decide, keep_replies=False
-        )
+        result = await self._receive(message, finish=self._open_window_and_decide)
         if result.duplicate:
             return _Outcome(duplicate=True)
         await self._record_event(message)

@@ -148,9 +148,9 @@ async def test_webhook_acknowledges_before_slow_work_ends_and_stop_waits_for_it(
     dispatcher = make_dispatcher(redis, tg_settings)
     release = asyncio.Event()
 
-    async def slow_receive(message: InboundMessage) -> DispatchResult:
+    async def slow_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         await release.wait()
-        return await dispatcher.dispatch(message)
+        return await dispatcher.dispatch(message, **options)
 
     channel = _channel(bot, redis, tg_settings, receive=slow_receive, ack_wait_s=0.05)
     response = await _post(channel, _update(13, "hello"))
@@ -167,10 +167,10 @@ async def test_webhook_answers_503_when_redis_is_down_so_telegram_redelivers(
     dispatcher = make_dispatcher(redis, tg_settings)
     outages = [RedisConnectionError("redis is down")]
 
-    async def flaky_receive(message: InboundMessage) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message)
+        return await dispatcher.dispatch(message, **options)
 
     channel = _channel(bot, redis, tg_settings, receive=flaky_receive)
     down = await _post(channel, _update(14, "hello"))
@@ -206,11 +206,11 @@ async def test_polling_does_not_confirm_an_update_redis_could_not_take(
     outages = [RedisConnectionError("redis is down")]
     offsets_seen: list[int] = []
 
-    async def flaky_receive(message: InboundMessage) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         offsets_seen.append(fake_bot_api.confirmed_offset)
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message)
+        return await dispatcher.dispatch(message, **options)
 
     channel = _channel(bot, redis, tg_settings, receive=flaky_receive, poller_timeout_s=1)
     channel.poller.retry = type(channel.poller.retry)(backoff_base_s=0.01)
