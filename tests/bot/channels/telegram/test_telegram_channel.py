@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fakes.telegram_bot_api import TOKEN
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
 from starlette.applications import Starlette
 from support import FIXED_NOW, make_dispatcher
 from telegram import Update
@@ -161,11 +162,20 @@ async def test_webhook_acknowledges_before_slow_work_ends_and_stop_waits_for_it(
     assert fake_bot_api.texts_to(42)[0].startswith("Hello, welcome to")
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        RedisConnectionError("redis is down"),
+        ReadOnlyError("You can't write against a read only replica."),
+        ResponseError("OOM command not allowed when used memory > 'maxmemory'."),
+    ],
+)
 async def test_webhook_answers_503_when_redis_is_down_so_telegram_redelivers(
-    bot, redis, tg_settings, fake_bot_api
+    bot, redis, tg_settings, fake_bot_api, error
 ):
+    """Any Redis error, not only a lost connection (issue 14)."""
     dispatcher = make_dispatcher(redis, tg_settings)
-    outages = [RedisConnectionError("redis is down")]
+    outages = [error]
 
     async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         if outages:
