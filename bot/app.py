@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from bot import outbox
 from bot.channels.base import Channel
 from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
@@ -49,15 +50,18 @@ class Runtime:
         return self.delivery.channels
 
     async def receive(
-        self, message: InboundMessage, *, finish: Finish | None = None
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
     ) -> DispatchResult:
         """Dispatch an inbound message and deliver whatever is not a reply to its chat.
 
         The caller (the channel) sends ``result.replies`` its own way: WeChat
-        answers passively (deciding it in ``finish``), the terminal prints.
+        answers passively (deciding it in ``finish``), the terminal prints. With
+        ``keep_replies`` the replies are in the durable outbox: the caller settles
+        them once sent (:func:`bot.outbox.send_kept`).
         """
-        result = await self.dispatcher.dispatch(message, finish=finish)
-        await self.delivery.deliver(result.others)
+        result = await self.dispatcher.dispatch(message, finish=finish, keep_replies=keep_replies)
+        if result.others:
+            await outbox.send_kept(self.redis, self.delivery.send, result.others)
         return result
 
 
@@ -67,7 +71,7 @@ ChannelFactory = Callable[["Runtime"], Channel | None]
 
 def console_channel(runtime: Runtime) -> Channel:
     """The terminal's mailbox channel, always there."""
-    return ConsoleChannel(runtime.redis)
+    return ConsoleChannel(runtime.redis, runtime.dispatcher.clock)
 
 
 CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_channel, wechat_channel)

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 
 from bot.channels.base import Channel
 from bot.messages import DeliveryError, OutboundMessage, SendCheck
+from storage.send_claims import Held, Uncertain
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class Delivery:
         return failed
 
     async def send(self, message: OutboundMessage) -> None:
-        """Send one message through its recipient's channel, or raise :class:`DeliveryError`."""
+        """Send one message through its recipient's channel, or raise :class:`DeliveryError`
+        (or ``storage.send_claims``' ``Held`` and ``Uncertain``)."""
         channel = self.channels.get(message.recipient.channel)
         if channel is None:
             raise DeliveryError(f"no {message.recipient.channel} channel configured")
@@ -47,7 +49,7 @@ class Delivery:
         """Send one message; False (and a log line) when it could not be delivered."""
         try:
             await self.send(message)
-        except DeliveryError as exc:
+        except (DeliveryError, Held, Uncertain) as exc:
             log.warning("could not deliver to %s: %s", message.recipient, exc)
             return False
         return True

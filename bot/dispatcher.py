@@ -2,8 +2,8 @@
 
 dedupe -> arrival (touch the contact, record the message, read its tags and role,
 in one round trip) -> observers -> the first responder that claims it, inside one
-error boundary -> the handlers' deferred writes, in one round trip; the replies come
-back in a :class:`DispatchResult`.
+error boundary -> the handlers' deferred writes and the durable outbox items, in one
+round trip; the replies come back in a :class:`DispatchResult`.
 """
 
 from __future__ import annotations
@@ -17,24 +17,26 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
+from bot import outbox
 from bot.context import Context, Observer, Preload, Responder
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
 from storage import activity, contacts, dedupe
+from storage import outbox as stored_outbox
 from storage.batch import Coalescer, Queued, Reader
 from storage.staff import Role
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-StorageUnavailable = (RedisConnectionError, RedisTimeoutError)
-"""Raised out of :meth:`Dispatcher.dispatch` when Redis cannot be reached: the
-message was not handled, and the channel should let the platform redeliver it."""
+StorageUnavailable = (RedisError,)
+"""Raised out of :meth:`Dispatcher.dispatch` on any Redis error (unreachable, a
+read-only replica, out of memory, NOSCRIPT, ...): the message was not handled, and
+the channel should let the platform redeliver it. None becomes an apology."""
 
 
 def utc_now() -> datetime:
@@ -80,7 +82,7 @@ class Receive(Protocol):
     """How a channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
 
     def __call__(
-        self, message: InboundMessage, *, finish: Finish | None = None
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
     ) -> Awaitable[DispatchResult]: ...
 
 
@@ -121,28 +123,32 @@ class Dispatcher:
         self.clock = clock
 
     async def dispatch(
-        self, message: InboundMessage, *, finish: Finish | None = None
+        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
     ) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
 
         ``finish``, when given, runs on the replies in the last round trip; its
-        value is ``result.finished``.
+        value is ``result.finished``. Every outbound message gets an idempotency key,
+        and the last round trip also keeps the messages to others (and, with
+        ``keep_replies``, the replies) in the durable outbox (:mod:`bot.outbox`):
+        the caller sends them and settles them there.
 
         Handler errors are caught here: they are logged and the customer gets an
-        apology. Redis being unreachable is not: the claim is released (when
-        possible) and the error propagates, so nothing is silently lost.
+        apology. A Redis error is not (whatever it is): the claim is released (best
+        effort) and the error propagates, so the platform redelivers the message.
         """
         channel = message.contact.channel
+        token = dedupe.new_token()
         try:
-            ctx = await self._arrive(message)
+            ctx = await self._arrive(message, token)
             if ctx is None:
                 log.info("duplicate message from %s ignored", message.contact)
                 return DispatchResult(message, duplicate=True)
             await self._handle(message, ctx)
-            return await self._finish(ctx, finish)
+            return await self._finish(ctx, finish, keep_replies)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
-                await dedupe.release(self.redis, channel, message.id)
+                await dedupe.release(self.redis, channel, message.id, token)
             raise
 
     async def _handle(self, message: InboundMessage, ctx: Context) -> None:
@@ -155,7 +161,7 @@ class Dispatcher:
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
 
-    async def _arrive(self, message: InboundMessage) -> Context | None:
+    async def _arrive(self, message: InboundMessage, token: str) -> Context | None:
         """Claim the message, touch the contact, record the message, read its tags, role
         and the preloads: one round trip. None when the message is a duplicate.
 
@@ -167,7 +173,7 @@ class Dispatcher:
         detected = detect_language(spoken) or normalize_language(message.language_hint)
         now = self.clock()
         arrival = await self._round_trips.run(
-            lambda pipe: self._queue_arrival(pipe, message, detected, now)
+            lambda pipe: self._queue_arrival(pipe, message, detected, now, token)
         )
         if arrival is None:
             return None
@@ -192,11 +198,17 @@ class Dispatcher:
         return ctx
 
     def _queue_arrival(
-        self, pipe: Pipeline, message: InboundMessage, language: str | None, now: datetime
+        self,
+        pipe: Pipeline,
+        message: InboundMessage,
+        language: str | None,
+        now: datetime,
+        token: str,
     ) -> Reader[_Arrival | None]:
         ref = message.contact
         window = timedelta(days=self.settings.frequent_writer_days)
-        claim = dedupe.queue_claim(pipe, ref.channel, message.id, self.settings.dedupe_ttl_s)
+        ttl_s = self.settings.dedupe_ttl_s
+        claim = dedupe.queue_claim(pipe, ref.channel, message.id, ttl_s, token)
         touched = contacts.queue_touch(
             pipe,
             ref.id,
@@ -227,15 +239,22 @@ class Dispatcher:
 
         return read
 
-    async def _finish(self, ctx: Context, finish: Finish | None) -> DispatchResult:
-        """Send the handlers' deferred writes and the caller's finish step in one round trip."""
-        result = DispatchResult(ctx.message, tuple(ctx.outbox.messages))
-        if not ctx.deferred and finish is None:
+    async def _finish(
+        self, ctx: Context, finish: Finish | None, keep_replies: bool
+    ) -> DispatchResult:
+        """Send the handlers' deferred writes, the outbox items and the caller's finish
+        step in one round trip."""
+        message = ctx.message
+        outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
+        result = DispatchResult(message, outbound)
+        durable = [*result.others, *(result.replies if keep_replies else ())]
+        if not ctx.deferred and not durable and finish is None:
             return result
 
         def queue(pipe: Pipeline) -> Reader[Any]:
             for write in ctx.deferred:
                 write(pipe)
+            stored_outbox.queue_keep(pipe, map(outbox.kept, durable), ctx.now)
             step = finish(pipe, result) if finish is not None else None
             return step.result if step is not None else lambda results: None
 

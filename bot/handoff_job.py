@@ -7,6 +7,7 @@ from datetime import timedelta
 from apscheduler.job import Job
 from apscheduler.schedulers.base import BaseScheduler
 
+from bot import outbox
 from bot.app import Runtime
 from bot.dispatcher import Clock, utc_now
 from handlers.handoff import SWEEP_INTERVAL_S, expire_idle
@@ -15,18 +16,24 @@ JOB_ID = "handoff:expire"
 
 
 async def expire_handoffs(runtime: Runtime, clock: Clock = utc_now) -> int:
-    """End handoffs idle for ``handoff_idle_s``; deliver the notices; returns how many sent."""
-    settings = runtime.settings
+    """End handoffs idle for ``handoff_idle_s``; deliver the notices; returns how many sent.
+
+    The notices go through the durable outbox, so a crash while sending them does not
+    lose them (the recovery job sends what is left)."""
+    settings, now = runtime.settings, clock()
     messages = await expire_idle(
         runtime.redis,
-        clock(),
+        now,
         timedelta(seconds=settings.handoff_idle_s),
         templates=runtime.templates,
         owners=runtime.dispatcher.roles.owners,
         default_language=settings.language,
     )
-    failed = await runtime.delivery.deliver(messages)
-    return len(messages) - len(failed)
+    keyed = outbox.keyed(messages, f"handoff-expire:{now.timestamp()}")
+    outcomes = await outbox.keep_and_send(
+        runtime.redis, runtime.delivery.send, runtime.channels, keyed, now
+    )
+    return outcomes[outbox.SENT]
 
 
 def schedule_handoff_expiry(scheduler: BaseScheduler, runtime: Runtime) -> Job:

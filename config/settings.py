@@ -115,6 +115,9 @@ class Settings(BaseSettings):
         default=None, repr=False, description="EncodingAESKey: safe mode"
     )
     wechat_api_base_url: str = "https://api.weixin.qq.com/"
+    wechat_api_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="A send not answered by then ends uncertain"
+    )
     wechat_reply_budget_ms: int = Field(default=4000, ge=50, le=4800)
     wechat_menu_file: Path | None = Field(default=None, description="CLICK key -> text YAML")
     wechat_templates_file: Path | None = Field(default=None, description="purpose -> template")
@@ -136,6 +139,13 @@ class Settings(BaseSettings):
     followup_keep_days: int = Field(default=30, ge=1)
     followup_batch: int = Field(default=200, ge=1, le=5000)
     followup_tick_s: float = Field(default=1.0, gt=0)
+    # --- sends that must not be lost ---
+    outbox_grace_s: int = Field(
+        default=120, ge=5, description="Age at which an unsettled outbox message is recovered"
+    )
+    uncertain_digest_hour: int = Field(
+        default=9, ge=0, le=23, description="Hour (shop time) of the owners' uncertain digest"
+    )
     # --- membership ---
     membership_file: Path | None = Field(
         default=None, description="Tiers, stages, satisfaction YAML; unset = the shipped one"

@@ -4,6 +4,11 @@ Every source turns what it got into the API's body shape (a mapping) and calls
 :func:`record_order`, which validates it (:class:`~storage.orders.OrderError`
 names the bad field), creates the contact if it never wrote, applies the change
 idempotently and emits one :class:`~storage.orders.OrderEvent` per status change.
+
+The event is stored with the order (:mod:`storage.order_events`) and delivered to
+each listener until every one has taken it: a listener that raises is called again
+by the next repeat of the same change or by :func:`redeliver_pending` (a scheduled
+job), and one that succeeded is not called again.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from redis.asyncio import Redis
 
 from bot.messages import ContactRef
 from config.catalog import Catalog
-from storage import contacts, orders
+from storage import contacts, order_events, orders
+from storage.order_events import StoredEvent
 from storage.orders import (
     OrderChange,
     OrderError,
@@ -32,6 +38,9 @@ from storage.orders import (
 
 log = logging.getLogger(__name__)
 
+MAX_DELIVERIES = 20
+"""Deliveries of an event a listener keeps failing before it is given up (about ten minutes
+of the redelivery job)."""
 BODY_FIELDS = frozenset(
     {"id", "contact", "status", "items", "amount", "carrier", "tracking_no", "placed_at"}
 )
@@ -75,29 +84,81 @@ async def record_order(
 ) -> Recorded:
     """Validate ``body`` and apply it; raises :class:`OrderError` naming the bad field.
 
-    The event goes to every listener once the order is stored; a failing
-    listener is logged and does not undo the order or stop the others. An erased
-    contact's order (:func:`storage.orders.is_anonymous`) has no event.
+    The event is stored with the order, then goes to every listener; a failing
+    listener is logged, does not undo the order or stop the others, and is retried
+    (see the module's docstring). An erased contact's order
+    (:func:`storage.orders.is_anonymous`) has no event.
     """
     change = parse_body(body, catalog=catalog, language=language, tz=tz)
     if change.contact_id and not await _of_erased_contact(redis, change.order_id):
         await contacts.ensure(redis, change.contact_id, now)
-    applied = await orders.apply(redis, change, now)
-    event = None
-    # An erased contact's order still moves, but no one is told: there is no one to tell.
-    if (
-        applied.changed
-        and applied.status_changed
-        and not orders.is_anonymous(applied.order.contact_id)
-    ):
-        previous = applied.previous.status if applied.previous else None
-        event = OrderEvent(applied.order, previous, applied.order.status, now, source)
-        for listener in listeners:
-            try:
-                await listener(event)
-            except Exception:
-                log.exception("order listener failed on %s", applied.order.id)
-    return Recorded(applied.order, applied.changed, event)
+    applied = await orders.apply(redis, change, now, source=source)
+    if applied.event is not None:
+        await deliver(redis, applied.event, listeners)
+        return Recorded(applied.order, applied.changed, _order_event(applied.event))
+    if not applied.changed:  # A repeat: its event may still wait for a listener.
+        stored = await order_events.get(
+            redis, order_events.event_id(applied.order.id, applied.order.status.value)
+        )
+        if stored is not None:
+            await deliver(redis, stored, listeners)
+    return Recorded(applied.order, applied.changed, None)
+
+
+async def deliver(redis: Redis, stored: StoredEvent, listeners: Iterable[OrderListener]) -> bool:
+    """Give the event to each listener that has not taken it yet; True when all have.
+
+    A listener that raises is logged and left for the next delivery; the others go on.
+    After ``MAX_DELIVERIES`` failed deliveries the event is given up (logged as an error).
+    """
+    event = _order_event(stored)
+    done = await order_events.done_listeners(redis, stored.id)
+    complete = True
+    for name, listener in named(listeners):
+        if name in done:
+            continue
+        try:
+            await listener(event)
+        except Exception:
+            log.exception("order listener %s failed on %s", name, stored.id)
+            complete = False
+            continue
+        await order_events.mark_done(redis, stored.id, name)
+    if complete:
+        await order_events.finish(redis, stored.id)
+    elif await order_events.count_failure(redis, stored.id) >= MAX_DELIVERIES:
+        log.error("order event %s given up after %d deliveries", stored.id, MAX_DELIVERIES)
+        await order_events.finish(redis, stored.id)
+    return complete
+
+
+async def redeliver_pending(
+    redis: Redis, listeners: Iterable[OrderListener], written_before: datetime
+) -> int:
+    """Deliver again every event written before ``written_before`` that some listener has
+    not taken; returns how many are now complete."""
+    complete = 0
+    for stored in await order_events.pending(redis, written_before):
+        complete += await deliver(redis, stored, listeners)
+    return complete
+
+
+def named(listeners: Iterable[OrderListener]) -> list[tuple[str, OrderListener]]:
+    """Each listener with a stable name (its function's or class's qualified name;
+    a repeat gets ``#2``, ``#3``), under which its deliveries are remembered."""
+    seen: dict[str, int] = {}
+    pairs = []
+    for listener in listeners:
+        base = getattr(listener, "__qualname__", type(listener).__qualname__)
+        seen[base] = seen.get(base, 0) + 1
+        pairs.append((base if seen[base] == 1 else f"{base}#{seen[base]}", listener))
+    return pairs
+
+
+def _order_event(stored: StoredEvent) -> OrderEvent:
+    previous = OrderStatus(stored.previous_status) if stored.previous_status else None
+    order = orders.decode(stored.order_json)
+    return OrderEvent(order, previous, OrderStatus(stored.status), stored.at, stored.source)
 
 
 async def _of_erased_contact(redis: Redis, order_id: str) -> bool:

@@ -16,7 +16,8 @@ overlaps the server's.
 Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
 fencing token; an item whose holder died is claimed again after the lease and sent
 again, and the channel drops that second send by its idempotency key when the first
-went out (``storage.send_claims``).
+went out (``storage.send_claims``). A send claim someone else still holds postpones
+the item; one whose outcome is unknown finishes it as ``uncertain``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from config.i18n import Templates, default_templates
 from config.settings import Settings
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from schedules.quiet_hours import QuietHours
-from storage import followups
+from storage import followups, send_claims
 from storage.followups import Addressee, Cap, Claimed, Outcome, RetryPolicy, State
 from storage.optouts import OptOutCategory
 from storage.timestamps import to_epoch
@@ -69,7 +70,9 @@ class Outlet(Protocol):
     """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel).
 
     ``send`` must drop a message whose ``idempotency_key`` it already sent: an item whose
-    dispatcher died after sending is claimed again and sent again.
+    dispatcher died after sending is claimed again and sent again. It raises
+    ``storage.send_claims.Held`` while another sender holds the key (the item is
+    postponed) and ``Uncertain`` when the send's outcome is unknown (the item ends so).
     """
 
     async def check(self, message: OutboundMessage) -> SendCheck:
@@ -126,6 +129,8 @@ class PassReport:
     postponed: Counter[str] = field(default_factory=Counter)
     retried: int = 0
     dead: int = 0
+    uncertain: int = 0
+    """Sends whose outcome is unknown: never sent again, never counted as sent."""
     stale: int = 0
     results: dict[str, str] = field(default_factory=dict)
 
@@ -364,6 +369,12 @@ class FollowupDispatcher:
             return
         try:
             await self.outlet.send(message)
+        except send_claims.Held as exc:
+            job.postpone(exc.until, "another sender holds it")
+            return
+        except send_claims.Uncertain as exc:
+            job.finish(State.UNCERTAIN, str(exc))
+            return
         except DeliveryError as exc:
             job.retry(str(exc) or "delivery failed")
             return
@@ -419,6 +430,9 @@ def _tally(report: PassReport, outcome: Outcome, answer: str) -> None:
     if outcome.state is State.SENT:
         report.sent += 1
         report.results[item_id] = "sent"
+    elif outcome.state is State.UNCERTAIN:
+        report.uncertain += 1
+        report.results[item_id] = f"uncertain: {outcome.reason}"
     elif outcome.state is State.SKIPPED:
         report.skipped[outcome.reason] += 1
         report.results[item_id] = f"skipped: {outcome.reason}"

@@ -58,11 +58,13 @@ async def dispatch_tick(dispatcher: FollowupDispatcher, clock: Callable[[], date
         return
     if report.claimed:
         log.info(
-            "follow-ups: %d claimed, %d sent, %d skipped, %d postponed, %d retried, %d dead",
+            "follow-ups: %d claimed, %d sent, %d skipped, %d postponed, %d retried, %d dead, "
+            "%d uncertain",
             report.claimed,
             report.sent,
             report.skipped.total(),
             report.postponed.total(),
             report.retried,
             report.dead,
+            report.uncertain,
         )

@@ -54,6 +54,9 @@ class State(StrEnum):
     SKIPPED = "skipped"
     CANCELLED = "cancelled"
     DEAD = "dead"
+    UNCERTAIN = "uncertain"
+    """The send's outcome is unknown (a timeout, or its sender died before confirming):
+    it may have gone out, so it is never sent again nor counted as sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,7 +318,8 @@ class Outcome:
 
     claimed: Claimed
     state: State | None = None
-    """SENT or SKIPPED finish the item; otherwise ``postpone_to`` delays it, else it is retried."""
+    """SENT, SKIPPED or UNCERTAIN finish the item; otherwise ``postpone_to`` delays it,
+    else it is retried."""
     reason: str = ""
     retry_error: str | None = None
     postpone_to: datetime | None = None

@@ -86,9 +86,26 @@ def seen_message(channel: str, message_id: str) -> str:
 def sent_message(contact_id: str, idempotency_key: str) -> str:
     """String with a TTL: an outbound message with this key is being or was sent (any channel).
 
-    ``sending`` while a send holds the claim, then ``sent`` (see :mod:`storage.send_claims`).
+    ``sending|<token>|<deadline>`` while a send holds the claim, then ``sent`` or
+    ``uncertain`` (see :mod:`storage.send_claims`).
     """
     return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
+
+
+def outbox() -> str:
+    """Hash: outbox item id (``<contact> <idempotency key>``) -> JSON message not yet
+    settled (see :mod:`storage.outbox`)."""
+    return f"{PREFIX}:outbox"
+
+
+def outbox_by_time() -> str:
+    """Sorted set: outbox item id -> epoch written."""
+    return f"{PREFIX}:outbox:by_time"
+
+
+def uncertain_sends() -> str:
+    """Sorted set: ``contact US idempotency_key`` -> epoch its send was found uncertain."""
+    return f"{PREFIX}:sent:uncertain"
 
 
 def unanswered() -> str:
@@ -207,6 +224,27 @@ def segment_scratch(token: str, step: int) -> str:
 def order(order_id: str) -> str:
     """String: the order as JSON."""
     return f"{PREFIX}:order:{order_id}"
+
+
+def order_events_pending() -> str:
+    """Hash: order event id (``<order>:<status>``) -> JSON event not yet handled by every
+    listener (see :mod:`storage.order_events`)."""
+    return f"{PREFIX}:order_events:pending"
+
+
+def order_events_by_time() -> str:
+    """Sorted set: pending order event id -> epoch written."""
+    return f"{PREFIX}:order_events:by_time"
+
+
+def order_events_failures() -> str:
+    """Hash: pending order event id -> deliveries that a listener failed."""
+    return f"{PREFIX}:order_events:failures"
+
+
+def order_event_done(event_id: str) -> str:
+    """Set: names of the listeners that handled the pending order event."""
+    return f"{PREFIX}:order_events:done:{event_id}"
 
 
 def order_sequence() -> str:

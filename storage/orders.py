@@ -19,7 +19,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from storage import keys
+from storage import keys, order_events
+from storage.order_events import StoredEvent
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -149,6 +150,8 @@ class Applied:
     order: Order
     previous: Order | None
     changed: bool
+    event: StoredEvent | None = None
+    """The status change's event, stored with the order (None when the status did not move)."""
 
     @property
     def status_changed(self) -> bool:
@@ -231,8 +234,11 @@ async def get_many(redis: Redis, order_ids: list[str]) -> list[Order]:
     return [_decode(raw) for raw in raws if raw]
 
 
-async def apply(redis: Redis, change: OrderChange, now: datetime) -> Applied:
-    """Create or update an order, atomically with its contact's ledger and the indexes.
+async def apply(
+    redis: Redis, change: OrderChange, now: datetime, *, source: str = "chat"
+) -> Applied:
+    """Create or update an order, atomically with its contact's ledger, the indexes and,
+    when its status moved (or it is new), its event (:mod:`storage.order_events`).
 
     Raises :class:`OrderError` for a change that cannot be applied (unknown
     order without contact or items, a moved contact, a forbidden status move).
@@ -252,12 +258,37 @@ async def apply(redis: Redis, change: OrderChange, now: datetime) -> Applied:
                 ledger_key = keys.contact_order_ledger(order.contact_id)
                 await pipe.watch(ledger_key)
                 ledger = _ledger(await pipe.hgetall(ledger_key))
+                event = _event(order, previous, now, source)
                 pipe.multi()
                 _queue_write(pipe, order, ledger)
+                if event is not None:
+                    order_events.queue_add(pipe, event)
                 await pipe.execute()
-                return Applied(order, previous, changed=True)
+                return Applied(order, previous, changed=True, event=event)
             except WatchError:
                 continue
+
+
+def _event(order: Order, previous: Order | None, now: datetime, source: str) -> StoredEvent | None:
+    """The event of the change from ``previous`` to ``order``: None when the status stayed,
+    and for an erased contact's order (there is no one to tell)."""
+    if previous is not None and previous.status is order.status:
+        return None
+    if is_anonymous(order.contact_id):
+        return None
+    return StoredEvent(
+        order_events.event_id(order.id, order.status.value),
+        _encode(order),
+        previous.status.value if previous else None,
+        order.status.value,
+        now,
+        source,
+    )
+
+
+def decode(raw: str) -> Order:
+    """An order from its stored JSON (an event carries the order this way)."""
+    return _decode(raw)
 
 
 def merge(previous: Order | None, change: OrderChange, now: datetime) -> Order:

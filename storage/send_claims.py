@@ -1,51 +1,214 @@
 """At-most-once sending: an outbound message's idempotency key is claimed before it is sent.
 
 The one implementation for every channel: a message with an ``idempotency_key``
-goes out at most once per contact and key (``keys.sent_message``). A claim
-starts as a short lease (``sending``); a successful send turns it into a
-long-lived ``sent`` marker; a send that reached nobody releases it, so a later
-retry may try again. Retries inside one send (429, network errors) keep the claim.
+goes out at most once per contact and key (``keys.sent_message``). A claim holds
+its holder's token and a deadline (``sending|<token>|<deadline>``); a successful
+send turns it into ``sent``; a send that reached nobody releases it (only its own
+holder can), so a later retry may try again. Retries inside one send (429, network
+errors) keep the claim.
+
+The token makes a claim safe to repeat: when redis-py retries a claim whose first
+run reached Redis, the retry finds its own token and goes on. Someone else's claim
+still ``sending`` raises :class:`Held` (try later, never count it as sent). A claim
+whose deadline passed without a confirm (its holder died between claim and confirm)
+and a send whose platform call timed out end as ``uncertain``: the message may or
+may not have gone out. Such a key is never sent again and raises :class:`Uncertain`;
+it is listed in ``keys.uncertain_sends`` for the owners' daily digest.
 
 :func:`send_once` is the common case (WeChat, the terminal). A sender whose
 message may go out in parts (Telegram's chunks) uses :func:`claim`,
-:func:`confirm` and :func:`release` itself: it confirms once any part went out.
+:func:`confirm`, :func:`release` and :func:`mark_uncertain` itself.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 from storage import keys
+from storage.timestamps import from_epoch, to_epoch
 
 log = logging.getLogger(__name__)
 
 SENDING = "sending"
 SENT = "sent"
+UNCERTAIN = "uncertain"
 DEFAULT_LEASE_S = 600
 DEFAULT_SENT_TTL_S = 7 * 86_400
+UNCERTAIN_KEEP_S = 30 * 86_400
+"""How long an uncertain send stays in the owners' list."""
+_US = "\x1f"
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    """The real clock."""
+    return datetime.now(UTC)
+
+
+class Held(Exception):
+    """Someone else holds the claim and may be sending right now; try after ``until``."""
+
+    def __init__(self, until: datetime) -> None:
+        super().__init__(f"another sender holds this message until {until.isoformat()}")
+        self.until = until
+
+
+class Uncertain(Exception):
+    """The message may or may not have gone out; it is not sent again."""
+
+
+@dataclass(frozen=True, slots=True)
+class UncertainSend:
+    """One send whose outcome is unknown, as listed for the owners."""
+
+    contact_id: str
+    idempotency_key: str
+    at: datetime
+
+
+def new_token() -> str:
+    """A fresh holder token for one send attempt."""
+    return secrets.token_hex(8)
+
+
+_CLAIM = AsyncScript(
+    None,  # type: ignore[arg-type]
+    b"""
+-- KEYS[1] the claim; ARGV[1] token, ARGV[2] now, ARGV[3] deadline, ARGV[4] ttl.
+-- Replies {state, detail}: claimed, sent, held (detail: deadline), uncertain (detail:
+-- 'expired' when this call found the holder's deadline passed, '' when it already was).
+local value = redis.call('GET', KEYS[1])
+local mine = 'sending|' .. ARGV[1] .. '|'
+if not value then
+  redis.call('SET', KEYS[1], mine .. ARGV[3], 'EX', ARGV[4])
+  return {'claimed', ''}
+end
+if string.sub(value, 1, #mine) == mine then return {'claimed', ''} end
+if string.sub(value, 1, 8) == 'sending|' then
+  local deadline = string.match(value, '|([^|]*)$')
+  if tonumber(deadline) > tonumber(ARGV[2]) then return {'held', deadline} end
+  redis.call('SET', KEYS[1], 'uncertain', 'KEEPTTL')
+  return {'uncertain', 'expired'}
+end
+return {value, ''}
+""",
+)
+
+_RELEASE = AsyncScript(
+    None,  # type: ignore[arg-type]
+    b"""
+-- KEYS[1] the claim; ARGV[1] token. Deletes it only while this token holds it.
+local value = redis.call('GET', KEYS[1])
+local mine = 'sending|' .. ARGV[1] .. '|'
+if value and string.sub(value, 1, #mine) == mine then return redis.call('DEL', KEYS[1]) end
+return 0
+""",
+)
+
+_MARK_UNCERTAIN = AsyncScript(
+    None,  # type: ignore[arg-type]
+    b"""
+-- KEYS[1] the claim; ARGV[1] token, ARGV[2] ttl. Our claim (or none) becomes uncertain;
+-- a 'sent' stays sent.
+local value = redis.call('GET', KEYS[1])
+local mine = 'sending|' .. ARGV[1] .. '|'
+if value and string.sub(value, 1, #mine) ~= mine then return 0 end
+redis.call('SET', KEYS[1], 'uncertain', 'EX', ARGV[2])
+return 1
+""",
+)
 
 
 async def claim(
-    redis: Redis, contact_id: str, idempotency_key: str, lease_s: int = DEFAULT_LEASE_S
+    redis: Redis,
+    contact_id: str,
+    idempotency_key: str,
+    token: str,
+    *,
+    now: datetime | None = None,
+    lease_s: int = DEFAULT_LEASE_S,
+    ttl_s: int = DEFAULT_SENT_TTL_S,
 ) -> bool:
-    """True for the first claim of the key; False when it is being or was already sent."""
+    """True when ``token`` holds the claim (new, or its own earlier write); False when sent.
+
+    Raises :class:`Held` while someone else's claim runs, :class:`Uncertain` when an
+    earlier send's outcome is unknown (then the key is never sent again).
+    """
+    moment = now or utc_now()
+    epoch = to_epoch(moment)
     key = keys.sent_message(contact_id, idempotency_key)
-    return bool(await redis.set(key, SENDING, nx=True, ex=lease_s))
+    args = [token, epoch, epoch + lease_s, ttl_s]
+    state, detail = await _CLAIM(keys=[key], args=args, client=redis)
+    if state == "claimed":
+        return True
+    if state == SENT:
+        return False
+    if state == "held":
+        raise Held(from_epoch(detail))
+    if detail == "expired":
+        await record_uncertain(redis, contact_id, idempotency_key, moment)
+        raise Uncertain("its sender stopped before confirming; it may have gone out")
+    raise Uncertain("an earlier send's outcome is unknown; it may have gone out")
 
 
 async def confirm(
     redis: Redis, contact_id: str, idempotency_key: str, ttl_s: int = DEFAULT_SENT_TTL_S
 ) -> None:
-    """The message went out: remember that for ``ttl_s``."""
+    """The message went out: remember that for ``ttl_s`` (safe to repeat)."""
     await redis.set(keys.sent_message(contact_id, idempotency_key), SENT, ex=ttl_s)
 
 
-async def release(redis: Redis, contact_id: str, idempotency_key: str) -> None:
-    """Nothing was delivered: let a later attempt send it."""
-    await redis.delete(keys.sent_message(contact_id, idempotency_key))
+async def release(redis: Redis, contact_id: str, idempotency_key: str, token: str) -> None:
+    """Nothing was delivered: let a later attempt send it (only the holder ``token`` can)."""
+    key = keys.sent_message(contact_id, idempotency_key)
+    await _RELEASE(keys=[key], args=[token], client=redis)
+
+
+async def mark_uncertain(
+    redis: Redis,
+    contact_id: str,
+    idempotency_key: str,
+    token: str,
+    *,
+    now: datetime | None = None,
+    ttl_s: int = DEFAULT_SENT_TTL_S,
+) -> None:
+    """The send's outcome is unknown (a timeout): never send it again, and list it."""
+    key = keys.sent_message(contact_id, idempotency_key)
+    if await _MARK_UNCERTAIN(keys=[key], args=[token, ttl_s], client=redis):
+        await record_uncertain(redis, contact_id, idempotency_key, now or utc_now())
+
+
+async def record_uncertain(
+    redis: Redis, contact_id: str, idempotency_key: str, at: datetime
+) -> None:
+    """List an uncertain send for the owners (and forget those past ``UNCERTAIN_KEEP_S``)."""
+    log.warning("message %s to %s: outcome unknown (uncertain)", idempotency_key, contact_id)
+    epoch = to_epoch(at)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.zadd(keys.uncertain_sends(), {f"{contact_id}{_US}{idempotency_key}": epoch})
+        pipe.zremrangebyscore(keys.uncertain_sends(), "-inf", epoch - UNCERTAIN_KEEP_S)
+        await pipe.execute()
+
+
+async def uncertain_between(redis: Redis, start: datetime, end: datetime) -> list[UncertainSend]:
+    """The sends found uncertain after ``start`` and up to ``end``, oldest first."""
+    rows = await redis.zrangebyscore(
+        keys.uncertain_sends(), f"({to_epoch(start)}", to_epoch(end), withscores=True
+    )
+    sends = []
+    for member, score in rows:
+        contact_id, _, idempotency_key = member.partition(_US)
+        sends.append(UncertainSend(contact_id, idempotency_key, from_epoch(score)))
+    return sends
 
 
 def log_duplicate(contact_id: str, idempotency_key: str) -> None:
@@ -58,23 +221,31 @@ async def send_once(
     contact_id: str,
     idempotency_key: str | None,
     send: Callable[[], Awaitable[None]],
+    *,
+    clock: Clock = utc_now,
 ) -> bool:
     """Run ``send`` unless ``idempotency_key`` was already claimed for ``contact_id``.
 
-    True when ``send`` ran, False when the message was dropped as a duplicate. A send
-    that raises (or is cancelled) releases the claim and the error propagates; one that
-    returns confirms it. Without a key, ``send`` simply runs.
+    True when ``send`` ran, False when the message was already sent. Raises
+    :class:`Held` or :class:`Uncertain` as :func:`claim` does. A send that raises
+    :class:`Uncertain` marks the key uncertain; one that raises anything else (or is
+    cancelled) releases the claim; either way the error propagates. One that returns
+    confirms the claim. Without a key, ``send`` simply runs.
     """
     if not idempotency_key:
         await send()
         return True
-    if not await claim(redis, contact_id, idempotency_key):
+    token = new_token()
+    if not await claim(redis, contact_id, idempotency_key, token, now=clock()):
         log_duplicate(contact_id, idempotency_key)
         return False
     try:
         await send()
+    except Uncertain:
+        await mark_uncertain(redis, contact_id, idempotency_key, token, now=clock())
+        raise
     except BaseException:
-        await release(redis, contact_id, idempotency_key)
+        await release(redis, contact_id, idempotency_key, token)
         raise
     await confirm(redis, contact_id, idempotency_key)
     return True

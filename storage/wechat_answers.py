@@ -11,11 +11,14 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import datetime
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from storage import keys
+from storage.outbox import Kept
+from storage.timestamps import to_epoch
 
 TTL_S = 600
 """Longer than WeChat's retries of one message (three, five seconds apart)."""
@@ -23,6 +26,14 @@ POLL_S = 0.02
 
 _DECIDE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {1, ARGV[1]} end
+return {0, redis.call('GET', KEYS[1])}
+"""
+# KEYS: the answer, the outbox hash and its time index (``storage.outbox``); ARGV: the
+# answer, its TTL, the reply's outbox id, its encoding, now. Keys of several slots: one node.
+_DECIDE_OR_KEEP = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then return {1, ARGV[1]} end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 return {0, redis.call('GET', KEYS[1])}
 """
 
@@ -37,9 +48,28 @@ async def decide(
     return decided(outcome)
 
 
-def queue_decide(pipe: Pipeline, contact_id: str, message_id: str, answer: str | None) -> None:
-    """:func:`decide` as one command of a pipeline; read its result with :func:`decided`."""
-    pipe.eval(_DECIDE, 1, keys.wechat_answer(contact_id, message_id), json.dumps(answer), TTL_S)
+def queue_decide(
+    pipe: Pipeline,
+    contact_id: str,
+    message_id: str,
+    answer: str | None,
+    *,
+    keep: Kept | None = None,
+    now: datetime | None = None,
+) -> None:
+    """:func:`decide` as one command of a pipeline; read its result with :func:`decided`.
+
+    With ``keep`` (the reply the answer renders) the same script puts it in the durable
+    outbox when the answer does not win: it will go through the customer-service API.
+    """
+    key = keys.wechat_answer(contact_id, message_id)
+    if keep is None:
+        pipe.eval(_DECIDE, 1, key, json.dumps(answer), TTL_S)
+        return
+    assert now is not None
+    outbox_keys = (keys.outbox(), keys.outbox_by_time())
+    args = (json.dumps(answer), TTL_S, keep.id, keep.message, to_epoch(now))
+    pipe.eval(_DECIDE_OR_KEEP, 3, key, *outbox_keys, *args)
 
 
 def decided(outcome: list) -> tuple[bool, str | None]:

@@ -52,8 +52,9 @@ class ConsoleChannel:
 
     name = CHANNEL
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, clock: Callable[[], datetime] = send_claims.utc_now) -> None:
         self._redis = redis
+        self._clock = clock
 
     async def start(self) -> None:
         """Nothing to start: the chat process reads stdin itself."""
@@ -69,7 +70,9 @@ class ConsoleChannel:
         """Leave the message in the recipient's mailbox (once per idempotency key)."""
         contact_id = message.recipient.id
         push = partial(mailbox.push, self._redis, contact_id, _to_mail(message))
-        await send_claims.send_once(self._redis, contact_id, message.idempotency_key, push)
+        await send_claims.send_once(
+            self._redis, contact_id, message.idempotency_key, push, clock=self._clock
+        )
 
     def routes(self) -> Sequence[BaseRoute]:
         """The terminal serves no HTTP routes."""

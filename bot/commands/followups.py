@@ -1,7 +1,8 @@
 """``python -m bot followups``: see what is scheduled, and run a dispatch pass by hand.
 
 ``list [--contact REF] [--due-before ISO]`` shows follow-ups and why they wait (or how
-they ended); ``run-due [--now ISO]`` runs one pass as if it were that time, sending
+they ended; without ``--contact`` it also shows those whose send is uncertain);
+``run-due [--now ISO]`` runs one pass as if it were that time, sending
 through the configured channels (a terminal contact finds it in its mailbox).
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
@@ -20,15 +21,17 @@ from bot.app import open_runtime
 from bot.messages import ContactRef
 from config.settings import Settings
 from schedules.dispatch import FollowupDispatcher, PassReport
-from storage import contacts, followups
-from storage.followups import Record
+from storage import contacts, followups, send_claims
+from storage.followups import Record, State
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``followups`` command and its ``list`` and ``run-due`` subcommands."""
     parser = subparsers.add_parser("followups", help="list follow-ups, run a dispatch pass")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = actions.add_parser("list", help="pending follow-ups, or all of one contact's")
+    listing = actions.add_parser(
+        "list", help="pending and uncertain follow-ups, or all of one contact's"
+    )
     listing.add_argument("--contact", help="channel:id or short id (C12): everything of theirs")
     listing.add_argument("--due-before", type=_moment, help="only those due before (ISO time)")
     listing.add_argument("--limit", type=int, default=100, help="at most this many (100)")
@@ -63,11 +66,20 @@ async def list_followups(
             records = records[: args.limit]
         else:
             records = await followups.pending(runtime.redis, args.due_before, args.limit)
+            records += await uncertain(runtime.redis, datetime.now(UTC), args.limit)
     for record in records:
         print(describe(record, settings.tz), file=out)
     if not records:
         print("no follow-ups", file=out)
     return 0
+
+
+async def uncertain(redis: Redis, now: datetime, limit: int) -> list[Record]:
+    """The newest follow-ups whose send is uncertain (kept ``UNCERTAIN_KEEP_S``)."""
+    since = now - timedelta(seconds=send_claims.UNCERTAIN_KEEP_S)
+    sends = await send_claims.uncertain_between(redis, since, now)
+    found = await followups.records(redis, [send.idempotency_key for send in sends])
+    return [record for record in found if record.state is State.UNCERTAIN][-limit:]
 
 
 async def resolve_contact(redis: Redis, ref: str) -> str | None:
@@ -115,5 +127,6 @@ def summary(report: PassReport) -> str:
     """The pass in one line."""
     return (
         f"{report.claimed} due: {report.sent} sent, {report.skipped.total()} skipped, "
-        f"{report.postponed.total()} postponed, {report.retried} to retry, {report.dead} dead"
+        f"{report.postponed.total()} postponed, {report.retried} to retry, {report.dead} dead, "
+        f"{report.uncertain} uncertain"
     )

@@ -15,6 +15,7 @@ from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
 from bot.handoff_job import schedule_handoff_expiry
 from bot.heap import freeze_startup_heap
+from bot.recovery_jobs import schedule_recovery
 from bot.web import build_web_app
 from config.catalog import default_catalog
 from config.membership import membership_from
@@ -45,6 +46,7 @@ async def serve(settings: Settings) -> int:
             return EXIT_CHANNEL_FAILED
         scheduler = build_scheduler(settings.tz)
         schedule_handoff_expiry(scheduler, runtime)
+        schedule_recovery(scheduler, runtime)
         dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
         add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
         campaign_runner = CampaignRunner.from_settings(runtime.redis, settings, runtime.delivery)

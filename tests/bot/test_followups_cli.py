@@ -50,7 +50,7 @@ async def test_list_shows_what_waits_and_run_due_delivers_it(redis, redis_url):
     assert [line.split()[2] for line in due_soon.stdout.splitlines()] == ["order:77:shipped"]
     assert ran.stdout.splitlines() == [
         "order:77:shipped: sent",
-        "1 due: 1 sent, 0 skipped, 0 postponed, 0 to retry, 0 dead",
+        "1 due: 1 sent, 0 skipped, 0 postponed, 0 to retry, 0 dead, 0 uncertain",
     ]
     [mail] = await mailbox.drain(redis, "console:cli")
     assert mail["text"] == "Hi there, your order 77 is on its way: SF, tracking number SF77."

@@ -76,8 +76,11 @@ class FakeBotApi:
     """Which limit each 429 enforced (``global``, ``chat``, ``group``, ``scripted``)."""
     scripted: deque[tuple[int, int]] = field(default_factory=deque)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    answering: threading.Event = field(default_factory=threading.Event)
+    """Cleared by :meth:`hold_answers`."""
 
     def __post_init__(self) -> None:
+        self.answering.set()
         self._lock = threading.Lock()
         self._recent: deque[float] = deque()
         self._chat_buckets: dict[str, _Bucket] = {}
@@ -108,6 +111,7 @@ class FakeBotApi:
 
     def stop(self) -> None:
         """Stop serving."""
+        self.answering.set()
         if self._server is not None:
             self._server.stop()
             sys.setswitchinterval(self._switch_interval)
@@ -125,9 +129,18 @@ class FakeBotApi:
             self.http_429s = 0
             self.refusals.clear()
             self.enforce = True
+            self.answering.set()
             self._recent.clear()
             self._chat_buckets.clear()
             self._group_recent.clear()
+
+    def hold_answers(self) -> None:
+        """Deliver sendMessage calls but answer none until :meth:`release_answers`."""
+        self.answering.clear()
+
+    def release_answers(self) -> None:
+        """Answer the held sendMessage calls."""
+        self.answering.set()
 
     def fail_next(self, status: int, *, retry_after: int = 1, times: int = 1) -> None:
         """Answer the next ``times`` sendMessage calls with ``status`` (429: ``retry_after``)."""
@@ -158,7 +171,10 @@ class FakeBotApi:
             case "getMe":
                 return _ok(BOT_USER)
             case "sendMessage":
-                return self._send_message(params)
+                answer = self._send_message(params)
+                if not self.answering.is_set():  # delivered; the answer waits (a timeout)
+                    await asyncio.to_thread(self.answering.wait)
+                return answer
             case "sendPhoto":
                 return self._send_photo(params)
             case "sendVoice" | "sendVideo" | "sendDocument":

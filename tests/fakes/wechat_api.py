@@ -74,11 +74,12 @@ class FakeWeChatApi:
 
     def stop(self) -> None:
         """Stop serving."""
+        self.release()
         self._server.shutdown()
         self._server.server_close()
 
     def reset(self) -> None:
-        """Forget requests, planned errors and tokens."""
+        """Forget requests, planned errors, held endpoints and tokens."""
         with self._lock:
             self._requests: list[Recorded] = []
             self._errors: dict[str, deque[int]] = defaultdict(deque)
@@ -90,6 +91,10 @@ class FakeWeChatApi:
             self._next_tag_id = FIRST_TAG_ID
             self._user_tags: dict[str, set[int]] = defaultdict(set)
             self._uploads = 0
+            self._held: set[str] = set()
+            if hasattr(self, "_release"):
+                self._release.set()  # let calls held by an earlier test finish
+            self._release = threading.Event()
 
     def fail_next(self, endpoint: str, errcode: int, times: int = 1) -> None:
         """Answer the next ``times`` calls to ``endpoint`` with ``errcode``."""
@@ -109,6 +114,18 @@ class FakeWeChatApi:
                 return None
             self._requests.append(recorded)
             return planned.popleft()
+
+    def hold(self, endpoint: str) -> None:
+        """Carry out calls to ``endpoint`` but answer none until :meth:`release` (a timeout)."""
+        with self._lock:
+            self._held.add(endpoint)
+            self._release.clear()
+
+    def release(self) -> None:
+        """Let held calls answer (they were carried out when they came in)."""
+        with self._lock:
+            self._held.clear()
+            self._release.set()
 
     def revoke_tokens(self) -> None:
         """Make every issued token invalid (as if another process refreshed it)."""
@@ -246,6 +263,10 @@ class FakeWeChatApi:
                     self.send_error(status)
                     return
                 answer = fake._answer(recorded)
+                with fake._lock:
+                    held, release = endpoint in fake._held, fake._release
+                if held:
+                    release.wait()
                 data = json.dumps(answer).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

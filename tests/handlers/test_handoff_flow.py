@@ -138,6 +138,7 @@ async def test_the_scheduler_job_delivers_through_the_runtime(redis, settings, m
         sent = await expire_handoffs(runtime, clock=lambda: late)
 
     assert sent == 2  # the customer, and the console owner (telegram:1 has no channel here)
+    assert await redis.hgetall(keys.outbox()) == {}, "sent notices leave the durable outbox"
     [to_bob] = await mailbox.drain(redis, "console:bob")
     [to_owner] = await mailbox.drain(redis, "console:owner")
     assert to_bob["text"].startswith("亲，由于较长时间没有收到您的消息")

@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
+from support import MovableClock
 
 from bot.channels.terminal import ConsoleChannel
 from bot.delivery import Delivery
 from schedules.repurchase import reminder, winback
-from storage import followups, keys, mailbox
+from storage import followups, keys, mailbox, send_claims
 from storage.followups import Followup, Purpose, State
 from storage.optouts import OptOutCategory, opt_out
 
@@ -222,3 +223,25 @@ async def test_unknown_channel_is_retried_not_lost(redis, settings):
     await dispatcher(redis, settings, outlet).run_due(T0)
     [record] = await followups.of_contact(redis, "telegram:42")
     assert (record.state, record.reason) == (State.SKIPPED, "no telegram channel configured")
+
+
+async def test_a_send_claim_left_by_a_dead_dispatcher_postpones_then_ends_uncertain(
+    redis, settings
+):
+    """Issue 14: someone else's claim still sending is never recorded as sent; once its
+    holder's deadline passes without a confirm, the item ends uncertain, not sent again."""
+    await make_contact(redis, BOB)
+    await followups.schedule(redis, care())
+    await send_claims.claim(redis, BOB, "order:1:shipped", "dead-dispatcher", now=T0)
+    clock = MovableClock(T0)
+    outlet = Delivery({"console": ConsoleChannel(redis, clock)})
+    engine = dispatcher(redis, settings, outlet)
+
+    held = await engine.run_due(T0)
+    clock.advance(seconds=send_claims.DEFAULT_LEASE_S + 1)
+    ended = await engine.run_due(clock())
+
+    assert (held.sent, held.postponed) == (0, {"another sender holds it": 1})
+    assert (ended.sent, ended.uncertain) == (0, 1)
+    assert (await states(redis))["order:1:shipped"][0] is State.UNCERTAIN
+    assert await mailbox.drain(redis, BOB) == []

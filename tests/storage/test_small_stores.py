@@ -11,11 +11,24 @@ from storage.unanswered import UNANSWERED_LIMIT
 
 
 async def test_dedupe_claim_is_first_come_and_expires(redis):
-    assert await dedupe.claim(redis, "wechat", "123", ttl_s=60)
-    assert not await dedupe.claim(redis, "wechat", "123", ttl_s=60)
+    assert await dedupe.claim(redis, "wechat", "123", ttl_s=60, token="first")
+    assert not await dedupe.claim(redis, "wechat", "123", ttl_s=60, token="second")
     assert 0 < await redis.ttl(keys.seen_message("wechat", "123")) <= 60
-    await dedupe.release(redis, "wechat", "123")
-    assert await dedupe.claim(redis, "wechat", "123", ttl_s=60)
+    await dedupe.release(redis, "wechat", "123", token="first")
+    assert await dedupe.claim(redis, "wechat", "123", ttl_s=60, token="third")
+
+
+async def test_a_dedupe_claim_repeated_by_its_holder_is_still_its_own(redis):
+    """What a redis-py retry of a claim that already ran does: the same token again."""
+    assert await dedupe.claim(redis, "wechat", "124", ttl_s=60, token="mine")
+    assert await dedupe.claim(redis, "wechat", "124", ttl_s=60, token="mine")
+    assert not await dedupe.claim(redis, "wechat", "124", ttl_s=60, token="theirs")
+
+
+async def test_only_the_holder_releases_a_dedupe_claim(redis):
+    assert await dedupe.claim(redis, "wechat", "125", ttl_s=60, token="mine")
+    await dedupe.release(redis, "wechat", "125", token="theirs")
+    assert not await dedupe.claim(redis, "wechat", "125", ttl_s=60, token="theirs")
 
 
 async def test_mailbox_drains_in_order_once(redis):

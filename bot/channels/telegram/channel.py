@@ -28,15 +28,16 @@ from bot.channels.telegram.parsing import (
     parse_update,
 )
 from bot.channels.telegram.polling import Poller
-from bot.channels.telegram.sender import TelegramSender
+from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
 from bot.dispatcher import Clock, Receive, utc_now
 from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
 from bot.redact import scrub_error
+from bot.outbox import item_id
 from bot.roles import Roles
 from config.i18n import Templates
 from config.settings import Settings
-from storage import contacts
+from storage import contacts, outbox, send_claims
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -164,7 +165,7 @@ class TelegramChannel:
             return
         if not incoming.in_group:
             await contacts.mark_reachable(self.redis, message.contact.id)
-        result = await self.receive(message)
+        result = await self.receive(message, keep_replies=True)  # settled once sent
         if result.duplicate:
             return
         if incoming.start_source:
@@ -184,7 +185,23 @@ class TelegramChannel:
     def _queue_replies(self, replies: Iterable[OutboundMessage]) -> None:
         pending = [(reply, self.sender.enqueue(reply)) for reply in replies]
         if pending:
-            self._track(_report_failures(pending))
+            self._track(self._settle_replies(pending))
+
+    async def _settle_replies(
+        self, pending: list[tuple[OutboundMessage, asyncio.Future[None]]]
+    ) -> None:
+        """Settle each reply in the durable outbox once its send is settled. One held by
+        another sender, or left unsent when the bot stopped, stays for the recovery job."""
+        outcomes = await asyncio.gather(*(done for _, done in pending), return_exceptions=True)
+        settled = []
+        for (reply, _), outcome in zip(pending, outcomes, strict=True):
+            if isinstance(outcome, send_claims.Held | Stopped):
+                continue
+            if isinstance(outcome, BaseException):
+                log.warning("telegram reply to %s not delivered: %s", reply.recipient, outcome)
+            if reply.idempotency_key:
+                settled.append(item_id(reply))
+        await outbox.settle(self.redis, settled)
 
     async def _answer_callback(self, query_id: str) -> None:
         try:
@@ -206,13 +223,6 @@ class TelegramChannel:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("telegram background work failed", exc_info=task.exception())
-
-
-async def _report_failures(pending: list[tuple[OutboundMessage, asyncio.Future[None]]]) -> None:
-    outcomes = await asyncio.gather(*(done for _, done in pending), return_exceptions=True)
-    for (reply, _), outcome in zip(pending, outcomes, strict=True):
-        if isinstance(outcome, BaseException):
-            log.warning("telegram reply to %s not delivered: %s", reply.recipient, outcome)
 
 
 def build_bot(settings: Settings) -> Bot:

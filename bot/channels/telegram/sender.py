@@ -7,7 +7,8 @@ a 403 in a private chat marks the contact unreachable. A message with an
 ``idempotency_key`` is claimed in Redis before it is sent (:mod:`storage.send_claims`,
 shared by every channel), and retries inside this sender keep that claim, so it
 goes out at most once. A message split into chunks counts as sent once any chunk
-went out; only when none did is the claim released.
+went out; only when none did is the claim released. A timeout once the request was
+sent is not retried: the message may have arrived, so it ends uncertain.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 
+import httpx
 from redis.asyncio import Redis
 from telegram import Bot
 from telegram.error import (
@@ -31,6 +33,7 @@ from telegram.error import (
     NetworkError,
     RetryAfter,
     TelegramError,
+    TimedOut,
 )
 
 from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
@@ -63,6 +66,10 @@ class RetryPolicy:
 
 class Blocked(DeliveryError):
     """The user blocked the bot (or deleted their account)."""
+
+
+class Stopped(DeliveryError):
+    """The bot stopped before the message was sent (it stays in the durable outbox)."""
 
 
 @dataclass
@@ -125,7 +132,7 @@ class TelegramSender:
         for queue in self._queues.values():
             for job in queue:
                 if not job.done.done():
-                    job.done.set_exception(DeliveryError("the bot stopped before sending"))
+                    job.done.set_exception(Stopped("the bot stopped before sending"))
         self._queues.clear()
 
     async def _work(self, chat_id: str, queue: deque[_Job]) -> None:
@@ -137,7 +144,7 @@ class TelegramSender:
                 except Blocked as exc:
                     await self._blocked(job.message, str(exc))
                     _settle(job.done, exc)
-                except DeliveryError as exc:
+                except (DeliveryError, send_claims.Held, send_claims.Uncertain) as exc:
                     _settle(job.done, exc)
                 except Exception as exc:  # one bad message must not stop the chat's queue
                     log.exception("sending to telegram:%s failed", chat_id)
@@ -158,7 +165,8 @@ class TelegramSender:
         chunks = render(message)
         key = message.idempotency_key
         contact_id = message.recipient.id
-        if key and not await self._claims(send_claims.claim, contact_id, key):
+        token = send_claims.new_token()
+        if key and not await self._claims(send_claims.claim, contact_id, key, token):
             send_claims.log_duplicate(contact_id, key)
             return
         sent = 0
@@ -166,10 +174,25 @@ class TelegramSender:
             for chunk in chunks:
                 await self._send_chunk(chunk)
                 sent += 1
-        finally:
+        except BaseException as exc:
             if key:
-                outcome = send_claims.confirm if sent else send_claims.release
-                await self._claims(outcome, contact_id, key)
+                await self._settle_claim(message, token, sent, exc)
+            raise
+        if key:
+            await self._claims(send_claims.confirm, contact_id, key)
+
+    async def _settle_claim(
+        self, message: OutboundMessage, token: str, sent: int, exc: BaseException
+    ) -> None:
+        """A part went out: sent. None did: uncertain after a timeout, else released."""
+        contact_id, key = message.recipient.id, message.idempotency_key
+        assert key is not None
+        if sent:
+            await self._claims(send_claims.confirm, contact_id, key)
+        elif isinstance(exc, send_claims.Uncertain):
+            await self._claims(send_claims.mark_uncertain, contact_id, key, token)
+        else:
+            await self._claims(send_claims.release, contact_id, key, token)
 
     async def _claims(self, operation: Callable[..., Awaitable[_T]], *args: str) -> _T:
         async with self._redis_slots:
@@ -199,15 +222,23 @@ class TelegramSender:
                 self.limiter.pause(chunk.chat_id, seconds)
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc
+            except TimedOut as exc:
+                if may_have_arrived(exc):
+                    raise send_claims.Uncertain(f"telegram did not answer in time: {exc}") from exc
+                network_failures = await self._network_failure(exc, network_failures)
             except (BadRequest, ChatMigrated) as exc:
                 raise DeliveryError(f"telegram refused the message: {exc}") from exc
             except NetworkError as exc:
-                if network_failures + 1 >= self.retry.network_attempts:
-                    raise DeliveryError(f"network error, gave up: {exc}") from exc
-                await self.limiter.timer.sleep(self.retry.backoff(network_failures))
-                network_failures += 1
+                network_failures = await self._network_failure(exc, network_failures)
             except TelegramError as exc:
                 raise DeliveryError(f"telegram error: {exc}") from exc
+
+    async def _network_failure(self, exc: NetworkError, failures: int) -> int:
+        """Back off before the next try (the request never reached Telegram); the new count."""
+        if failures + 1 >= self.retry.network_attempts:
+            raise DeliveryError(f"network error, gave up: {exc}") from exc
+        await self.limiter.timer.sleep(self.retry.backoff(failures))
+        return failures + 1
 
 
 async def _upload(bot: Bot, chunk: Chunk) -> None:
@@ -229,7 +260,7 @@ async def _forward(bot: Bot, chat_id: str, kind: MediaKind, file_id: str) -> Non
             await bot.send_document(chat_id, document=file_id)
 
 
-def _settle(done: asyncio.Future[None], error: DeliveryError | None) -> None:
+def _settle(done: asyncio.Future[None], error: Exception | None) -> None:
     if done.done():
         return
     if error is None:
@@ -244,6 +275,14 @@ def retry_after_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore")
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def may_have_arrived(exc: TimedOut) -> bool:
+    """A timeout after the request was sent: Telegram may have delivered the message.
+
+    Waiting for a connection (or for one from the pool) means nothing was sent.
+    """
+    return not isinstance(exc.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def blocks_contact(message: OutboundMessage) -> bool:

@@ -95,7 +95,10 @@ def api_from_settings(settings: Settings, redis: Redis) -> WeChatApi | None:
     if not (settings.wechat_app_id and settings.wechat_app_secret):
         return None
     client = ShopbotWeChatClient(
-        settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url
+        settings.wechat_app_id,
+        settings.wechat_app_secret,
+        settings.wechat_api_base_url,
+        settings.wechat_api_timeout_s,
     )
     return WeChatApi(client, redis)
 

@@ -48,21 +48,27 @@ TIMEOUT_S = 10
 class WeChatApiError(Exception):
     """WeChat refused a call (``errcode`` set) or could not be reached (``errcode`` None).
 
+    ``uncertain``: the request went out but no answer came in time, so WeChat may
+    have carried it out.
+
     The text is scrubbed: the failing URL carries the AppSecret or the access token.
     """
 
-    def __init__(self, errcode: int | None, errmsg: str) -> None:
+    def __init__(self, errcode: int | None, errmsg: str, *, uncertain: bool = False) -> None:
         errmsg = scrub(errmsg)
         super().__init__(f"WeChat API error {errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+        self.uncertain = uncertain
 
 
 class ShopbotWeChatClient(WeChatClient):
     """wechatpy's client on a configurable base URL, with the token supplied per call."""
 
-    def __init__(self, app_id: str, secret: str, api_base_url: str) -> None:
-        super().__init__(app_id, secret, timeout=TIMEOUT_S, auto_retry=False)
+    def __init__(
+        self, app_id: str, secret: str, api_base_url: str, timeout_s: float = TIMEOUT_S
+    ) -> None:
+        super().__init__(app_id, secret, timeout=timeout_s, auto_retry=False)
         self.API_BASE_URL = f"{api_base_url}cgi-bin/"
 
     @property
@@ -170,5 +176,7 @@ class WeChatApi:
             return await asyncio.to_thread(function)
         except WeChatClientException as exc:
             raise WeChatApiError(exc.errcode, str(exc.errmsg)) from exc
+        except requests.ReadTimeout as exc:
+            raise WeChatApiError(None, f"no answer in time: {exc}", uncertain=True) from exc
         except requests.RequestException as exc:
             raise WeChatApiError(None, f"cannot reach WeChat: {scrub_error(exc)}") from exc

@@ -14,12 +14,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from bot.channels.wechat.parsing import Handling, Parsed
 from bot.channels.wechat.sender import WeChatSender, has_picture
@@ -27,11 +29,13 @@ from bot.channels.wechat.tasks import TaskTracker
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
 from bot.dispatcher import DispatchResult, Receive
-from bot.messages import DeliveryError, InboundMessage, MessageKind, OutboundMessage
+from bot.messages import InboundMessage, MessageKind
+from bot.outbox import kept, send_kept
 from storage import (
     batch,
     contacts,
     dedupe,
+    outbox,
     wechat_answers,
     wechat_buttons,
     wechat_events,
@@ -116,15 +120,8 @@ class InboundProcessor:
         # picture in order: a passive answer carries text only.
         later = replies[1:] if won and first is not None else replies
         if later:
-            self._tasks.spawn(self._send_all(later))
+            self._tasks.spawn(send_kept(self._redis, self._sender.send, later))
         return _Outcome(passive=first if won else None)
-
-    async def _send_all(self, messages: Sequence[OutboundMessage]) -> None:
-        for message in messages:
-            try:
-                await self._sender.send(message)
-            except DeliveryError as exc:
-                log.warning("WeChat reply to %s not sent: %s", message.recipient, exc)
 
     def _open_window_and_decide(
         self, pipe: Pipeline, result: DispatchResult
@@ -134,17 +131,24 @@ class InboundProcessor:
         Queued on the dispatch's last round trip. The window opens before any
         reply goes through the customer-service API (those are sent after
         this). The step's value: whether our answer is the passive one, and it.
+
+        The replies that go through the customer-service API are kept in the durable
+        outbox in the same round trip: all but the first, and the first too when our
+        answer is not the passive one (decided by the same script).
         """
         message, replies = result.message, result.replies
         first = render_text(replies[0]) if replies and not has_picture(replies[0]) else None
         contact_id, grant = message.contact.id, grant_for(message)
+        keep_first = kept(replies[0]) if replies else None
+        now = self._clock()
 
         def commands(pipe: Pipeline) -> None:
             if grant is not None:
-                wechat_window.queue_open(
-                    pipe, contact_id, self._clock(), grant.quota, grant.duration
-                )
-            wechat_answers.queue_decide(pipe, contact_id, message.id, first)
+                wechat_window.queue_open(pipe, contact_id, now, grant.quota, grant.duration)
+            outbox.queue_keep(pipe, map(kept, replies[1:]), now)
+            wechat_answers.queue_decide(
+                pipe, contact_id, message.id, first, keep=keep_first, now=now
+            )
 
         return batch.queue(
             pipe, commands, lambda replies: (wechat_answers.decided(replies[-1])[0], first)
@@ -186,8 +190,17 @@ class InboundProcessor:
 
     async def _bookkeep(self, message: InboundMessage) -> None:
         """Updates that are no conversation: unsubscribes and template delivery reports."""
-        if not await dedupe.claim(self._redis, "wechat", message.id, self._dedupe_ttl_s):
+        token = dedupe.new_token()
+        if not await dedupe.claim(self._redis, "wechat", message.id, self._dedupe_ttl_s, token):
             return
+        try:
+            await self._record_bookkeeping(message)
+        except RedisError:  # WeChat is answered 503 and redelivers: let that copy in.
+            with suppress(RedisError):
+                await dedupe.release(self._redis, "wechat", message.id, token)
+            raise
+
+    async def _record_bookkeeping(self, message: InboundMessage) -> None:
         contact_id, now = message.contact.id, self._clock()
         match message.event:
             case "unsubscribe":

@@ -75,9 +75,17 @@ class WeChatSender:
         return self._outside_window(message.purpose, "outside the customer-service window")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not."""
+        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not.
+
+        A call WeChat did not answer in time raises :class:`storage.send_claims.Uncertain`
+        (it may have been delivered; it is not sent again).
+        """
         await send_claims.send_once(
-            self._redis, message.recipient.id, message.idempotency_key, partial(self._send, message)
+            self._redis,
+            message.recipient.id,
+            message.idempotency_key,
+            partial(self._send, message),
+            clock=self._clock,
         )
 
     async def _send(self, message: OutboundMessage) -> None:
@@ -117,7 +125,8 @@ class WeChatSender:
                 reason, update_window = _WINDOW_ERRORS[exc.errcode]
                 await update_window(self._redis, contact_id)
                 return reason
-            await wechat_window.refund(self._redis, contact_id)
+            if not exc.uncertain:  # It may have been delivered: the quota may be spent.
+                await wechat_window.refund(self._redis, contact_id)
             await self._failed(message, "custom", exc)
         await remember_buttons(self._redis, message)
         await self._send_picture(message)
@@ -157,6 +166,9 @@ class WeChatSender:
             await self._failed(message, "template", exc)
 
     async def _failed(self, message: OutboundMessage, via: str, exc: WeChatApiError) -> NoReturn:
+        if exc.uncertain:
+            await self._record(message, SendCheck(False, f"{via} send uncertain: {exc}", via))
+            raise send_claims.Uncertain(f"WeChat did not answer in time ({via})") from exc
         if exc.errcode == UNSUBSCRIBED:
             await contacts.mark_unreachable(self._redis, message.recipient.id, "unsubscribed")
         await self._record(message, SendCheck(False, f"{via} send failed: {exc}", via))

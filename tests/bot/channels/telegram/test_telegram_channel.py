@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fakes.telegram_bot_api import TOKEN
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ReadOnlyError, ResponseError
 from starlette.applications import Starlette
 from support import FIXED_NOW, make_dispatcher
 from telegram import Update
@@ -119,6 +120,7 @@ async def test_webhook_answers_a_message_and_dedupes_a_redelivery(
     assert (first.status_code, again.status_code) == (200, 200)
     assert len(fake_bot_api.texts_to(42)) == 1
     assert fake_bot_api.texts_to(42)[0].startswith("您好，欢迎光临")
+    assert await redis.hlen(keys.outbox()) == 0, "a reply once sent leaves the durable outbox"
 
 
 @pytest.mark.parametrize("secret", [None, "wrong", "s3cret-token_", "s3cret-token_1x"])
@@ -172,9 +174,9 @@ async def test_webhook_acknowledges_before_slow_work_ends_and_stop_waits_for_it(
     dispatcher = make_dispatcher(redis, tg_settings)
     release = asyncio.Event()
 
-    async def slow_receive(message: InboundMessage) -> DispatchResult:
+    async def slow_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         await release.wait()
-        return await dispatcher.dispatch(message)
+        return await dispatcher.dispatch(message, **options)
 
     channel = _channel(bot, redis, tg_settings, receive=slow_receive, ack_wait_s=0.05)
     response = await _post(channel, _update(13, "hello"))
@@ -185,16 +187,25 @@ async def test_webhook_acknowledges_before_slow_work_ends_and_stop_waits_for_it(
     assert fake_bot_api.texts_to(42)[0].startswith("Hello, welcome to")
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        RedisConnectionError("redis is down"),
+        ReadOnlyError("You can't write against a read only replica."),
+        ResponseError("OOM command not allowed when used memory > 'maxmemory'."),
+    ],
+)
 async def test_webhook_answers_503_when_redis_is_down_so_telegram_redelivers(
-    bot, redis, tg_settings, fake_bot_api
+    bot, redis, tg_settings, fake_bot_api, error
 ):
+    """Any Redis error, not only a lost connection (issue 14)."""
     dispatcher = make_dispatcher(redis, tg_settings)
-    outages = [RedisConnectionError("redis is down")]
+    outages = [error]
 
-    async def flaky_receive(message: InboundMessage) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message)
+        return await dispatcher.dispatch(message, **options)
 
     channel = _channel(bot, redis, tg_settings, receive=flaky_receive)
     down = await _post(channel, _update(14, "hello"))
@@ -230,11 +241,11 @@ async def test_polling_does_not_confirm_an_update_redis_could_not_take(
     outages = [RedisConnectionError("redis is down")]
     offsets_seen: list[int] = []
 
-    async def flaky_receive(message: InboundMessage) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
         offsets_seen.append(fake_bot_api.confirmed_offset)
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message)
+        return await dispatcher.dispatch(message, **options)
 
     channel = _channel(bot, redis, tg_settings, receive=flaky_receive, poller_timeout_s=1)
     channel.poller.retry = type(channel.poller.retry)(backoff_base_s=0.01)

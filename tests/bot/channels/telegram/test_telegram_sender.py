@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from fakes.telegram_bot_api import TOKEN
 from fakes.virtual_time import VirtualTimer
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.limiter import FloodLimiter, Timer
 from bot.channels.telegram.sender import Blocked, TelegramSender
 from bot.messages import Button, ContactRef, DeliveryError, OutboundMessage
-from storage import keys
+from storage import keys, send_claims
 
 
 def _to(chat: int | str, text: str, **fields) -> OutboundMessage:
@@ -145,3 +148,25 @@ async def test_an_image_is_uploaded_as_a_photo_after_its_text(bot, redis, fake_b
 
     assert fake_bot_api.texts_to(605) == ["近 30 天走势"]
     assert fake_bot_api.photos == [("605", chart.read_bytes())]
+
+
+async def test_a_send_telegram_does_not_answer_in_time_ends_uncertain_and_is_not_repeated(
+    redis, fake_bot_api
+):
+    """Issue 14: the message may have arrived, so it is neither retried nor counted as sent."""
+    impatient = Bot(TOKEN, base_url=fake_bot_api.base_url, request=HTTPXRequest(read_timeout=0.3))
+    await impatient.initialize()
+    sender = TelegramSender(impatient, redis)
+    message = _to(610, "您的订单已发货", idempotency_key="order:A9:shipped")
+    fake_bot_api.hold_answers()
+    try:
+        with pytest.raises(send_claims.Uncertain):
+            await sender.send(message)
+    finally:
+        fake_bot_api.release_answers()
+    with pytest.raises(send_claims.Uncertain):
+        await sender.send(message)
+    await impatient.shutdown()
+
+    assert fake_bot_api.texts_to(610) == ["您的订单已发货"]
+    assert await redis.get(keys.sent_message("telegram:610", "order:A9:shipped")) == "uncertain"

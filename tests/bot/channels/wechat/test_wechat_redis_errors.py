@@ -1,0 +1,81 @@
+"""Issue 14: any Redis error on the message path is a 503, so WeChat redelivers.
+
+None becomes an apology and a lost message: the dedupe claim is released, and the
+redelivered copy is handled once Redis accepts writes again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import xmltodict
+from fakes.wechat_messages import TOKEN, signed_params, text_xml
+from redis.exceptions import NoScriptError, ReadOnlyError
+
+from bot.context import Context
+from bot.messages import InboundMessage
+from storage import keys
+
+
+@pytest.fixture
+async def out_of_memory(redis) -> AsyncIterator[None]:
+    """The real server refuses writes (OOM) until the test ends or lifts it."""
+    await redis.config_set("maxmemory-policy", "noeviction")
+    await redis.config_set("maxmemory", "1")
+    yield
+    await redis.config_set("maxmemory", "0")
+
+
+async def _post(app, msg_id: int):
+    body = text_xml("oAlice", "hello", msg_id)
+    return await app.http.post("/wechat", params=signed_params(TOKEN), content=body)
+
+
+async def test_out_of_memory_is_503_and_the_redelivery_is_answered(
+    make_wechat_app, wechat_settings, redis, out_of_memory
+):
+    handled: list[str] = []
+
+    async def answer(message: InboundMessage, ctx: Context) -> bool:
+        handled.append(message.id)
+        ctx.reply("hi there")
+        return True
+
+    app = make_wechat_app(wechat_settings, responders=[answer])
+
+    refused = await _post(app, 501)
+    await redis.config_set("maxmemory", "0")
+    redelivered = await _post(app, 501)
+
+    assert refused.status_code == 503 and refused.text != "success"
+    assert redelivered.status_code == 200
+    assert xmltodict.parse(redelivered.text)["xml"]["Content"] == "hi there"
+    assert handled == ["501"]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [ReadOnlyError("You can't write against a read only replica."), NoScriptError("NOSCRIPT")],
+)
+async def test_a_redis_error_inside_a_handler_is_503_not_an_apology(
+    make_wechat_app, wechat_settings, redis, error
+):
+    calls: list[str] = []
+
+    async def flaky(message: InboundMessage, ctx: Context) -> bool:
+        calls.append(message.id)
+        if len(calls) == 1:
+            raise error  # what the server answers a write on a replica, or a lost script
+        ctx.reply("hi there")
+        return True
+
+    app = make_wechat_app(wechat_settings, responders=[flaky])
+
+    refused = await _post(app, 502)
+    assert await redis.exists(keys.seen_message("wechat", "502")) == 0
+    redelivered = await _post(app, 502)
+
+    assert refused.status_code == 503
+    assert xmltodict.parse(redelivered.text)["xml"]["Content"] == "hi there"
+    assert calls == ["502", "502"]
