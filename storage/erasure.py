@@ -24,7 +24,17 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from config.settings import LANGUAGES
-from storage import campaigns, followups, keys, membership, orders, satisfaction, tickets
+from storage import (
+    campaigns,
+    followups,
+    keys,
+    membership,
+    order_events,
+    orders,
+    outbox,
+    satisfaction,
+    tickets,
+)
 from storage.optouts import ALL_CATEGORIES
 from storage.orders import ANONYMOUS_PREFIX
 
@@ -78,6 +88,7 @@ async def erase_contact(redis: Redis, contact_id: str, now: datetime) -> Erasure
     index_entries = await _leave_indexes(redis, contact_id, short_id)
     index_entries += await _leave_scratch_sets(redis, contact_id)
     messages = await _drop_messages(redis, words)
+    messages += await _drop_unsent(redis, words, order_ids)
     audit_entries = await _anonymise_audit(redis, words, anonymous_id)
     deleted = await _delete_own_keys(redis, contact_id)
     return Erasure(
@@ -235,6 +246,41 @@ async def _drop_messages(redis: Redis, words: _Words) -> int:
     pattern = keys.mailboxes_pattern()
     lists += [key async for key in redis.scan_iter(match=pattern, count=SCAN_COUNT)]
     return int(await redis.eval(_DROP_ENTRIES, len(lists), *lists, *words.arguments()))
+
+
+async def _drop_unsent(redis: Redis, words: _Words, order_ids: list[str]) -> int:
+    """Drop outbox items to or naming the contact, its uncertain sends and its orders'
+    pending events (each carries the order, the contact's id in it)."""
+    naming = re.compile(
+        "|".join(rf"(?<![\w:]){re.escape(word)}(?![\w])" for word in words.arguments()),
+        re.IGNORECASE,
+    )
+    unsent = [
+        item_id
+        for item_id, raw in (await redis.hgetall(keys.outbox())).items()
+        if _addressee(item_id) == words.contact_id or naming.search(raw)
+    ]
+    await outbox.settle(redis, unsent)
+    uncertain = [
+        member
+        for member in await redis.zrange(keys.uncertain_sends(), 0, -1)
+        if _addressee(member) == words.contact_id
+    ]
+    if uncertain:
+        await redis.zrem(keys.uncertain_sends(), *uncertain)
+    events = [
+        event_id
+        for event_id in await redis.hkeys(keys.order_events_pending())
+        if event_id.rpartition(":")[0] in order_ids
+    ]
+    for event_id in events:
+        await order_events.finish(redis, event_id)
+    return len(unsent) + len(uncertain) + len(events)
+
+
+def _addressee(member: str) -> str:
+    """The contact of an outbox item or uncertain send (``<contact>\\x1f<idempotency key>``)."""
+    return member.partition("\x1f")[0]
 
 
 # Rewrites the audit stream when an entry names the contact (or its tickets and orders): such

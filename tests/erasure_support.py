@@ -23,9 +23,11 @@ from storage import (
     membership,
     optouts,
     orders,
+    outbox,
     pending_questions,
     purchases,
     satisfaction,
+    send_claims,
     send_decisions,
     tickets,
     unanswered,
@@ -115,7 +117,13 @@ async def populate(redis: Redis, settings: Settings, person: Person, short_tag: 
     await wechat_window.open_window(redis, cid, now, 5, timedelta(hours=48))
     await wechat_buttons.offer(redis, cid, [(person.name, "yes")])
     await send_decisions.record(redis, cid, SendDecision(now, "reply", False, reason=person.name))
-    await dedupe.claim(redis, "wechat", f"{person.openid}:1700000000:subscribe", 3600)
+    await dedupe.claim(redis, "wechat", f"{person.openid}:1700000000:subscribe", 3600, "tok")
+    await send_claims.record_uncertain(redis, cid, f"order:{person.order_id}:2", now)
+    async with redis.pipeline(transaction=True) as pipe:
+        to_customer = outbox.Kept(f"{cid}\x1fmsg:1", f'{{"text": "{person.words}"}}')
+        naming = outbox.Kept(f"{OWNER_MAILBOX}\x1fmsg:2", f'{{"text": "{cid} 转人工"}}')
+        outbox.queue_keep(pipe, [to_customer, naming], now)
+        await pipe.execute()
     await mailbox.push(redis, OWNER_MAILBOX, {"text": f"{person.name} ({cid}) 转人工"})
     await followups.schedule_many(
         redis,

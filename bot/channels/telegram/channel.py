@@ -32,8 +32,8 @@ from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
 from bot.dispatcher import Clock, Receive, utc_now
 from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
-from bot.redact import scrub_error
 from bot.outbox import item_id
+from bot.redact import scrub_error
 from bot.roles import Roles
 from config.i18n import Templates
 from config.settings import Settings
