@@ -27,7 +27,7 @@ from handlers.pipeline import Pipeline, default_pipeline
 from schedules.campaigns import CampaignAttribution
 from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
-from storage.redis import open_redis
+from storage.connect import connect
 
 
 @dataclass
@@ -76,7 +76,7 @@ CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_chann
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
     """Connect to Redis (starting the embedded one if needed) and assemble the bot."""
-    async with open_redis(settings.redis_url, settings.data_dir) as redis:
+    async with connect(settings) as redis:
         templates = default_templates()
         order_events = OrderEvents()
         delivery = Delivery({})  # channels register below; campaign previews ask them

@@ -34,6 +34,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     redis_url: str | None = Field(default=None, description="Redis URL; unset = embedded server")
+    shop_id: str = Field(
+        default="main",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Hash tag of every key ({shop:<id>}): one slot per shop on a cluster",
+    )
+    redis_cluster: bool = Field(default=False, description="SHOPBOT_REDIS_URL names a cluster node")
+    redis_sentinels: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="host:port,... of Sentinels watching the primary"
+    )
+    redis_sentinel_service: str = Field(default="shopbot", description="Sentinel's master name")
+    redis_min_replicas: int = Field(
+        default=0, ge=0, le=5, description="Replicas that must hold a durable write (WAIT)"
+    )
+    metrics_token: str | None = Field(default=None, description="Bearer token of GET /metrics")
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
     data_dir: Path = Field(default=Path("./data"), description="Embedded Redis data, exports")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
@@ -125,6 +140,22 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for sentinel in value:
+            host, _, port = sentinel.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{sentinel!r} is not host:port")
+        return value
+
     @field_validator("owners")
     @classmethod
     def _check_owners(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -173,6 +204,7 @@ class Settings(BaseSettings):
         "wechat_aes_key",
         "wechat_menu_file",
         "wechat_templates_file",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -193,6 +225,12 @@ class Settings(BaseSettings):
         if value is not None and len(value) != 43:
             raise ValueError("the EncodingAESKey is 43 characters")
         return value
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The Sentinels as ``(host, port)`` pairs."""
+        pairs = (sentinel.rpartition(":") for sentinel in self.redis_sentinels)
+        return [(host, int(port)) for host, _, port in pairs]
 
     @property
     def tz(self) -> ZoneInfo:

@@ -156,7 +156,7 @@ async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
     assert len(await followups.of_contact(redis, "console:amy")) == 2, "kept for an hour"
     assert await followups.claim_due(redis, T0 + timedelta(seconds=3600), 10, 60, keep_s=3600) == []
     assert await followups.of_contact(redis, "console:amy") == []
-    assert await redis.keys("shopbot:{fu}:*") == [keys.followup_claims()]
+    assert await redis.keys(f"{keys.scope()}:fu:*") == [keys.followup_claims()]
 
 
 async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
