@@ -7,7 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from bot import metrics
 from bot.channels.base import Channel
 from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
@@ -56,7 +58,19 @@ class Runtime:
         The caller (the channel) sends ``result.replies`` its own way: WeChat
         answers passively (deciding it in ``finish``), the terminal prints.
         """
-        result = await self.dispatcher.dispatch(message, finish=finish)
+        channel, timer = message.contact.channel, metrics.Timer()
+        try:
+            result = await self.dispatcher.dispatch(message, finish=finish)
+        except RedisError:
+            metrics.REDIS_ERRORS.labels("dispatch").inc()
+            raise
+        if result.duplicate:
+            metrics.DUPLICATES_IN.labels(channel).inc()
+            return result
+        metrics.MESSAGES_IN.labels(channel).inc()
+        timer.observe(channel)
+        for outbound in result.outbound:
+            metrics.REPLIES_OUT.labels(outbound.recipient.channel).inc()
         await self.delivery.deliver(result.others)
         return result
 
@@ -77,6 +91,7 @@ CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_chann
 async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
     """Connect to Redis (starting the embedded one if needed) and assemble the bot."""
     async with connect(settings) as redis:
+        metrics.count_connections(redis)
         templates = default_templates()
         order_events = OrderEvents()
         delivery = Delivery({})  # channels register below; campaign previews ask them

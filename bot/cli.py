@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.commands import chat, export, faq, followups, imports, run, wechat_tags
+from bot.logs import configure_logging
 from config.settings import SettingsError, load_settings
 
 COMMANDS = (run, chat, faq, imports, export, followups, wechat_tags)
@@ -35,11 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
     quiet = args.command != "run"  # other commands print results; logs would clutter them
-    logging.basicConfig(
-        level=logging.WARNING if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(logging.WARNING if quiet else settings.log_level, settings.log_format)
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:

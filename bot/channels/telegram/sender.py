@@ -33,6 +33,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot import metrics
 from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
 from bot.channels.telegram.rendering import Chunk, render
 from bot.messages import DeliveryError, OutboundMessage
@@ -189,12 +190,14 @@ class TelegramSender:
                 await self._call(chunk)
                 return
             except RetryAfter as exc:
+                metrics.TELEGRAM_RATE_LIMITED.inc()
                 flood_waits += 1
                 if flood_waits > self.retry.flood_waits:
                     raise DeliveryError(f"flood control kept refusing: {exc}") from exc
                 seconds = retry_after_seconds(exc)
                 log.warning("telegram asked to wait %.0fs (chat %s)", seconds, chunk.chat_id)
                 self.limiter.pause(chunk.chat_id, seconds)
+                metrics.TELEGRAM_RETRIES.inc()
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc
             except (BadRequest, ChatMigrated) as exc:
@@ -204,6 +207,7 @@ class TelegramSender:
                     raise DeliveryError(f"network error, gave up: {exc}") from exc
                 await self.limiter.timer.sleep(self.retry.backoff(network_failures))
                 network_failures += 1
+                metrics.TELEGRAM_RETRIES.inc()
             except TelegramError as exc:
                 raise DeliveryError(f"telegram error: {exc}") from exc
 
