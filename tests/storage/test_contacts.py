@@ -10,6 +10,8 @@ from support import FIXED_NOW
 from storage import contacts, keys
 from storage.contacts import TagSource
 
+pytestmark = pytest.mark.cluster
+
 
 async def test_first_message_creates_contact_with_short_id(redis):
     created = await contacts.touch(redis, "telegram:42", FIXED_NOW, display_name="Li Lei")

@@ -19,6 +19,8 @@ from storage.followups import (
 )
 from storage.optouts import OptOutCategory
 
+pytestmark = pytest.mark.cluster
+
 
 def item(item_id: str = "order:1:shipped", *, due=T0, contact: str = "console:amy", **kw):
     return Followup(item_id, contact, due, "shipped", Purpose.TRANSACTIONAL, **kw)

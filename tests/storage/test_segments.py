@@ -15,6 +15,8 @@ from storage.orders import OrderChange, OrderItem, OrderStatus
 from storage.segment_parser import RangeAtom, RangeField, SegmentError, SetAtom, SetField, parse
 from storage.timestamps import to_epoch
 
+pytestmark = pytest.mark.cluster
+
 TAGS = ("VIP", "黑名单", "新客", "big spender", "wholesale")
 CHANNELS = ("telegram", "wechat", "console")
 LANGS = ("zh-CN", "en")
@@ -189,8 +191,9 @@ async def test_find_lists_most_recently_seen_first_and_store_keeps_a_ttl(redis):
         await contacts.touch(redis, f"wechat:o{n}", FIXED_NOW - timedelta(days=days))
     match = await segments.find(redis, parse("channel:wechat"), FIXED_NOW, limit=2)
     assert match == segments.SegmentMatch(3, ("wechat:o1", "wechat:o2"))
-    stored = await segments.store(redis, parse("channel:wechat"), FIXED_NOW, "dest", 30)
-    assert stored == 3 and 0 < await redis.ttl("dest") <= 30
+    dest = keys.segment_scratch("dest", 0)
+    stored = await segments.store(redis, parse("channel:wechat"), FIXED_NOW, dest, 30)
+    assert stored == 3 and 0 < await redis.ttl(dest) <= 30
 
 
 @pytest.mark.parametrize(

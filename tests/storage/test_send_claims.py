@@ -9,6 +9,8 @@ import pytest
 
 from storage import keys, send_claims
 
+pytestmark = pytest.mark.cluster
+
 ALICE = "console:alice"
 BOB = "console:bob"
 
