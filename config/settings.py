@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -138,6 +138,20 @@ class Settings(BaseSettings):
     def _split_owners(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("redis_cluster")
+    @classmethod
+    def _cluster_needs_a_node(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("redis_url"):
+            raise ValueError("needs SHOPBOT_REDIS_URL naming a node of the cluster")
+        return value
+
+    @field_validator("redis_min_replicas")
+    @classmethod
+    def _replicas_not_on_a_cluster(cls, value: int, info: ValidationInfo) -> int:
+        if value and info.data.get("redis_cluster"):
+            raise ValueError("not supported with SHOPBOT_REDIS_CLUSTER yet")
         return value
 
     @field_validator("redis_sentinels", mode="before")

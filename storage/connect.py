@@ -27,25 +27,23 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from config.settings import Settings
-from storage import keys
+from storage import durability, keys
 from storage.redis import TCP_READ_TIMEOUT_S, open_redis
 
 FAILOVER_RETRIES = 12
 """Retries (jittered backoff up to 1 s each) that outlast a Sentinel failover."""
 
 
-class ConnectionSettingsError(ValueError):
-    """The Redis settings do not describe one way to connect."""
-
-
 @asynccontextmanager
 async def connect(settings: Settings) -> AsyncIterator[Redis]:
     """The bot's client for ``settings``, closed on exit (keys built for ``settings.shop_id``)."""
     keys.configure(settings.shop_id)
+    durability.configure(settings.redis_min_replicas)
     if settings.redis_sentinels:
         client = sentinel_client(settings)
     elif settings.redis_cluster:
-        client = cluster_client(_cluster_url(settings))
+        assert settings.redis_url is not None  # the settings check it
+        client = cluster_client(settings.redis_url)
     else:
         async with open_redis(settings.redis_url, settings.data_dir) as redis:
             yield redis
@@ -54,14 +52,6 @@ async def connect(settings: Settings) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
-
-
-def _cluster_url(settings: Settings) -> str:
-    if not settings.redis_url:
-        raise ConnectionSettingsError(
-            "SHOPBOT_REDIS_CLUSTER=true needs SHOPBOT_REDIS_URL naming a cluster node"
-        )
-    return settings.redis_url
 
 
 def _client_options(retries: int) -> dict[str, Any]:

@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from storage import durability, keys
 from storage import followup_scripts as lua
-from storage import keys
 from storage.optouts import OptOutCategory
 from storage.timestamps import from_epoch, to_epoch
 
@@ -189,6 +189,7 @@ def _packed_slices(followups: Iterable[Followup]) -> Iterator[list[str]]:
 async def _store(redis: Redis, rows: list[str], replace: bool) -> list[bool]:
     args = ["1" if replace else "0", *_batch(rows)]
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
+    await durability.barrier(redis)
     return [flag == "1" for flag in added]
 
 
@@ -198,7 +199,9 @@ async def cancel(redis: Redis, followup_id: str, now: datetime, reason: str = ""
     An item in flight is not cancelled: its dispatcher may be sending it at this moment,
     and its outcome (sent, most likely) is what gets recorded."""
     args = [followup_id, to_epoch(now), _clean(reason)]
-    return bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
+    cancelled = bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
+    await durability.barrier(redis)
+    return cancelled
 
 
 async def cancel_group(
@@ -212,7 +215,9 @@ async def cancel_group(
 ) -> list[str]:
     """Cancel the contact's pending items whose id starts with ``group:``, except ``keep``."""
     args = [contact_id, f"{group}:", to_epoch(now), _clean(reason), *keep]
-    return sorted(await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis))
+    cancelled = await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis)
+    await durability.barrier(redis)
+    return sorted(cancelled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +264,8 @@ async def claim_due(
     ]
     claim_keys = [*_keys(), profile_before, optouts_before]
     reply = await lua.CLAIM(keys=claim_keys, args=args, client=redis)
+    if reply:
+        await durability.barrier(redis)
     if not reply:
         return []
     token, *rows = reply.split(_FS)
@@ -349,6 +356,7 @@ async def record_outcomes(
     rows = (_record_row(outcome) for outcome in outcomes)
     args = [to_epoch(now), retry.max_attempts, retry.base_s, retry.cap_s]
     answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *_batch(rows)], client=redis)
+    await durability.barrier(redis)
     return answers.split(_GS)
 
 

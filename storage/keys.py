@@ -143,6 +143,11 @@ def sent_message(contact_id: str, idempotency_key: str) -> str:
     return f"{_contact_scope(contact_id)}:sent:{idempotency_key}"
 
 
+def replication_mark() -> str:
+    """Counter bumped by every durable write's ``WAIT`` barrier (:mod:`storage.durability`)."""
+    return f"{scope()}:replication_mark"
+
+
 def unanswered() -> str:
     """List of JSON questions the bot could not answer, newest last."""
     return f"{scope()}:unanswered"

@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from storage import keys
+from storage import durability, keys
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -242,6 +242,7 @@ async def apply(redis: Redis, change: OrderChange, now: datetime) -> Applied:
                 pipe.multi()
                 _queue_write(pipe, order, ledger)
                 await pipe.execute()
+                await durability.barrier(redis)
                 return Applied(order, previous, changed=True)
             except WatchError:
                 continue

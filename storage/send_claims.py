@@ -14,11 +14,14 @@ message may go out in parts (Telegram's chunks) uses :func:`claim`,
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from storage import keys
+from storage import durability, keys
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +31,37 @@ DEFAULT_LEASE_S = 600
 DEFAULT_SENT_TTL_S = 7 * 86_400
 
 
+_CLAIM = """
+local before = redis.call('GET', KEYS[1])
+if before then return before end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+"""
+
+
 async def claim(
     redis: Redis, contact_id: str, idempotency_key: str, lease_s: int = DEFAULT_LEASE_S
 ) -> bool:
-    """True for the first claim of the key; False when it is being or was already sent."""
+    """True for the first claim of the key; False when it is being or was already sent.
+
+    With ``SHOPBOT_REDIS_MIN_REPLICAS`` the claim holds only once replicas have it (else
+    :class:`~storage.durability.ReplicationError`), so a promoted replica knows it too.
+    """
     key = keys.sent_message(contact_id, idempotency_key)
-    return bool(await redis.set(key, SENDING, nx=True, ex=lease_s))
+    mine = f"{SENDING}:{uuid.uuid4().hex}"
+    # The value before: a retry of a claim whose reply was lost (a failover) finds its own
+    # token and knows the claim is its own.
+    before = await redis.eval(_CLAIM, 1, key, mine, lease_s)
+    if before is not None and before != mine:
+        return False
+    try:
+        await durability.barrier(redis)
+    except RedisError:
+        # Unconfirmed: we send nothing, and a claim a failover kept must not block a retry.
+        with suppress(RedisError):
+            await release(redis, contact_id, idempotency_key)
+        raise
+    return True
 
 
 async def confirm(

@@ -83,7 +83,7 @@ async def test_a_send_in_flight_holds_a_lease_that_drops_a_concurrent_duplicate(
     await outbox.entered.wait()
 
     key = keys.sent_message(ALICE, "k3")
-    assert await redis.get(key) == send_claims.SENDING
+    assert (await redis.get(key)).startswith(f"{send_claims.SENDING}:")
     assert 0 < await redis.ttl(key) <= send_claims.DEFAULT_LEASE_S
     assert not await send_claims.send_once(redis, ALICE, "k3", outbox.send("two"))
 
