@@ -48,20 +48,25 @@ async def claim(
     :class:`~storage.durability.ReplicationError`), so a promoted replica knows it too.
     """
     key = keys.sent_message(contact_id, idempotency_key)
-    mine = f"{SENDING}:{uuid.uuid4().hex}"
-    # The value before: a retry of a claim whose reply was lost (a failover) finds its own
-    # token and knows the claim is its own.
-    before = await redis.eval(_CLAIM, 1, key, mine, lease_s)
-    if before is not None and before != mine:
-        return False
-    try:
-        await durability.barrier(redis)
-    except RedisError:
-        # Unconfirmed: we send nothing, and a claim a failover kept must not block a retry.
-        with suppress(RedisError):
-            await release(redis, contact_id, idempotency_key)
-        raise
-    return True
+    while True:
+        mine = f"{SENDING}:{uuid.uuid4().hex}"
+        # The value before: a retry of a claim whose reply was lost (a failover) finds its
+        # own token and knows the claim is its own.
+        before = await redis.eval(_CLAIM, 1, key, mine, lease_s)
+        if before is not None and before != mine:
+            return False
+        if not durability.min_replicas():
+            return True
+        try:
+            await durability.barrier(redis)
+            # Read back: a claim a failover lost is made again on the new primary.
+            if await redis.get(key) == mine:
+                return True
+        except RedisError:
+            # Unconfirmed: we send nothing, and a claim a failover kept must not block a retry.
+            with suppress(RedisError):
+                await release(redis, contact_id, idempotency_key)
+            raise
 
 
 async def confirm(

@@ -160,11 +160,15 @@ def start_sentinel_group(folder: Path, service: str = "shopbot") -> SentinelGrou
 
 def _start_group(group: SentinelGroup) -> None:
     folder, service = group.folder, group.service
-    primary = ValkeyServer(folder / "primary").start()
+    # No diskless-sync delay: a replica is in sync at once, also after a failover.
+    fast_sync = ("--repl-diskless-sync-delay", "0")
+    primary = ValkeyServer(folder / "primary", *fast_sync).start()
     group.servers.append(primary)
-    replica = ValkeyServer(folder / "replica", "--replicaof", "127.0.0.1", str(primary.port))
+    replica = ValkeyServer(
+        folder / "replica", *fast_sync, "--replicaof", "127.0.0.1", str(primary.port)
+    )
     group.servers.append(replica.start())
-    wait_for(lambda: _replicas(primary) >= 1, "the replica")
+    wait_for(lambda: is_synced_replica(replica), "the replica")
     for n in range(3):
         sentinel = ValkeyServer(folder / f"sentinel{n}")
         sentinel.folder.mkdir(parents=True, exist_ok=True)
@@ -179,8 +183,11 @@ def _start_group(group: SentinelGroup) -> None:
     wait_for(lambda: _sentinels_know_each_other(group), "the Sentinels")
 
 
-def _replicas(server: ValkeyServer) -> int:
-    return int(server.client().info("replication").get("connected_slaves", 0))
+def is_synced_replica(server: ValkeyServer) -> bool:
+    """Whether ``server`` is a replica whose link to its primary is up."""
+    with server.client() as client:
+        info = client.info("replication")
+    return info.get("role") == "slave" and info.get("master_link_status") == "up"
 
 
 def _sentinels_know_each_other(group: SentinelGroup) -> bool:
