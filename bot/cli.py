@@ -7,11 +7,20 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.commands import chat, export, faq, followups, imports, run, wechat_tags
+from bot.commands import (
+    chat,
+    export,
+    faq,
+    followups,
+    imports,
+    migrate_keys,
+    run,
+    wechat_tags,
+)
 from bot.logs import configure_logging
 from config.settings import SettingsError, load_settings
 
-COMMANDS = (run, chat, faq, imports, export, followups, wechat_tags)
+COMMANDS = (run, chat, faq, imports, export, followups, wechat_tags, migrate_keys)
 EXIT_BAD_SETTINGS = 2
 
 
