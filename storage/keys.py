@@ -422,6 +422,11 @@ def repurchase_off(contact_id: str) -> str:
     return f"{_contact_scope(contact_id)}:repurchase_off"
 
 
+def job_lock(job_id: str) -> str:
+    """String with a TTL: the token of the one process running scheduled job ``job_id``."""
+    return f"{scope()}:job_lock:{job_id}"
+
+
 # --- campaigns ---
 
 
