@@ -49,7 +49,8 @@ class ValkeyServer:
 
     def client(self, **options: object) -> redis.Redis:
         """A synchronous client on this server (for setting groups up)."""
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=2, **options)
+        options.setdefault("socket_timeout", 2)
+        return redis.Redis(port=self.port, decode_responses=True, **options)
 
     def ping(self) -> bool:
         """Whether the server answers."""
