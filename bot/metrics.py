@@ -132,9 +132,9 @@ def count_connections(redis: Redis) -> None:
     base = pool.connection_class
 
     class CountingConnection(base):  # type: ignore[misc, valid-type]
-        async def on_connect(self) -> None:
-            REDIS_CONNECTS.inc()
-            await super().on_connect()
+        async def on_connect_check_health(self, check_health: bool = True) -> None:
+            REDIS_CONNECTS.inc()  # redis-py's hook after every (re)connect
+            await super().on_connect_check_health(check_health=check_health)
 
     pool.connection_class = CountingConnection
 

@@ -13,8 +13,10 @@ from support import FIXED_NOW, MovableClock
 from bot import metrics
 from bot.messages import ContactRef
 from schedules.dispatch import PassReport
-from storage import followups
+from storage import campaigns, followups
+from storage.campaigns import Campaign, Status
 from storage.followups import Followup, Purpose
+from storage.redis import create_client
 
 
 def _value(name: str, **labels: str) -> float:
@@ -75,3 +77,26 @@ def test_a_pass_stopped_by_redis_counts_a_redis_error():
     before = _value("shopbot_redis_errors_total", where="followup_dispatch")
     metrics.observe_pass(None)
     assert _value("shopbot_redis_errors_total", where="followup_dispatch") == before + 1
+
+
+async def test_the_scrape_shows_the_progress_of_a_sending_campaign_only(redis):
+    sending = Campaign(
+        "K7", "sale", "orders>=1", "now", {"en": "Hi"}, status=Status.SENDING, audience=10, fed=4
+    )
+    await campaigns.save(redis, sending)
+    await campaigns.save(redis, Campaign("K8", "draft", "orders>=1", "now", {"en": "Hi"}))
+    text = (await _scrape(redis)).text
+    assert 'shopbot_campaign_audience{campaign="K7"} 10.0' in text
+    assert 'shopbot_campaign_fed{campaign="K7"} 4.0' in text
+    assert 'campaign="K8"' not in text
+
+
+async def test_every_connection_the_client_opens_is_counted(redis_url):
+    client = create_client(redis_url)
+    metrics.count_connections(client)
+    before = _value("shopbot_redis_connects_total")
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+    assert _value("shopbot_redis_connects_total") == before + 1
