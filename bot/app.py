@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from bot import outbox
+from bot import metrics, outbox
 from bot.channels.base import Channel
 from bot.channels.telegram import telegram_channel
 from bot.channels.terminal import ConsoleChannel
@@ -28,7 +29,7 @@ from handlers.pipeline import Pipeline, default_pipeline
 from schedules.campaigns import CampaignAttribution
 from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
-from storage.redis import open_redis
+from storage.connect import connect
 
 
 @dataclass
@@ -59,7 +60,15 @@ class Runtime:
         ``keep_replies`` the replies are in the durable outbox: the caller settles
         them once sent (:func:`bot.outbox.send_kept`).
         """
-        result = await self.dispatcher.dispatch(message, finish=finish, keep_replies=keep_replies)
+        channel, timer = message.contact.channel, metrics.Timer()
+        try:
+            result = await self.dispatcher.dispatch(
+                message, finish=finish, keep_replies=keep_replies
+            )
+        except RedisError:
+            metrics.REDIS_ERRORS.labels("dispatch").inc()
+            raise
+        metrics.count_dispatch(result, channel, timer)
         if result.others:
             await outbox.send_kept(self.redis, self.delivery.send, result.others)
         return result
@@ -80,7 +89,8 @@ CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_chann
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
     """Connect to Redis (starting the embedded one if needed) and assemble the bot."""
-    async with open_redis(settings.redis_url, settings.data_dir) as redis:
+    async with connect(settings) as redis:
+        metrics.count_connections(redis)
         templates = default_templates()
         order_events = OrderEvents()
         delivery = Delivery({})  # channels register below; campaign previews ask them

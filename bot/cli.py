@@ -8,10 +8,21 @@ import sys
 from collections.abc import Sequence
 
 from bot import redact
-from bot.commands import chat, export, faq, followups, forget, imports, run, wechat_tags
+from bot.commands import (
+    chat,
+    export,
+    faq,
+    followups,
+    forget,
+    imports,
+    migrate_keys,
+    run,
+    wechat_tags,
+)
+from bot.logs import configure_logging
 from config.settings import SettingsError, load_settings
 
-COMMANDS = (run, chat, faq, imports, export, followups, forget, wechat_tags)
+COMMANDS = (run, chat, faq, imports, export, followups, forget, wechat_tags, migrate_keys)
 EXIT_BAD_SETTINGS = 2
 
 
@@ -37,11 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_SETTINGS
     redact.install(settings.secret_values)
     quiet = args.command != "run"  # other commands print results; logs would clutter them
-    logging.basicConfig(
-        level=logging.WARNING if quiet else settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(logging.WARNING if quiet else settings.log_level, settings.log_format)
     try:
         return int(args.func(args, settings) or 0)
     except KeyboardInterrupt:

@@ -11,15 +11,28 @@ from bot import outbox
 from bot.app import Runtime
 from bot.dispatcher import Clock, utc_now
 from handlers.handoff import SWEEP_INTERVAL_S, expire_idle
+from storage import job_locks
 
 JOB_ID = "handoff:expire"
+
+
+LOCK_TTL_S = 120
 
 
 async def expire_handoffs(runtime: Runtime, clock: Clock = utc_now) -> int:
     """End handoffs idle for ``handoff_idle_s``; deliver the notices; returns how many sent.
 
     The notices go through the durable outbox, so a crash while sending them does not
-    lose them (the recovery job sends what is left)."""
+    lose them (the recovery job sends what is left). One process at a time (the others
+    skip this run: returns 0 for them).
+    """
+    _, sent = await job_locks.run_alone(
+        runtime.redis, JOB_ID, LOCK_TTL_S, lambda: _expire(runtime, clock)
+    )
+    return sent or 0
+
+
+async def _expire(runtime: Runtime, clock: Clock) -> int:
     settings, now = runtime.settings, clock()
     messages = await expire_idle(
         runtime.redis,

@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from bot import redact
 from bot.api import order_api_routes
 from bot.app import Runtime
+from bot.metrics import metrics_route
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,10 @@ def health_route(redis: Redis) -> Route:
 def build_web_app(runtime: Runtime) -> Starlette:
     """The Starlette app serving the health check and every channel's routes."""
     redact.install(runtime.settings.secret_values)
-    routes: list[BaseRoute] = [health_route(runtime.redis)]
+    routes: list[BaseRoute] = [
+        health_route(runtime.redis),
+        metrics_route(runtime.redis, runtime.settings.metrics_token, runtime.dispatcher.clock),
+    ]
     routes.extend(
         order_api_routes(
             runtime.redis, runtime.settings, runtime.order_events, runtime.dispatcher.clock

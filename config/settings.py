@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -38,6 +38,7 @@ SECRET_SETTINGS = (
     "wechat_aes_key",
     "telegram_token",
     "telegram_webhook_secret",
+    "metrics_token",
 )
 """Settings whose values are never printed, logged or echoed in an error."""
 MASK = "***"
@@ -51,6 +52,23 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, repr=False, description="Redis URL; unset = embedded server"
     )
+    shop_id: str = Field(
+        default="main",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="Hash tag of every key ({shop:<id>}): one slot per shop on a cluster",
+    )
+    redis_cluster: bool = Field(default=False, description="SHOPBOT_REDIS_URL names a cluster node")
+    redis_sentinels: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(), description="host:port,... of Sentinels watching the primary"
+    )
+    redis_sentinel_service: str = Field(default="shopbot", description="Sentinel's master name")
+    redis_min_replicas: int = Field(
+        default=0, ge=0, le=5, description="Replicas that must hold a durable write (WAIT)"
+    )
+    metrics_token: str | None = Field(
+        default=None, repr=False, description="Bearer token of GET /metrics"
+    )
+    log_format: str = Field(default="text", pattern=r"^(text|json)$")
     data_dir: Path = Field(default=Path("./data"), description="Embedded Redis data, exports")
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
@@ -180,6 +198,36 @@ class Settings(BaseSettings):
             return tuple(part.strip() for part in value.split(",") if part.strip())
         return value
 
+    @field_validator("redis_cluster")
+    @classmethod
+    def _cluster_needs_a_node(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not info.data.get("redis_url"):
+            raise ValueError("needs SHOPBOT_REDIS_URL naming a node of the cluster")
+        return value
+
+    @field_validator("redis_min_replicas")
+    @classmethod
+    def _replicas_not_on_a_cluster(cls, value: int, info: ValidationInfo) -> int:
+        if value and info.data.get("redis_cluster"):
+            raise ValueError("not supported with SHOPBOT_REDIS_CLUSTER yet")
+        return value
+
+    @field_validator("redis_sentinels", mode="before")
+    @classmethod
+    def _split_sentinels(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _check_sentinels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for sentinel in value:
+            host, _, port = sentinel.rpartition(":")
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"{sentinel!r} is not host:port")
+        return value
+
     @field_validator("owners")
     @classmethod
     def _check_owners(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -228,6 +276,7 @@ class Settings(BaseSettings):
         "wechat_aes_key",
         "wechat_menu_file",
         "wechat_templates_file",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -256,6 +305,11 @@ class Settings(BaseSettings):
         if self.redis_url:
             values.append(urlsplit(self.redis_url).password)
         return tuple(v for v in values if isinstance(v, str) and v)
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The Sentinels as ``(host, port)`` pairs."""
+        pairs = (sentinel.rpartition(":") for sentinel in self.redis_sentinels)
+        return [(host, int(port)) for host, _, port in pairs]
 
     @property
     def tz(self) -> ZoneInfo:

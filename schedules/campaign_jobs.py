@@ -22,12 +22,14 @@ from config.campaigns import CampaignSpec, load_campaign_specs
 from config.settings import Settings
 from schedules.campaign_rules import cron_trigger, validate
 from schedules.campaigns import CampaignRunner
-from storage import campaigns
+from storage import campaigns, job_locks
 from storage.campaigns import Campaign, Status
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "campaigns:tick"
+TICK_LOCK_TTL_S = 120
+"""Longest a campaign tick may hold its lock (a holder that died frees it then)."""
 CRON_JOB_PREFIX = "campaign:"
 
 
@@ -91,14 +93,20 @@ def add_campaign_jobs(
 async def campaign_tick(
     scheduler: BaseScheduler, runner: CampaignRunner, clock: Callable[[], datetime]
 ) -> None:
-    """One tick; Redis trouble is logged and the next tick tries again."""
+    """One tick; Redis trouble is logged and the next tick tries again.
+
+    Every process keeps its cron jobs in step; starting, feeding and closing campaigns is
+    done by one process at a time (the others skip the tick).
+    """
     try:
         await sync_cron_jobs(scheduler, runner, clock)
-        queued = await runner.tick(clock())
+        _, queued = await job_locks.run_alone(
+            runner.redis, TICK_JOB, TICK_LOCK_TTL_S, lambda: runner.tick(clock())
+        )
     except RedisError as exc:
         log.warning("campaign tick failed: %s", exc)
         return
-    for campaign_id, count in queued.items():
+    for campaign_id, count in (queued or {}).items():
         if count:
             log.info("campaign %s: %d messages queued", campaign_id, count)
 

@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from config.catalog import Catalog
 from config.membership import Basis, Membership, Mode, Tier
 from schedules.repurchase import personal_interval
-from storage import contacts, followups, membership, orders
+from storage import contacts, followups, job_locks, membership, orders
 from storage.followups import Followup, Purpose
 from storage.orders import Order, OrderEvent
 from storage.timestamps import to_epoch
@@ -171,6 +171,7 @@ async def review_due(redis: Redis, now: datetime, rules: Membership, catalog: Ca
 
 TIER_REVIEW_JOB = "membership:review"
 TIER_REVIEW_EVERY_S = 3600
+TIER_REVIEW_LOCK_TTL_S = 900
 
 
 def schedule_tier_reviews(
@@ -182,15 +183,21 @@ def schedule_tier_reviews(
 ) -> Job | None:
     """Run :func:`review_due` hourly in upgrade-and-downgrade mode (None in upgrade-only).
 
-    Several processes may run it: :func:`storage.membership.set_tier` is a
-    transaction, so only the one that changes a tier schedules the notice.
+    One process at a time runs a review (:mod:`storage.job_locks`); and
+    :func:`storage.membership.set_tier` is a transaction, so only the one that changes a
+    tier schedules the notice.
     """
     if rules.mode is not Mode.UPGRADE_AND_DOWNGRADE:
         return None
 
     async def tick() -> None:
         try:
-            await review_due(redis, clock(), rules, catalog)
+            await job_locks.run_alone(
+                redis,
+                TIER_REVIEW_JOB,
+                TIER_REVIEW_LOCK_TTL_S,
+                lambda: review_due(redis, clock(), rules, catalog),
+            )
         except RedisError as exc:
             log.warning("tier review failed: %s", exc)
 

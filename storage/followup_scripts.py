@@ -1,11 +1,13 @@
 """Lua scripts of the follow-up queue (``storage.followups``); each runs atomically.
 
-Layout (why: ``docs/followups.md``, memory). Every script gets the same KEYS
-(due, leased, done, dead, claims, leases) and the same first four ARGV (the prefixes of the record,
-state, contact-index and weekly-cap keys); the items of a batch follow, many to an
-argument, and each answer is one string: a client round trip, an argument and a reply
-element each cost the client far more than the Lua work per item. ``CLAIM`` also reads
-contact profiles and opt-out sets, outside the queue's slot (one Redis node only).
+Layout (why: ``docs/followups.md``, memory). Every script gets the same KEYS: due, leased,
+done, dead, claims, leases, then the prefixes of the record, state, contact-index and
+weekly-cap keys (``CLAIM`` also the prefixes of contact profiles and opt-out hashes). A
+script builds per-item keys from a prefix it declared; every prefix carries the shop's
+hash tag, so a cluster refuses a call whose families lie in another slot. The items of a
+batch follow in ARGV, many to an argument, and each answer is one string: a client round
+trip, an argument and a reply element each cost the client far more than the Lua work per
+item.
 
 - ``r:<b>`` record bucket, field id -> *head* ``contact US template US purpose US
   optout US data``; ``data`` is the JSON inline, or ``RS n.h`` when it is kept in n
@@ -44,7 +46,7 @@ def script(source: str) -> AsyncScript:
 
 _LIB = f"""
 local DUE, LEASED, DONE, DEAD, CLAIMS, LEASES = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local REC, ST, BYC, CAP = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local REC, ST, BYC, CAP = KEYS[7], KEYS[8], KEYS[9], KEYS[10]
 local US, RS = '\\31', '\\30'
 local function bucket(s, n) return tonumber(string.sub(redis.sha1hex(s), 1, 8), 16) % n end
 -- A record bucket as a string (formatting a Lua number costs a printf each time it is used).
@@ -215,14 +217,14 @@ end
 SCHEDULE_MANY = script(
     _LIB
     + """
--- ARGV[5] replace, ARGV[6...] the items: id, due_epoch, contact, head, data ('' when inline).
+-- ARGV[1] replace, ARGV[2...] the items: id, due_epoch, contact, head, data ('' when inline).
 -- Returns per item '1' when added, '0' when the id exists (unless replace and still pending),
 -- as one string.
 local added, touched, due_at = {}, {}, {}
-for id, due, contact, head, data in items(6, 5) do
+for id, due, contact, head, data in items(2, 5) do
   local b = ib(id)
   local fresh = write(b, id, head, data, true)
-  if not fresh and ARGV[5] == '1' and redis.call('HEXISTS', LEASED, id) == 0
+  if not fresh and ARGV[1] == '1' and redis.call('HEXISTS', LEASED, id) == 0
       and not redis.call('ZSCORE', DONE, id) and get_state(b, id)[2] == '' then
     drop(b, id)
     redis.call('HDEL', ST .. b, id)
@@ -245,9 +247,9 @@ return table.concat(added)
 CLAIM = script(
     _LIB
     + f"""
--- ARGV[5] now, ARGV[6] limit, ARGV[7] lease_until, ARGV[8] weekly cap, ARGV[9] its window_s,
--- ARGV[10] keep_s; ARGV[11] and ARGV[12] what goes before and after a contact id in its
--- profile key, ARGV[13] the profile fields to return (GS-joined); ARGV[14] and ARGV[15] what
+-- ARGV[1] now, ARGV[2] limit, ARGV[3] lease_until, ARGV[4] weekly cap, ARGV[5] its window_s,
+-- ARGV[6] keep_s; KEYS[11] and ARGV[7] what goes before and after a contact id in its
+-- profile key, ARGV[8] the profile fields to return (GS-joined); KEYS[12] and ARGV[9] what
 -- goes before and after a contact id in the key of its opt-out hash (category -> when).
 -- Drops up to {SWEEP} items finished keep_s ago or earlier, and as many dead letters; then
 -- takes the items of expired leases first (their holder died), then due items, and leases
@@ -260,8 +262,7 @@ CLAIM = script(
 -- field values ('' when missing), the categories the contact opted out of (read for
 -- marketing items only; joined by ','), chunked data ('' when inline), then the head's
 -- fields, all joined by US.
--- Profile and opt-out keys lie outside the queue's slot: this script needs a single node.
-local swept = tonumber(ARGV[5]) - tonumber(ARGV[10])
+local swept = tonumber(ARGV[1]) - tonumber(ARGV[6])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', DONE, '-inf', swept, 'LIMIT', 0, {SWEEP})) do
   forget(id)
 end
@@ -280,14 +281,14 @@ local function list(joined)
   for part in string.gmatch(joined, '[^\\29]+') do t[#t + 1] = part end
   return t
 end
-local now, cap, window = tonumber(ARGV[5]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local now, cap, window = tonumber(ARGV[1]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local claimed, taken, profiles, optouts, caps = {{}}, {{}}, {{}}, {{}}, {{}}
-local fields = list(ARGV[13])
+local fields = list(ARGV[8])
 -- The contact's profile fields joined by US (once per contact and call).
 local function profile(contact)
   local joined = profiles[contact]
   if not joined then
-    local values = redis.call('HMGET', ARGV[11] .. contact .. ARGV[12], unpack(fields))
+    local values = redis.call('HMGET', KEYS[11] .. contact .. ARGV[7], unpack(fields))
     for k = 1, #fields do
       local value = values[k] or ''
       if string.find(value, '[\\28-\\31]') then value = string.gsub(value, '[\\28-\\31]', ' ') end
@@ -302,7 +303,7 @@ end
 local function opted_out(contact)
   local joined = optouts[contact]
   if not joined then
-    joined = table.concat(redis.call('HKEYS', ARGV[14] .. contact .. ARGV[15]), ',')
+    joined = table.concat(redis.call('HKEYS', KEYS[12] .. contact .. ARGV[9]), ',')
     optouts[contact] = joined
   end
   return joined
@@ -383,12 +384,12 @@ local function take_expired(limit)
     if not left[t] then redis.call('ZREM', LEASES, t) end
   end
 end
-local limit = tonumber(ARGV[6])
+local limit = tonumber(ARGV[2])
 take_expired(limit)
-if limit > #claimed then take_from(DUE, limit - #claimed, ARGV[5]) end
+if limit > #claimed then take_from(DUE, limit - #claimed, ARGV[1]) end
 if #claimed == 0 then return '' end
 local seq = redis.call('INCR', CLAIMS) % 1000000
-local expiry = math.floor(tonumber(ARGV[7]))
+local expiry = math.floor(tonumber(ARGV[3]))
 local token = string.format('%d.%06d', expiry, seq)
 local leased = {{}}
 for i, id in ipairs(taken) do
@@ -410,8 +411,8 @@ return token .. '\\28' .. table.concat(claimed, '\\28')
 RECORD_MANY = script(
     _LIB
     + """
--- ARGV[5] now, ARGV[6] max_attempts, ARGV[7] base_s, ARGV[8] cap_s,
---   ARGV[9...] the items: kind, id, bucket, token, contact, due, x, y where kind
+-- ARGV[1] now, ARGV[2] max_attempts, ARGV[3] base_s, ARGV[4] cap_s,
+--   ARGV[5...] the items: kind, id, bucket, token, contact, due, x, y where kind
 --   is 'a' ack (sent), 'f' finish (x state, y reason), 'p' postpone (x epoch, y reason) or
 --   'r' retry (x error).
 -- An ack needs no token: the message went out, so 'sent' is true whoever holds the item
@@ -421,7 +422,7 @@ RECORD_MANY = script(
 -- nothing, and an item not sent gives back its weekly-cap slot.
 -- Per item: 'ok' finished/postponed/acked, 'retry', 'dead', or 'stale'; joined by GS.
 local answers, released, finished, acked = {}, {}, {}, {}
-local now = tonumber(ARGV[5])
+local now = tonumber(ARGV[1])
 local function holds(id, token)
   return redis.call('HGET', LEASED, id) == token
 end
@@ -448,17 +449,17 @@ local function record(kind, id, b, token, contact, due, x, y)
     return 'ok'
   end
   attempts = tostring(tonumber(attempts) + 1)
-  if tonumber(attempts) >= tonumber(ARGV[6]) then
+  if tonumber(attempts) >= tonumber(ARGV[2]) then
     put_state(b, id, {attempts, 'dead', now, due, x})
     redis.call('LPUSH', DEAD, id)
     return 'dead'
   end
   put_state(b, id, {attempts, '', '', '', x})
-  local at = now + math.min(tonumber(ARGV[8]), tonumber(ARGV[7]) * 2 ^ (tonumber(attempts) - 1))
+  local at = now + math.min(tonumber(ARGV[4]), tonumber(ARGV[3]) * 2 ^ (tonumber(attempts) - 1))
   redis.call('ZADD', DUE, at, id)
   return 'retry'
 end
-for kind, id, b, token, contact, due, x, y in items(9, 8) do
+for kind, id, b, token, contact, due, x, y in items(5, 8) do
   answers[#answers + 1] = record(kind, id, b, token, contact, due, x, y)
 end
 bulk('HDEL', LEASED, released)
@@ -472,22 +473,22 @@ return table.concat(answers, '\\29')
 CANCEL = script(
     _LIB
     + """
--- ARGV[5] id, ARGV[6] now, ARGV[7] reason
-return cancel(ARGV[5], ARGV[6], ARGV[7]) and 1 or 0
+-- ARGV[1] id, ARGV[2] now, ARGV[3] reason
+return cancel(ARGV[1], ARGV[2], ARGV[3]) and 1 or 0
 """
 )
 
 CANCEL_GROUP = script(
     _LIB
     + """
--- ARGV[5] contact, ARGV[6] group prefix, ARGV[7] now, ARGV[8] reason,
--- ARGV[9...] ids to spare.  Returns the cancelled ids.
+-- ARGV[1] contact, ARGV[2] group prefix, ARGV[3] now, ARGV[4] reason,
+-- ARGV[5...] ids to spare.  Returns the cancelled ids.
 local keep = {}
-for i = 9, #ARGV do keep[ARGV[i]] = true end
-local cancelled, prefix = {}, ARGV[6]
-for _, id in ipairs(ids_of(ARGV[5])) do
+for i = 5, #ARGV do keep[ARGV[i]] = true end
+local cancelled, prefix = {}, ARGV[2]
+for _, id in ipairs(ids_of(ARGV[1])) do
   if string.sub(id, 1, #prefix) == prefix and not keep[id]
-      and cancel(id, ARGV[7], ARGV[8]) then
+      and cancel(id, ARGV[3], ARGV[4]) then
     cancelled[#cancelled + 1] = id
   end
 end
@@ -498,9 +499,9 @@ return cancelled
 ROWS = script(
     _LIB
     + """
--- ARGV[5...] ids.  Returns row(id) per id (see above).
+-- ARGV[1...] ids.  Returns row(id) per id (see above).
 local rows = {}
-for i = 5, #ARGV do rows[#rows + 1] = row(ARGV[i]) end
+for i = 1, #ARGV do rows[#rows + 1] = row(ARGV[i]) end
 return rows
 """
 )
@@ -508,9 +509,9 @@ return rows
 ROWS_OF_CONTACT = script(
     _LIB
     + """
--- ARGV[5] contact.  Returns row(id) per item of the contact still on record.
+-- ARGV[1] contact.  Returns row(id) per item of the contact still on record.
 local rows = {}
-for _, id in ipairs(ids_of(ARGV[5])) do rows[#rows + 1] = row(id) end
+for _, id in ipairs(ids_of(ARGV[1])) do rows[#rows + 1] = row(id) end
 return rows
 """
 )
@@ -518,17 +519,17 @@ return rows
 FORGET_CONTACT = script(
     _LIB
     + """
--- ARGV[5] contact.  Erases every item of the contact, whatever its state (pending, in flight,
+-- ARGV[1] contact.  Erases every item of the contact, whatever its state (pending, in flight,
 -- finished, dead), with its index entry and weekly-cap set.  Returns how many.
-local ids = ids_of(ARGV[5])
+local ids = ids_of(ARGV[1])
 for _, id in ipairs(ids) do
   redis.call('ZREM', DUE, id)
   redis.call('HDEL', LEASED, id)
   redis.call('LREM', DEAD, 0, id)
   forget(id)
 end
-redis.call('HDEL', index_key(ARGV[5]), ARGV[5])
-redis.call('DEL', CAP .. ARGV[5])
+redis.call('HDEL', index_key(ARGV[1]), ARGV[1])
+redis.call('DEL', CAP .. ARGV[1])
 return #ids
 """
 )

@@ -25,8 +25,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from storage import durability, keys
 from storage import followup_scripts as lua
-from storage import keys
 from storage.optouts import OptOutCategory
 from storage.timestamps import from_epoch, to_epoch
 
@@ -190,8 +190,9 @@ def _packed_slices(followups: Iterable[Followup]) -> Iterator[list[str]]:
 
 
 async def _store(redis: Redis, rows: list[str], replace: bool) -> list[bool]:
-    args = [*_prefixes(), "1" if replace else "0", *_batch(rows)]
+    args = ["1" if replace else "0", *_batch(rows)]
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
+    await durability.barrier(redis)
     return [flag == "1" for flag in added]
 
 
@@ -200,8 +201,10 @@ async def cancel(redis: Redis, followup_id: str, now: datetime, reason: str = ""
 
     An item in flight is not cancelled: its dispatcher may be sending it at this moment,
     and its outcome (sent, most likely) is what gets recorded."""
-    args = [*_prefixes(), followup_id, to_epoch(now), _clean(reason)]
-    return bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
+    args = [followup_id, to_epoch(now), _clean(reason)]
+    cancelled = bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
+    await durability.barrier(redis)
+    return cancelled
 
 
 async def cancel_group(
@@ -214,8 +217,10 @@ async def cancel_group(
     keep: Iterable[str] = (),
 ) -> list[str]:
     """Cancel the contact's pending items whose id starts with ``group:``, except ``keep``."""
-    args = [*_prefixes(), contact_id, f"{group}:", to_epoch(now), _clean(reason), *keep]
-    return sorted(await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis))
+    args = [contact_id, f"{group}:", to_epoch(now), _clean(reason), *keep]
+    cancelled = await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis)
+    await durability.barrier(redis)
+    return sorted(cancelled)
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,23 +249,26 @@ async def claim_due(
     Every marketing item also takes a slot of its contact's weekly ``cap`` (kept when it
     is sent, given back by any other outcome); when the cap is full it takes none and
     ``cap_frees_at`` says when one frees. The same script reads each item's
-    :class:`Addressee` (profile fields, opt-outs), so the claim touches keys outside the
-    queue's slot: it needs a single Redis node.
+    :class:`Addressee` (profile fields, opt-outs), from key prefixes it declares.
     """
     epoch = to_epoch(now)
+    profile_before, profile_after = keys.contact_profile_affixes()
+    optouts_before, optouts_after = keys.contact_optouts_affixes()
     args = [
-        *_prefixes(),
         epoch,
         limit,
         epoch + lease_s,
         cap.limit,
         cap.window_s,
         keep_s,
-        *keys.contact_profile_affixes(),
+        profile_after,
         _GS.join(_PROFILE_FIELDS),
-        *keys.contact_optouts_affixes(),
+        optouts_after,
     ]
-    reply = await lua.CLAIM(keys=_keys(), args=args, client=redis)
+    claim_keys = [*_keys(), profile_before, optouts_before]
+    reply = await lua.CLAIM(keys=claim_keys, args=args, client=redis)
+    if reply:
+        await durability.barrier(redis)
     if not reply:
         return []
     token, *rows = reply.split(_FS)
@@ -350,8 +358,9 @@ async def record_outcomes(
     if not outcomes:
         return []
     rows = (_record_row(outcome) for outcome in outcomes)
-    args = [*_prefixes(), to_epoch(now), retry.max_attempts, retry.base_s, retry.cap_s]
+    args = [to_epoch(now), retry.max_attempts, retry.base_s, retry.cap_s]
     answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *_batch(rows)], client=redis)
+    await durability.barrier(redis)
     return answers.split(_GS)
 
 
@@ -373,7 +382,7 @@ def _record_row(outcome: Outcome) -> str:
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
     """Every follow-up of the contact still on record (pending, in flight, finished), by due."""
-    rows = await lua.ROWS_OF_CONTACT(keys=_keys(), args=[*_prefixes(), contact_id], client=redis)
+    rows = await lua.ROWS_OF_CONTACT(keys=_keys(), args=[contact_id], client=redis)
     records = [_record_from(row) for row in rows]
     return sorted(records, key=lambda record: (record.followup.due_at, record.followup.id))
 
@@ -385,9 +394,7 @@ async def forget_contact(redis: Redis, contact_id: str) -> int:
     An item in flight may still be sent by the dispatcher holding it; its outcome then finds
     no record (an ack leaves its id in ``done`` until the sweep).
     """
-    return int(
-        await lua.FORGET_CONTACT(keys=_keys(), args=[*_prefixes(), contact_id], client=redis)
-    )
+    return int(await lua.FORGET_CONTACT(keys=_keys(), args=[contact_id], client=redis))
 
 
 async def pending(
@@ -419,7 +426,7 @@ def bucket_of(value: str, buckets: int = lua.RECORD_BUCKETS) -> int:
 async def _records(redis: Redis, ids: Sequence[str]) -> list[Record]:
     if not ids:
         return []
-    rows = await lua.ROWS(keys=_keys(), args=[*_prefixes(), *ids], client=redis)
+    rows = await lua.ROWS(keys=_keys(), args=[*ids], client=redis)
     return [_record_from(row) for row in rows if row[1]]
 
 
@@ -495,16 +502,8 @@ def _clean(text: str) -> str:
     return text.translate(_SEPARATORS) if _NEEDS_CLEANING.search(text) else text
 
 
-def _prefixes() -> tuple[str, str, str, str]:
-    return (
-        keys.followup_records_prefix(),
-        keys.followup_states_prefix(),
-        keys.followups_by_contact_prefix(),
-        keys.marketing_sent_prefix(),
-    )
-
-
 def _keys() -> list[str]:
+    """The KEYS of every queue script: its keys, then the prefixes it builds keys from."""
     return [
         keys.followups_due(),
         keys.followups_leased(),
@@ -512,6 +511,10 @@ def _keys() -> list[str]:
         keys.followups_dead(),
         keys.followup_claims(),
         keys.followup_leases(),
+        keys.followup_records_prefix(),
+        keys.followup_states_prefix(),
+        keys.followups_by_contact_prefix(),
+        keys.marketing_sent_prefix(),
     ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
-from storage import keys, order_events
+from storage import durability, keys, order_events
 from storage.order_events import StoredEvent
 from storage.timestamps import from_epoch, to_epoch
 
@@ -243,7 +243,22 @@ async def apply(
     Raises :class:`OrderError` for a change that cannot be applied (unknown
     order without contact or items, a moved contact, a forbidden status move).
     Applying the same change twice changes nothing the second time.
+
+    With ``SHOPBOT_REDIS_MIN_REPLICAS`` it returns once replicas hold the order. The
+    order is read back after the ``WAIT``: a write that a failover lost (the old
+    primary died before its replica had it) is applied again on the new primary.
     """
+    while True:
+        applied = await _apply_once(redis, change, now, source)
+        if not durability.min_replicas():
+            return applied
+        await durability.barrier(redis)
+        stored = await redis.get(keys.order(change.order_id))
+        if stored and _decode(stored) == applied.order:
+            return applied
+
+
+async def _apply_once(redis: Redis, change: OrderChange, now: datetime, source: str) -> Applied:
     order_key = keys.order(change.order_id)
     async with redis.pipeline(transaction=True) as pipe:
         while True:

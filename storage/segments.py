@@ -72,7 +72,9 @@ async def find(
         result = plan.build(segment)
         pipe.zcard(result)
         pipe.zrevrange(result, 0, max(limit, 1) - 1)
-        pipe.unlink(*plan.scratch)  # freed in the background: a big scratch set is slow to free
+        # UNLINK frees in the background (a big scratch set is slow to free); sent as a plain
+        # command because the cluster pipeline's unlink() splits keys by slot, outside MULTI.
+        pipe.execute_command("UNLINK", *plan.scratch)
         *_, count, members, _ = await pipe.execute()
     return SegmentMatch(count, tuple(members[:limit]))
 
@@ -98,7 +100,9 @@ async def store(
         pipe.zunionstore(dest, [result])
         pipe.expire(dest, ttl_s)
         pipe.zcard(dest)
-        pipe.unlink(*plan.scratch)  # freed in the background: a big scratch set is slow to free
+        # UNLINK frees in the background (a big scratch set is slow to free); sent as a plain
+        # command because the cluster pipeline's unlink() splits keys by slot, outside MULTI.
+        pipe.execute_command("UNLINK", *plan.scratch)
         *_, count, _ = await pipe.execute()
     return count
 

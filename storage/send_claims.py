@@ -25,13 +25,15 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
-from storage import keys
+from storage import durability, keys
 from storage.timestamps import from_epoch, to_epoch
 
 log = logging.getLogger(__name__)
@@ -140,15 +142,21 @@ async def claim(
     """True when ``token`` holds the claim (new, or its own earlier write); False when sent.
 
     Raises :class:`Held` while someone else's claim runs, :class:`Uncertain` when an
-    earlier send's outcome is unknown (then the key is never sent again).
+    earlier send's outcome is unknown (then the key is never sent again). With
+    ``SHOPBOT_REDIS_MIN_REPLICAS`` the claim holds only once replicas have it, so a
+    promoted replica knows it too.
     """
     moment = now or utc_now()
     epoch = to_epoch(moment)
     key = keys.sent_message(contact_id, idempotency_key)
     args = [token, epoch, epoch + lease_s, ttl_s]
-    state, detail = await _CLAIM(keys=[key], args=args, client=redis)
-    if state == "claimed":
-        return True
+    while True:
+        state, detail = await _CLAIM(keys=[key], args=args, client=redis)
+        if state != "claimed":
+            break
+        if await _replicated(redis, key, token):
+            return True
+        # A failover lost the claim: the loop makes it again on the new primary.
     if state == SENT:
         return False
     if state == "held":
@@ -157,6 +165,21 @@ async def claim(
         await record_uncertain(redis, contact_id, idempotency_key, moment)
         raise Uncertain("its sender stopped before confirming; it may have gone out")
     raise Uncertain("an earlier send's outcome is unknown; it may have gone out")
+
+
+async def _replicated(redis: Redis, key: str, token: str) -> bool:
+    """The claim ``token`` holds is on enough replicas (always, without MIN_REPLICAS)."""
+    if not durability.min_replicas():
+        return True
+    try:
+        await durability.barrier(redis)
+        value = await redis.get(key)
+    except RedisError:
+        # Unconfirmed: nothing is sent, and a claim a failover kept must not block a retry.
+        with suppress(RedisError):
+            await _RELEASE(keys=[key], args=[token], client=redis)
+        raise
+    return value is not None and value.startswith(f"sending|{token}|")
 
 
 async def confirm(

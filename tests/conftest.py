@@ -1,4 +1,8 @@
-"""Shared fixtures: one real throwaway redis-server per test session, flushed per test."""
+"""Shared fixtures: one real throwaway redis-server per test session, flushed per test.
+
+Tests marked ``cluster`` run twice: on that server, and on a 3-node Valkey Cluster
+(started once per session, like the primary + replica + Sentinels group).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,17 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 from support import FIXED_NOW
+from valkey_servers import (
+    SentinelGroup,
+    ValkeyServer,
+    start_cluster,
+    start_sentinel_group,
+    stop_all,
+)
 
 from bot.messages import ContactRef, InboundMessage, MessageKind
 from config.settings import Settings
+from storage.connect import cluster_client
 from storage.redis import EmbeddedRedis, create_client
 
 
@@ -29,10 +41,35 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run ``cluster``-marked tests that use ``redis`` on one node and on the cluster."""
+    if "redis" in metafunc.fixturenames and metafunc.definition.get_closest_marker("cluster"):
+        metafunc.parametrize("redis", ["node", "cluster"], indirect=True)
+
+
+@pytest.fixture(scope="session")
+def valkey_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[ValkeyServer]]:
+    """A 3-node Valkey Cluster on loopback ports."""
+    servers = start_cluster(tmp_path_factory.mktemp("cluster"))
+    yield servers
+    stop_all(servers)
+
+
+@pytest.fixture(scope="session")
+def sentinel_group(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelGroup]:
+    """A Valkey primary, a replica and 3 Sentinels (down-after-milliseconds 1000)."""
+    group = start_sentinel_group(tmp_path_factory.mktemp("sentinel"))
+    yield group
+    stop_all([*group.sentinels, *group.servers])
+
+
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    """A client on the session's server, with an empty database."""
-    client = create_client(redis_url)
+async def redis(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator[Redis]:
+    """A client on the session's server (or, param ``cluster``, the cluster), emptied."""
+    if getattr(request, "param", "node") == "cluster":
+        client = cluster_client(request.getfixturevalue("valkey_cluster")[0].url)
+    else:
+        client = create_client(redis_url)
     await client.flushdb()
     yield client
     await client.aclose()

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 
 import uvicorn
 
+from bot import metrics
 from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
 from bot.handoff_job import schedule_handoff_expiry
@@ -48,7 +49,9 @@ async def serve(settings: Settings) -> int:
         schedule_handoff_expiry(scheduler, runtime)
         schedule_recovery(scheduler, runtime)
         dispatcher = FollowupDispatcher.from_settings(runtime.redis, runtime.delivery, settings)
-        add_followups_dispatch(scheduler, dispatcher, settings.followup_tick_s)
+        add_followups_dispatch(
+            scheduler, dispatcher, settings.followup_tick_s, on_pass=metrics.observe_pass
+        )
         campaign_runner = CampaignRunner.from_settings(runtime.redis, settings, runtime.delivery)
         await load_and_schedule(scheduler, campaign_runner, settings)
         schedule_tier_reviews(
@@ -63,6 +66,8 @@ async def serve(settings: Settings) -> int:
                 port=settings.http_port,
                 lifespan="off",
                 log_level=settings.log_level.lower(),
+                # JSON lines: uvicorn's loggers go through ours (its own config prints text).
+                log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
             )
         )
         code = await runtime.dispatcher.roles.offer_claim_code()

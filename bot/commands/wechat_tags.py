@@ -16,7 +16,7 @@ from typing import TextIO
 from bot.channels.wechat.tags import wechat_tag_mirror
 from config.settings import Settings
 from storage import wechat_tags
-from storage.redis import open_redis
+from storage.connect import connect
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def sync_tags(settings: Settings, out: TextIO = sys.stdout) -> int:
     """Push all owner tags of WeChat contacts; print one line per tag and per refusal."""
-    async with open_redis(settings.redis_url, settings.data_dir) as redis:
+    async with connect(settings) as redis:
         mirror = wechat_tag_mirror(settings, redis)
         if mirror is None:
             print(

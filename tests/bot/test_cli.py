@@ -161,3 +161,13 @@ def test_a_channel_that_cannot_start_exits_2_with_one_line(embedded_env, tmp_pat
     assert errors == [errors[0]] and "SHOPBOT_TELEGRAM_TOKEN" in errors[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "data" / "redis.sock").exists(), "embedded Redis stopped"
+
+
+def test_chat_works_the_same_on_a_cluster_and_through_sentinel(valkey_cluster, sentinel_group):
+    cluster = {"SHOPBOT_REDIS_URL": valkey_cluster[1].url, "SHOPBOT_REDIS_CLUSTER": "true"}
+    sentinel = {"SHOPBOT_REDIS_SENTINELS": sentinel_group.addresses}
+    for env in (cluster, sentinel):
+        first = run_bot("chat", "--as", "nodes", stdin="hello\n", SHOPBOT_SHOP_ID="cli", **env)
+        again = run_bot("chat", "--as", "nodes", stdin="hello\n", SHOPBOT_SHOP_ID="cli", **env)
+        assert first.stdout.startswith("Hello, welcome to"), first.stderr
+        assert again.stdout.startswith("Hello again, welcome back"), again.stderr

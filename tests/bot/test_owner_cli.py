@@ -9,6 +9,8 @@ import subprocess
 from openpyxl import load_workbook
 from support import PROJECT_ROOT, PYTHON, bot_env, free_port
 
+from storage import keys
+
 
 def run_bot(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -48,7 +50,7 @@ async def test_first_start_prints_a_claim_code_that_works_once(redis, redis_url)
     assert "you are now an owner" in claimed.stdout and "All tags (contacts):" in claimed.stdout
     late = run_bot("chat", "--as", "other", stdin=f"/claim {code}\n", **env)
     assert "owner" not in late.stdout and "passed your question on" in late.stdout
-    assert await redis.smembers("shopbot:{roles}:owners") == {"console:boss"}
+    assert await redis.smembers(keys.claimed_owners()) == {"console:boss"}
 
 
 def test_no_claim_code_when_owners_are_configured(redis_url):

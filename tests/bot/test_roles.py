@@ -38,8 +38,8 @@ async def test_claim_code_is_offered_only_while_nobody_owns_the_shop(redis, sett
     assert await staff.redeem_claim_code(redis, f" {second} ", "telegram:9")
     assert not await staff.has_claim_code(redis)
     assert await ownerless.offer_claim_code() is None, "the shop has an owner now"
-    stored = await redis.keys("shopbot:{roles}:*")
-    assert stored == ["shopbot:{roles}:owners"], "only the hash was ever stored, and it is gone"
+    stored = await redis.keys(f"{keys.scope()}:roles:*")
+    assert stored == [keys.claimed_owners()], "only the hash was ever stored, and it is gone"
 
 
 async def test_claim_code_expires_after_an_hour(redis, settings):

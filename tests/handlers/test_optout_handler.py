@@ -6,7 +6,7 @@ import pytest
 from support import make_dispatcher
 
 from bot.messages import MessageKind
-from storage import optouts
+from storage import keys, optouts
 from storage.optouts import ALL_CATEGORIES
 
 
@@ -50,4 +50,4 @@ async def test_the_start_command_is_the_greeting_not_a_subscription(
 async def test_opting_out_opens_no_ticket_and_records_no_question(dispatcher, redis, make_message):
     result = await dispatcher.dispatch(make_message("取消订阅"))
     assert len(result.replies) == 1 and result.others == ()
-    assert await redis.keys("shopbot:unanswered") == []
+    assert await redis.keys(keys.unanswered()) == []

@@ -23,6 +23,8 @@ from schedules.scheduler import build_scheduler
 from storage import campaigns
 from storage.campaigns import Status
 
+pytestmark = pytest.mark.cluster
+
 SLOT = datetime.fromisoformat("2026-12-01T10:00:05+08:00")
 THANKS = CampaignSpec(
     id="thanks",

@@ -22,6 +22,8 @@ from storage.orders import OrderChange, OrderItem, OrderStatus
 from storage.segment_parser import RangeAtom, RangeField, Segment, SetAtom, SetField, parse
 from storage.timestamps import to_epoch
 
+pytestmark = pytest.mark.cluster
+
 TAGS = ("VIP", "老客户", "团购", "黑名单")
 
 

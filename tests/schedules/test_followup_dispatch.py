@@ -16,6 +16,8 @@ from storage import followups, keys, mailbox, send_claims
 from storage.followups import Followup, Purpose, State
 from storage.optouts import OptOutCategory, opt_out
 
+pytestmark = pytest.mark.cluster
+
 BOB = "console:bob"
 NIGHT = T0 + timedelta(hours=12)  # 22:00 in Shanghai
 

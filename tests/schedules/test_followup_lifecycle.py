@@ -14,6 +14,8 @@ from storage import followups
 from storage.followups import State
 from storage.orders import OrderItem
 
+pytestmark = pytest.mark.cluster
+
 AMY = "console:amy"
 RULES = rules_from(None)
 CATALOG = default_catalog()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 from support import FIXED_NOW, make_dispatcher
 
@@ -14,6 +15,8 @@ from schedules.lifecycle import OrderFacts, on_order_status
 from storage import contacts, followups
 from storage.followups import State
 from storage.orders import OrderItem
+
+pytestmark = pytest.mark.cluster
 
 ALICE = "console:alice"  # the make_message fixture's default contact
 RULES = rules_from(None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from followup_support import T0, RecordingOutlet, dispatcher
 
 from schedules.scheduler import (
@@ -12,6 +13,8 @@ from schedules.scheduler import (
 )
 from storage import followups
 from storage.followups import Followup, Purpose
+
+pytestmark = pytest.mark.cluster
 
 
 async def test_dispatch_job_has_an_explicit_id_and_jittered_interval(redis, settings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from zoneinfo import ZoneInfo
 
+import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 from membership_support import RULES, days, move, place
 
@@ -15,6 +16,8 @@ from schedules.scheduler import build_scheduler
 from storage import followups, keys, membership
 from storage.orders import OrderStatus
 from storage.timestamps import to_epoch
+
+pytestmark = pytest.mark.cluster
 
 AMY = "console:amy"
 SLIDING = replace(RULES, mode=Mode.UPGRADE_AND_DOWNGRADE)

@@ -10,6 +10,8 @@ from redis.exceptions import ResponseError
 from storage import batch
 from storage.batch import Coalescer
 
+pytestmark = pytest.mark.cluster
+
 
 def counter_step(key: str):
     """A step that bumps ``key`` twice and reads it: three replies, one value."""

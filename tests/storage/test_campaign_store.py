@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from support import FIXED_NOW
 
 from storage import campaigns, keys, optouts
 from storage.campaigns import Campaign, Status
 from storage.optouts import OptOutCategory
+
+pytestmark = pytest.mark.cluster
 
 DRAFT = Campaign(
     id="K1",
@@ -44,14 +47,15 @@ async def test_only_one_of_two_racing_confirmations_wins(redis):
 async def test_the_audience_is_frozen_once_without_opted_out_contacts(redis):
     await campaigns.save(redis, DRAFT)
     await optouts.opt_out(redis, "console:b", FIXED_NOW, [OptOutCategory.MARKETING])
-    await redis.zadd("scratch:1", {"console:a": 1, "console:b": 2, "console:c": 3})
-    await redis.zadd("scratch:2", {"console:z": 1})
+    first, second = keys.segment_scratch("t", 1), keys.segment_scratch("t", 2)
+    await redis.zadd(first, {"console:a": 1, "console:b": 2, "console:c": 3})
+    await redis.zadd(second, {"console:z": 1})
 
-    assert await campaigns.freeze_audience(redis, "K1", "scratch:1") == 2
-    assert await campaigns.freeze_audience(redis, "K1", "scratch:2") == 2, "the first one stays"
+    assert await campaigns.freeze_audience(redis, "K1", first) == 2
+    assert await campaigns.freeze_audience(redis, "K1", second) == 2, "the first one stays"
     assert await campaigns.audience_slice(redis, "K1", 0, 10) == ["console:a", "console:c"]
     assert (await campaigns.get(redis, "K1")).opted_out == 1
-    assert not await redis.exists("scratch:1", "scratch:2"), "scratch keys are removed"
+    assert not await redis.exists(first) and not await redis.exists(second), "scratch keys gone"
     assert await redis.exists(keys.campaign_audience("K1"))
 
 

@@ -19,6 +19,8 @@ from storage.followups import (
 )
 from storage.optouts import OptOutCategory
 
+pytestmark = pytest.mark.cluster
+
 
 def item(item_id: str = "order:1:shipped", *, due=T0, contact: str = "console:amy", **kw):
     return Followup(item_id, contact, due, "shipped", Purpose.TRANSACTIONAL, **kw)
@@ -156,7 +158,7 @@ async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
     assert len(await followups.of_contact(redis, "console:amy")) == 2, "kept for an hour"
     assert await followups.claim_due(redis, T0 + timedelta(seconds=3600), 10, 60, keep_s=3600) == []
     assert await followups.of_contact(redis, "console:amy") == []
-    assert await redis.keys("shopbot:{fu}:*") == [keys.followup_claims()]
+    assert await redis.keys(f"{keys.scope()}:fu:*") == [keys.followup_claims()]
 
 
 async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
@@ -198,7 +200,7 @@ async def test_dead_letters_are_swept_after_keep_like_finished_items(redis):
     await followups.claim_due(redis, T0 + timedelta(seconds=4200), 10, 60, keep_s=3600)
     assert await followups.dead_letters(redis) == []
     assert await followups.of_contact(redis, "console:amy") == []
-    assert await redis.keys("shopbot:{fu}:*") == [keys.followup_claims()]
+    assert await redis.keys(f"{keys.scope()}:fu:*") == [keys.followup_claims()]
     assert await followups.schedule(redis, item("a:1")), "a swept id may be scheduled again"
 
 

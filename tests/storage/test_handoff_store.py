@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from support import FIXED_NOW
 
 from storage import handoff, keys
+
+pytestmark = pytest.mark.cluster
 
 
 async def test_the_sweep_and_an_owner_never_both_end_a_handoff(redis):

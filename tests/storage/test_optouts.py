@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from support import FIXED_NOW
 
 from storage import keys
 from storage.optouts import OptOutCategory, is_opted_out, opt_in, opt_out, opt_outs_of
+
+pytestmark = pytest.mark.cluster
 
 
 async def test_opt_out_and_back_in(redis):

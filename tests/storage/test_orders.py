@@ -12,6 +12,8 @@ from handlers.orders import OrderEvents, record_order
 from storage import keys, orders
 from storage.orders import OrderChange, OrderError, OrderItem, OrderStatus, can_move
 
+pytestmark = pytest.mark.cluster
+
 S = OrderStatus
 TEA = OrderItem("tea-250g", "Tea", 2, 59.0)
 

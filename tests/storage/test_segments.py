@@ -9,11 +9,13 @@ from datetime import datetime, timedelta
 import pytest
 from support import FIXED_NOW
 
-from storage import contacts, optouts, orders, segments
+from storage import contacts, keys, optouts, orders, segments
 from storage.optouts import OptOutCategory
 from storage.orders import OrderChange, OrderItem, OrderStatus
 from storage.segment_parser import RangeAtom, RangeField, SegmentError, SetAtom, SetField, parse
 from storage.timestamps import to_epoch
+
+pytestmark = pytest.mark.cluster
 
 TAGS = ("VIP", "黑名单", "新客", "big spender", "wholesale")
 CHANNELS = ("telegram", "wechat", "console")
@@ -56,7 +58,7 @@ async def _populate(redis, rng: random.Random, count: int) -> None:
 
 
 async def _facts(redis) -> list[Facts]:
-    ids = await redis.zrange("shopbot:contacts:last_seen", 0, -1)
+    ids = await redis.zrange(keys.contacts_by_last_seen(), 0, -1)
     facts = []
     for contact_id in ids:
         contact = await contacts.get(redis, contact_id)
@@ -180,7 +182,7 @@ async def test_segments_match_brute_force_on_generated_contacts(redis):
             match = await segments.find(redis, parse(expression), now, limit=1000)
             assert set(match.contact_ids) == expected, expression
             assert match.count == len(expected), expression
-    assert not await redis.keys("shopbot:segment:tmp:*"), "scratch keys are deleted"
+    assert not await redis.keys(f"{keys.scope()}:segment:tmp:*"), "scratch keys are deleted"
     assert 0 < len(_brute_force("tag:VIP -tag:黑名单", facts, FIXED_NOW)) < len(facts)
 
 
@@ -189,8 +191,9 @@ async def test_find_lists_most_recently_seen_first_and_store_keeps_a_ttl(redis):
         await contacts.touch(redis, f"wechat:o{n}", FIXED_NOW - timedelta(days=days))
     match = await segments.find(redis, parse("channel:wechat"), FIXED_NOW, limit=2)
     assert match == segments.SegmentMatch(3, ("wechat:o1", "wechat:o2"))
-    stored = await segments.store(redis, parse("channel:wechat"), FIXED_NOW, "dest", 30)
-    assert stored == 3 and 0 < await redis.ttl("dest") <= 30
+    dest = keys.segment_scratch("dest", 0)
+    stored = await segments.store(redis, parse("channel:wechat"), FIXED_NOW, dest, 30)
+    assert stored == 3 and 0 < await redis.ttl(dest) <= 30
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,8 @@ from support import FIXED_NOW
 
 from storage import keys, send_claims
 
+pytestmark = pytest.mark.cluster
+
 ALICE = "console:alice"
 BOB = "console:bob"
 

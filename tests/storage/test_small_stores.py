@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from support import FIXED_NOW
 
 from storage import dedupe, keys, mailbox, unanswered
 from storage.unanswered import UNANSWERED_LIMIT
+
+pytestmark = pytest.mark.cluster
 
 
 async def test_dedupe_claim_is_first_come_and_expires(redis):

@@ -15,6 +15,8 @@ from storage.segment_parser import SegmentError, parse
 from storage.stages import Stage, StageFacts, classify
 from storage.timestamps import to_epoch
 
+pytestmark = pytest.mark.cluster
+
 AMY = "console:amy"
 
 

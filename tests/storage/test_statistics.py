@@ -18,6 +18,8 @@ from storage.daily_counters import Metric
 from storage.orders import OrderStatus
 from storage.statistics import Period, compute, daily_series
 
+pytestmark = pytest.mark.cluster
+
 NOW = FIXED_NOW  # 18:00 in Shanghai
 RULES_TZ = ZoneInfo("Asia/Shanghai")
 DAY = timedelta(days=1)

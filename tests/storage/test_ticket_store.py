@@ -13,6 +13,8 @@ from handlers.ticket_actions import answer_ticket, close_ticket
 from storage import keys, tickets
 from storage.tickets import TicketClosed, TicketNotFound, TicketStatus
 
+pytestmark = pytest.mark.cluster
+
 LATER = FIXED_NOW + timedelta(hours=1)
 MUCH_LATER = FIXED_NOW + timedelta(hours=2)
 

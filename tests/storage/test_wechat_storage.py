@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 from support import FIXED_NOW
 
 from storage import keys, send_decisions, wechat_answers, wechat_window
 from storage.send_decisions import SendDecision
+
+pytestmark = pytest.mark.cluster
 
 ALICE = "wechat:oAlice"
 

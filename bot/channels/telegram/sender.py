@@ -36,6 +36,7 @@ from telegram.error import (
     TimedOut,
 )
 
+from bot import metrics
 from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
 from bot.channels.telegram.rendering import Chunk, render
 from bot.messages import DeliveryError, MediaKind, OutboundMessage
@@ -147,7 +148,7 @@ class TelegramSender:
                 except (DeliveryError, send_claims.Held, send_claims.Uncertain) as exc:
                     _settle(job.done, exc)
                 except Exception as exc:  # one bad message must not stop the chat's queue
-                    log.exception("sending to telegram:%s failed", chat_id)
+                    log.exception("sending to %s failed", f"telegram:{chat_id}")
                     _settle(job.done, DeliveryError(f"unexpected error: {exc!r}"))
                 else:
                     _settle(job.done, None)
@@ -157,7 +158,7 @@ class TelegramSender:
                 del self._queues[chat_id]
 
     async def _blocked(self, message: OutboundMessage, reason: str) -> None:
-        log.info("telegram:%s cannot be reached: %s", message.target_chat, reason)
+        log.info("%s cannot be reached: %s", f"telegram:{message.target_chat}", reason)
         if self.on_blocked is not None and blocks_contact(message):
             await self.on_blocked(message, reason)
 
@@ -214,12 +215,14 @@ class TelegramSender:
                 await self._call(chunk)
                 return
             except RetryAfter as exc:
+                metrics.TELEGRAM_RATE_LIMITED.inc()
                 flood_waits += 1
                 if flood_waits > self.retry.flood_waits:
                     raise DeliveryError(f"flood control kept refusing: {exc}") from exc
                 seconds = retry_after_seconds(exc)
-                log.warning("telegram asked to wait %.0fs (telegram:%s)", seconds, chunk.chat_id)
+                log.warning("telegram asked to wait %.0fs (%s)", seconds, f"telegram:{chunk.chat_id}")
                 self.limiter.pause(chunk.chat_id, seconds)
+                metrics.TELEGRAM_RETRIES.inc()
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc
             except TimedOut as exc:
@@ -230,6 +233,7 @@ class TelegramSender:
                 raise DeliveryError(f"telegram refused the message: {exc}") from exc
             except NetworkError as exc:
                 network_failures = await self._network_failure(exc, network_failures)
+                metrics.TELEGRAM_RETRIES.inc()
             except TelegramError as exc:
                 raise DeliveryError(f"telegram error: {exc}") from exc
 

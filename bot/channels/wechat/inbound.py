@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from bot import metrics
 from bot.channels.wechat.parsing import Handling, Parsed
 from bot.channels.wechat.sender import WeChatSender, has_picture
 from bot.channels.wechat.tasks import TaskTracker
@@ -97,6 +98,7 @@ class InboundProcessor:
         done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
         contact_id = message.contact.id
         if task not in done:
+            metrics.WECHAT_BUDGET_MISSED.inc()
             # Out of time: answer `success`, unless the reply was decided just now.
             _, stored = await wechat_answers.decide(self._redis, contact_id, message.id, None)
             return stored

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from fakes.telegram_bot_api import TOKEN
 from fakes.virtual_time import VirtualTimer
+from prometheus_client import REGISTRY
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
@@ -56,11 +57,15 @@ async def test_a_long_text_arrives_in_parts_with_the_buttons_on_the_last(bot, re
 async def test_a_429_pauses_as_told_and_the_message_goes_out_once(bot, redis, fake_bot_api):
     sender, timer = _virtual_sender(bot, redis)
     fake_bot_api.fail_next(429, retry_after=3)
+    limited = REGISTRY.get_sample_value("shopbot_telegram_rate_limited_total") or 0
+    retries = REGISTRY.get_sample_value("shopbot_telegram_retries_total") or 0
 
     await sender.send(_to(601, "您的订单已发货", idempotency_key="order:A1:shipped"))
 
     assert fake_bot_api.texts_to(601) == ["您的订单已发货"]
     assert fake_bot_api.http_429s == 1
+    assert REGISTRY.get_sample_value("shopbot_telegram_rate_limited_total") == limited + 1
+    assert REGISTRY.get_sample_value("shopbot_telegram_retries_total") == retries + 1
     assert max(timer.sleeps) == pytest.approx(3, abs=0.01)
     key = keys.sent_message("telegram:601", "order:A1:shipped")
     assert await redis.get(key) == "sent" and await redis.ttl(key) > 86_400

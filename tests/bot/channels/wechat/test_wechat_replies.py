@@ -7,6 +7,7 @@ import asyncio
 import xmltodict
 from fakes.wechat_api import CUSTOM_SEND
 from fakes.wechat_messages import TOKEN, signed_params, text_xml
+from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -64,8 +65,10 @@ async def test_slow_handler_answers_success_then_sends_through_the_api(
     gate = _Gate()
     settings = wechat_settings.model_copy(update={"wechat_reply_budget_ms": 100})
     app = make_wechat_app(settings, responders=(gate,))
+    missed = REGISTRY.get_sample_value("shopbot_wechat_reply_budget_missed_total") or 0
     response = await _post(app, text_xml("oEve", "where is my parcel", 779))
     assert (response.status_code, response.text) == (200, "success")
+    assert REGISTRY.get_sample_value("shopbot_wechat_reply_budget_missed_total") == missed + 1
     assert gate.calls == 1 and not gate.open.is_set()  # answered while the handler still ran
     assert app.api.requests(CUSTOM_SEND) == []
 
