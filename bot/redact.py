@@ -44,8 +44,9 @@ _PATTERNS = (
     (re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}"), REDACTED),
 )
 
-_CONTACT_ID = re.compile(r"\b(wechat|telegram):([^\s,;:'\"()\[\]<>~]+)")
-"""A contact id as ``ContactRef.id`` writes it (the terminal's names are the owner's own)."""
+_CONTACT_ID = re.compile(r"\b(wechat|telegram):([^\s,;:'\"()\[\]<>~%]+)")
+"""A contact id as ``ContactRef.id`` writes it (the terminal's names are the owner's own);
+never a log call's ``%s`` placeholder."""
 
 _secrets: list[str] = []
 """Longest first, so that a secret inside a longer one does not leave the rest readable."""

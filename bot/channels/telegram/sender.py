@@ -147,7 +147,7 @@ class TelegramSender:
                 except (DeliveryError, send_claims.Held, send_claims.Uncertain) as exc:
                     _settle(job.done, exc)
                 except Exception as exc:  # one bad message must not stop the chat's queue
-                    log.exception("sending to telegram:%s failed", chat_id)
+                    log.exception("sending to %s failed", f"telegram:{chat_id}")
                     _settle(job.done, DeliveryError(f"unexpected error: {exc!r}"))
                 else:
                     _settle(job.done, None)
@@ -157,7 +157,7 @@ class TelegramSender:
                 del self._queues[chat_id]
 
     async def _blocked(self, message: OutboundMessage, reason: str) -> None:
-        log.info("telegram:%s cannot be reached: %s", message.target_chat, reason)
+        log.info("%s cannot be reached: %s", f"telegram:{message.target_chat}", reason)
         if self.on_blocked is not None and blocks_contact(message):
             await self.on_blocked(message, reason)
 
@@ -218,7 +218,9 @@ class TelegramSender:
                 if flood_waits > self.retry.flood_waits:
                     raise DeliveryError(f"flood control kept refusing: {exc}") from exc
                 seconds = retry_after_seconds(exc)
-                log.warning("telegram asked to wait %.0fs (telegram:%s)", seconds, chunk.chat_id)
+                log.warning(
+                    "telegram asked to wait %.0fs (%s)", seconds, f"telegram:{chunk.chat_id}"
+                )
                 self.limiter.pause(chunk.chat_id, seconds)
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc
