@@ -76,3 +76,12 @@ def test_contact_ids_become_stable_pseudonyms():
     assert line.count(redact.pseudonym("wechat:oAbC123-xyz_9")) == 2
     assert redact.pseudonym("telegram:4711") in line
     assert redact.pseudonym("wechat:a") != redact.pseudonym("wechat:b")
+
+
+def test_a_log_template_keeps_its_placeholders(caplog):
+    redact.install()
+    caplog.set_level(logging.INFO)
+    logging.getLogger("shopbot.test").info("sending to %s failed", "telegram:4711")
+    assert (
+        caplog.records[-1].getMessage() == f"sending to {redact.pseudonym('telegram:4711')} failed"
+    )

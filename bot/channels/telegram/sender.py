@@ -220,7 +220,9 @@ class TelegramSender:
                 if flood_waits > self.retry.flood_waits:
                     raise DeliveryError(f"flood control kept refusing: {exc}") from exc
                 seconds = retry_after_seconds(exc)
-                log.warning("telegram asked to wait %.0fs (%s)", seconds, f"telegram:{chunk.chat_id}")
+                log.warning(
+                    "telegram asked to wait %.0fs (%s)", seconds, f"telegram:{chunk.chat_id}"
+                )
                 self.limiter.pause(chunk.chat_id, seconds)
                 metrics.TELEGRAM_RETRIES.inc()
             except Forbidden as exc:
