@@ -261,18 +261,30 @@ class _FileLock:
 
 
 @asynccontextmanager
+async def serving(
+    redis_url: str | None, data_dir: Path, appendfsync: AppendFsync = "everysec"
+) -> AsyncIterator[tuple[str, EmbeddedRedis | None]]:
+    """The URL to connect to, and the embedded server (started for ``data_dir``, left on
+    exit) when ``redis_url`` is None."""
+    if redis_url is not None:
+        yield redis_url, None
+        return
+    embedded = EmbeddedRedis(data_dir, appendfsync=appendfsync)
+    url = await asyncio.to_thread(embedded.start)
+    try:
+        yield url, embedded
+    finally:
+        await asyncio.to_thread(embedded.stop)
+
+
+@asynccontextmanager
 async def open_redis(
     redis_url: str | None, data_dir: Path, appendfsync: AppendFsync = "everysec"
 ) -> AsyncIterator[Redis]:
     """Connect to ``redis_url``, or to the embedded server for ``data_dir``; close on exit."""
-    embedded: EmbeddedRedis | None = None
-    if redis_url is None:
-        embedded = EmbeddedRedis(data_dir, appendfsync=appendfsync)
-        redis_url = await asyncio.to_thread(embedded.start)
-    client = create_client(redis_url)
-    try:
-        yield client
-    finally:
-        await client.aclose()
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
+    async with serving(redis_url, data_dir, appendfsync) as (url, _):
+        client = create_client(url)
+        try:
+            yield client
+        finally:
+            await client.aclose()

@@ -14,6 +14,7 @@ from config.i18n import default_templates
 from handlers.orders import OrderEvents
 from handlers.pipeline import default_pipeline
 from storage import audit, contacts, orders
+from storage.redis import create_client
 
 KEY = "s3cret-key"
 BODY = {
@@ -126,3 +127,24 @@ async def test_missing_or_wrong_key_is_401(redis, client, headers):
 async def test_no_key_configured_means_no_api(redis, settings):
     assert settings.api_key is None
     assert order_api_routes(redis, settings, (), lambda: FIXED_NOW) == []
+
+
+async def test_redis_unavailable_is_503_to_retry_never_500(settings, tmp_path):
+    unreachable = create_client(f"unix://{tmp_path / 'nothing.sock'}")
+    configured = settings.model_copy(update={"api_key": KEY})
+    runtime = Runtime(
+        configured,
+        unreachable,
+        default_templates(),
+        make_dispatcher(unreachable, configured),
+        Delivery({}),
+        default_pipeline(configured),
+    )
+    transport = httpx.ASGITransport(app=build_web_app(runtime))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
+            response = await http.post("/api/orders", json=BODY, headers=auth())
+    finally:
+        await unreachable.aclose()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json() == {"error": "storage unavailable, retry later"}

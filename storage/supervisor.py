@@ -1,0 +1,184 @@
+"""Watching Redis: the embedded server is started again when it dies; health is known at once.
+
+A probe (``PING`` on a client of its own, with no retries) runs every
+:data:`PROBE_INTERVAL_S`. :class:`Health` holds what the last probe found, so the
+web app and the pollers refuse work at once while Redis is away instead of each
+request waiting through the main client's retries. With the embedded server, a
+probe that finds nothing listening starts the server again on the same data folder
+(:meth:`storage.redis.EmbeddedRedis.revive`); with an external server the main
+client reconnects by itself once the server is back (its retry policy), and the
+probe only reports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import BusyLoadingError, RedisError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from storage.redis import (
+    AppendFsync,
+    EmbeddedRedis,
+    EmbeddedRedisError,
+    create_client,
+    serving,
+)
+
+log = logging.getLogger(__name__)
+
+PROBE_INTERVAL_S = 0.5
+PROBE_TIMEOUT_S = 1.0
+
+Probe = Literal["ok", "refused", "unresponsive"]
+
+
+class Health:
+    """Whether Redis answered the last probe; ``reason`` says why not."""
+
+    def __init__(self) -> None:
+        self.reason = ""
+        self._up = asyncio.Event()
+        self._up.set()
+
+    @property
+    def up(self) -> bool:
+        """True when the last probe was answered."""
+        return self._up.is_set()
+
+    def mark_up(self) -> None:
+        """Redis answers again."""
+        if not self.up:
+            log.warning("redis is available again")
+        self.reason = ""
+        self._up.set()
+
+    def mark_down(self, reason: str) -> None:
+        """Redis did not answer; work is refused until :meth:`mark_up`."""
+        if self.up:
+            log.warning("redis unavailable: %s", reason)
+        self.reason = reason
+        self._up.clear()
+
+    async def wait_up(self) -> None:
+        """Return once Redis answers."""
+        await self._up.wait()
+
+
+class Supervisor:
+    """Probes Redis and keeps :class:`Health` current; revives an embedded server that died."""
+
+    def __init__(
+        self,
+        url: str,
+        health: Health,
+        embedded: EmbeddedRedis | None = None,
+        *,
+        interval_s: float = PROBE_INTERVAL_S,
+    ) -> None:
+        self.health = health
+        self.embedded = embedded
+        self.interval_s = interval_s
+        self.restarts = 0
+        self._probe_client = Redis.from_url(
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=PROBE_TIMEOUT_S,
+            socket_timeout=PROBE_TIMEOUT_S,
+        )
+
+    async def run(self) -> None:
+        """Probe until cancelled."""
+        try:
+            while True:
+                await self.check()
+                await asyncio.sleep(self.interval_s)
+        finally:
+            await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the probe's connection."""
+        await self._probe_client.aclose()
+
+    async def check(self) -> Probe:
+        """One probe; revives a dead embedded server. Returns what the probe found."""
+        found, detail = await self._probe()
+        if found == "refused" and self.embedded is not None:
+            self.health.mark_down(detail)
+            found = await self._revive()
+        if found == "ok":
+            self.health.mark_up()
+        else:
+            self.health.mark_down(detail)
+        return found
+
+    async def _probe(self) -> tuple[Probe, str]:
+        try:
+            await asyncio.wait_for(self._probe_client.ping(), PROBE_TIMEOUT_S)
+        except (TimeoutError, RedisTimeoutError, BusyLoadingError) as exc:
+            return "unresponsive", _describe(exc)
+        except (RedisConnectionError, OSError) as exc:
+            return "refused", _describe(exc)
+        except RedisError as exc:  # alive but refusing commands (e.g. MISCONF)
+            return "unresponsive", _describe(exc)
+        return "ok", ""
+
+    async def _revive(self) -> Probe:
+        assert self.embedded is not None
+        try:
+            restarted = await asyncio.to_thread(self.embedded.revive)
+        except EmbeddedRedisError as exc:
+            log.error("could not start the embedded server again: %s", exc)
+            return "refused"
+        if restarted:
+            self.restarts += 1
+            log.warning("embedded server started again on %s", self.embedded.data_dir)
+        found, _ = await self._probe()
+        return found
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+@dataclass
+class Connection:
+    """The client, and what the supervisor knows of the server's health."""
+
+    client: Redis
+    health: Health
+    supervisor: Supervisor
+
+
+@asynccontextmanager
+async def open_supervised(
+    redis_url: str | None, data_dir: Path, appendfsync: AppendFsync = "everysec"
+) -> AsyncIterator[Connection]:
+    """Like :func:`storage.redis.open_redis`, with a supervisor running while it is open.
+
+    The supervisor stops before the embedded server does, so it never revives a server
+    that is being shut down on purpose.
+    """
+    async with serving(redis_url, data_dir, appendfsync) as (url, embedded):
+        client = create_client(url)
+        health = Health()
+        supervisor = Supervisor(url, health, embedded)
+        watching = asyncio.create_task(supervisor.run(), name="redis-supervisor")
+        try:
+            yield Connection(client, health, supervisor)
+        finally:
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            await client.aclose()
