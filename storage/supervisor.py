@@ -91,6 +91,7 @@ class Supervisor:
         self.embedded = embedded
         self.interval_s = interval_s
         self.restarts = 0
+        self._stopping = asyncio.Event()
         self._probe_client = Redis.from_url(
             url,
             retry=Retry(NoBackoff(), 0),
@@ -99,13 +100,26 @@ class Supervisor:
         )
 
     async def run(self) -> None:
-        """Probe until cancelled."""
+        """Probe until :meth:`stop`.
+
+        Stopped by an event, not by cancelling: a cancellation that lands inside the
+        client's connection handling can be lost, and the loop would never end.
+        """
         try:
-            while True:
-                await self.check()
-                await asyncio.sleep(self.interval_s)
+            while not self._stopping.is_set():
+                try:
+                    await self.check()
+                except Exception:  # a bug here must not end supervision for good
+                    log.exception("redis supervisor check failed")
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.interval_s):
+                        await self._stopping.wait()
         finally:
             await self.aclose()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return after the probe in progress."""
+        self._stopping.set()
 
     async def aclose(self) -> None:
         """Close the probe's connection."""
@@ -125,7 +139,8 @@ class Supervisor:
 
     async def _probe(self) -> tuple[Probe, str]:
         try:
-            await asyncio.wait_for(self._probe_client.ping(), PROBE_TIMEOUT_S)
+            async with asyncio.timeout(PROBE_TIMEOUT_S):
+                await self._probe_client.ping()
         except (TimeoutError, RedisTimeoutError, BusyLoadingError) as exc:
             return "unresponsive", _describe(exc)
         except (RedisConnectionError, OSError) as exc:
@@ -178,7 +193,6 @@ async def open_supervised(
         try:
             yield Connection(client, health, supervisor)
         finally:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
+            supervisor.stop()
+            await watching
             await client.aclose()

@@ -58,6 +58,9 @@ class ConsoleChannel:
     async def start(self) -> None:
         """Nothing to start: the chat process reads stdin itself."""
 
+    async def stop_receiving(self) -> None:
+        """Nothing to stop: the chat process reads stdin itself."""
+
     async def stop(self) -> None:
         """Nothing to stop."""
 

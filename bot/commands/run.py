@@ -13,8 +13,10 @@ import uvicorn
 
 from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
+from bot.gate import Gate
 from bot.handoff_job import schedule_handoff_expiry
 from bot.heap import freeze_startup_heap
+from bot.shutdown import stop_in_order
 from bot.web import build_web_app
 from config.catalog import default_catalog
 from config.membership import membership_from
@@ -35,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def serve(settings: Settings) -> int:
-    """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
+    """Run until SIGTERM/SIGINT, then stop in order (``bot.shutdown``); Redis closes last."""
     async with open_runtime(settings) as runtime:
         await runtime.pipeline.warm_up()  # before channels: WeChat allows 5 s per answer
         try:
@@ -61,7 +63,9 @@ async def serve(settings: Settings) -> int:
                 port=settings.http_port,
                 lifespan="off",
                 log_level=settings.log_level.lower(),
-            )
+                timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+            ),
+            gate=runtime.gate,
         )
         code = await runtime.dispatcher.roles.offer_claim_code()
         if code:
@@ -70,9 +74,13 @@ async def serve(settings: Settings) -> int:
         try:
             await server.serve()
         finally:
-            for channel in runtime.channels.values():
-                await channel.stop()
-            scheduler.shutdown(wait=False)
+            await stop_in_order(
+                runtime.gate,
+                runtime.channels.values(),
+                scheduler,
+                dispatcher,
+                settings.shutdown_grace_s,
+            )
     return 0
 
 
@@ -80,8 +88,13 @@ class _Server(uvicorn.Server):
     """Uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards.
 
     Uvicorn re-raises a captured signal once it has shut down, which would
-    interrupt our own cleanup (channels, scheduler, the embedded Redis).
+    interrupt our own cleanup (channels, scheduler, the embedded Redis). The signal
+    closes the gate at once, so requests still arriving are refused with 503.
     """
+
+    def __init__(self, config: uvicorn.Config, *, gate: Gate) -> None:
+        super().__init__(config)
+        self.gate = gate
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -95,6 +108,7 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     def _request_exit(self) -> None:
+        self.gate.close()
         self.should_exit = True
 
 

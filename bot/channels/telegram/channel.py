@@ -102,13 +102,17 @@ class TelegramChannel:
         self._polling = asyncio.create_task(self.poller.run(), name="telegram-polling")
         log.info("telegram long polling started as @%s", self.bot.username)
 
-    async def stop(self) -> None:
-        """Stop polling, finish in-flight updates and queued messages, close the client."""
+    async def stop_receiving(self) -> None:
+        """Stop polling (confirming what was handled) and finish the updates taken."""
         if self._polling is not None:
             self.poller.stop()
             await asyncio.gather(self._polling, return_exceptions=True)
             self._polling = None
         await self.wait_idle()
+
+    async def stop(self) -> None:
+        """Stop polling, finish in-flight updates and queued messages, close the client."""
+        await self.stop_receiving()
         await self.sender.close()
         await self.bot.shutdown()
 
