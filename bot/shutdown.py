@@ -31,6 +31,17 @@ CHANNEL_FLOOR_S = 1.0
 """Even past the grace, a channel gets this long to stop: it closes its clients."""
 
 
+def stop_taking_work(gate: Gate, scheduler: ShopScheduler, followups: FollowupDispatcher) -> None:
+    """The moment the signal arrives: refuse HTTP work, start no job, claim no follow-up.
+
+    Safe to call again. What is already claimed or running carries on to its end.
+    """
+    gate.close()
+    followups.stop_claiming()
+    if scheduler.running:
+        scheduler.pause()
+
+
 async def stop_in_order(
     gate: Gate,
     channels: Iterable[Channel],
@@ -40,11 +51,10 @@ async def stop_in_order(
 ) -> None:
     """Stop accepting, let running work finish within ``grace_s``, then stop everything."""
     deadline = asyncio.get_running_loop().time() + grace_s
-    gate.close()
+    stop_taking_work(gate, scheduler, followups)
     started = list(channels)
     for channel in started:
         await _within(channel.stop_receiving(), deadline, f"{channel.name}: taken updates")
-    followups.stop_claiming()
     if not await scheduler.wind_down(_left(deadline)):
         log.warning("shutdown grace over: scheduler jobs still running were cancelled")
     for channel in started:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import IO, Literal
 
 import redis
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -66,6 +66,8 @@ def server_binary() -> Path:
 
 
 TCP_READ_TIMEOUT_S = 5
+MAX_CONNECTIONS = 100
+POOL_WAIT_S = 20
 
 
 def create_client(url: str) -> Redis:
@@ -75,10 +77,16 @@ def create_client(url: str) -> Redis:
     network can hang a connection silently). A unix socket gets no read timeout:
     its server runs on this machine and its death closes the socket at once,
     while a timer per reply costs the client more than a small reply does.
+
+    At most :data:`MAX_CONNECTIONS` connections; a command that finds them all busy
+    waits for one (up to :data:`POOL_WAIT_S`) instead of failing: a dispatch pass
+    sends up to a few hundred messages at once, each with its own Redis round trips.
     """
     local = url.startswith("unix://")
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_S,
         decode_responses=True,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), retries=6),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
@@ -86,6 +94,7 @@ def create_client(url: str) -> Redis:
         socket_timeout=None if local else TCP_READ_TIMEOUT_S,
         health_check_interval=15,
     )
+    return Redis.from_pool(pool)
 
 
 class EmbeddedRedis:

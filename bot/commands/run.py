@@ -7,16 +7,16 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 import uvicorn
 
 from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
-from bot.gate import Gate
 from bot.handoff_job import schedule_handoff_expiry
 from bot.heap import freeze_startup_heap
-from bot.shutdown import stop_in_order
+from bot.shutdown import stop_in_order, stop_taking_work
 from bot.web import build_web_app
 from config.catalog import default_catalog
 from config.membership import membership_from
@@ -65,7 +65,7 @@ async def serve(settings: Settings) -> int:
                 log_level=settings.log_level.lower(),
                 timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
             ),
-            gate=runtime.gate,
+            on_signal=partial(stop_taking_work, runtime.gate, scheduler, dispatcher),
         )
         code = await runtime.dispatcher.roles.offer_claim_code()
         if code:
@@ -89,12 +89,13 @@ class _Server(uvicorn.Server):
 
     Uvicorn re-raises a captured signal once it has shut down, which would
     interrupt our own cleanup (channels, scheduler, the embedded Redis). The signal
-    closes the gate at once, so requests still arriving are refused with 503.
+    also calls ``on_signal`` at once: requests still arriving are refused with 503 and
+    no new work is claimed while uvicorn finishes the requests in progress.
     """
 
-    def __init__(self, config: uvicorn.Config, *, gate: Gate) -> None:
+    def __init__(self, config: uvicorn.Config, *, on_signal: Callable[[], None]) -> None:
         super().__init__(config)
-        self.gate = gate
+        self.on_signal = on_signal
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -108,7 +109,7 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     def _request_exit(self) -> None:
-        self.gate.close()
+        self.on_signal()
         self.should_exit = True
 
 
