@@ -254,6 +254,16 @@ def send_decisions(contact_id: str) -> str:
     return f"{_contact_scope(contact_id)}:send_decisions"
 
 
+def telegram_poller(bot_id: str) -> str:
+    """String with a TTL: the token of the one process long-polling this Telegram bot."""
+    return f"{PREFIX}:telegram:poller:{{{bot_id}}}"
+
+
+def telegram_webhook_holder(bot_id: str) -> str:
+    """String with a TTL: the token of a live process that registered this bot's webhook."""
+    return f"{PREFIX}:telegram:webhook:{{{bot_id}}}"
+
+
 def wechat_access_token(app_id: str) -> str:
     """String with a TTL: the Official Account's access token, shared by every process."""
     return f"{PREFIX}:wechat:token:{{{app_id}}}"

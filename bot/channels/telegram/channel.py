@@ -7,11 +7,13 @@ and button presses are taken; everything else there is dropped before dispatch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.routing import BaseRoute
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -34,7 +36,8 @@ from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
 from bot.roles import Roles
 from config.i18n import Templates
 from config.settings import Settings
-from storage import contacts
+from storage import contacts, keys
+from storage.leases import Lease
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -42,6 +45,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BLOCKED_REASON = "telegram: {reason}"
+POLL_TIMEOUT_S = 5
+"""``getUpdates`` long-poll timeout; the polling lease is renewed before each call."""
+LEASE_TTL_S = 15.0
+"""A dead poller's (or webhook holder's) lease lapses this long after its last renewal."""
 GROUP_KINDS = frozenset({MessageKind.COMMAND, MessageKind.BUTTON})
 
 
@@ -61,7 +68,7 @@ class TelegramChannel:
         templates: Templates,
         clock: Clock = utc_now,
         sender: TelegramSender | None = None,
-        poller_timeout_s: int = 25,
+        poller_timeout_s: int = POLL_TIMEOUT_S,
         ack_wait_s: float = ACK_WAIT_S,
     ) -> None:
         self.bot = bot
@@ -73,7 +80,15 @@ class TelegramChannel:
         self.clock = clock
         self.sender = sender or TelegramSender(bot, redis)
         self.sender.on_blocked = self._mark_blocked
-        self.poller = Poller(bot, self.handle_update, timeout_s=poller_timeout_s)
+        bot_id = bot.token.partition(":")[0]  # the bot's public user id, not the secret part
+        self.poller = Poller(
+            bot,
+            self.handle_update,
+            timeout_s=poller_timeout_s,
+            lease=Lease(redis, keys.telegram_poller(bot_id), LEASE_TTL_S),
+        )
+        self.webhook_lease = Lease(redis, keys.telegram_webhook_holder(bot_id), LEASE_TTL_S)
+        """Held while this process serves the webhook, so pollers leave it alone."""
         self.webhook_secret = settings.telegram_webhook_secret or derived_secret(bot.token)
         """The ``secret_token`` registered with Telegram (configured, or derived from the token)."""
         self.webhook = WebhookEndpoint(
@@ -81,6 +96,7 @@ class TelegramChannel:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._polling: asyncio.Task[None] | None = None
+        self._keeping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Check the token, publish the command menus, then poll or register the webhook."""
@@ -93,12 +109,20 @@ class TelegramChannel:
         await publish_menus(self.bot, self.templates, self.roles.owners, self.settings.language)
         url = self.settings.telegram_webhook_url
         if url:
+            await self.webhook_lease.hold()
             await self.bot.set_webhook(
                 url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
             )
+            self._keeping = asyncio.create_task(self._keep_webhook_lease(), name="telegram-hook")
             log.info("telegram webhook registered at %s", url)
             return
-        await self.bot.delete_webhook()
+        if await self.webhook_lease.held_by_other():
+            log.warning(
+                "telegram: another process receives this bot's updates by webhook; "
+                "this one neither removes that webhook nor polls"
+            )
+            return
+        await self.bot.delete_webhook()  # a webhook no live process serves: polling needs it gone
         self._polling = asyncio.create_task(self.poller.run(), name="telegram-polling")
         log.info("telegram long polling started as @%s", self.bot.username)
 
@@ -109,6 +133,21 @@ class TelegramChannel:
             await asyncio.gather(self._polling, return_exceptions=True)
             self._polling = None
         await self.wait_idle()
+        if self._keeping is not None:
+            self._keeping.cancel()
+            await asyncio.gather(self._keeping, return_exceptions=True)
+            self._keeping = None
+            with contextlib.suppress(RedisError):  # it expires by itself
+                await self.webhook_lease.release()
+
+    async def _keep_webhook_lease(self) -> None:
+        """Renew the webhook lease while this process serves the webhook."""
+        while True:
+            await asyncio.sleep(LEASE_TTL_S / 3)
+            try:
+                await self.webhook_lease.hold()
+            except RedisError as exc:
+                log.info("could not renew the telegram webhook lease: %s", exc)
 
     async def stop(self) -> None:
         """Stop polling, finish in-flight updates and queued messages, close the client."""

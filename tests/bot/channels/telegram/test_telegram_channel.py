@@ -374,3 +374,48 @@ async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis
 
 def _parse(bot, data: dict) -> Update:
     return Update.de_json(data, bot)
+
+
+# --- several processes on one Redis ---
+
+
+async def test_only_one_process_polls_and_another_takes_over_when_it_dies(
+    bot, redis, tg_settings, fake_bot_api
+):
+    first = _channel(bot, redis, tg_settings, poller_timeout_s=1)
+    second = _channel(bot, redis, tg_settings, poller_timeout_s=1)
+    for channel in (first, second):
+        channel.poller.lease.ttl_s = 0.3  # lapses fast once its holder is gone
+    await first.start()
+    await _eventually(lambda: first.poller.leading)
+    await second.start()
+    fake_bot_api.push_update(_update(31, "hello", user=45))
+    await _eventually(lambda: len(fake_bot_api.delivered) == 1)
+    assert not second.poller.leading, "one getUpdates caller per bot"
+
+    first._polling.cancel()  # the process dies: no release, the lease lapses
+    await asyncio.gather(first._polling, return_exceptions=True)
+    first._polling = None
+    await _eventually(lambda: second.poller.leading)
+    fake_bot_api.push_update(_update(32, "hello again", user=46))
+    await _eventually(lambda: len(fake_bot_api.delivered) == 2)
+    await second.stop()
+    await first.stop()
+    assert await redis.get(second.poller.lease.key) is None, "a clean stop gives the lease up"
+
+
+async def test_a_polling_process_leaves_a_live_webhook_alone(bot, redis, tg_settings, fake_bot_api):
+    hooked = _channel(
+        bot, redis, tg_settings.model_copy(update={"telegram_webhook_url": "https://shop/tg"})
+    )
+    polling = _channel(bot, redis, tg_settings, poller_timeout_s=1)
+    await hooked.start()
+    await polling.start()
+
+    assert not fake_bot_api.calls_to("deleteWebhook")
+    assert polling._polling is None, "it would only get 409 Conflict"
+    await hooked.stop()
+    assert await redis.get(hooked.webhook_lease.key) is None
+    await polling.start()  # no live webhook holder now: a stale webhook is cleared
+    assert fake_bot_api.calls_to("deleteWebhook")
+    await polling.stop()
