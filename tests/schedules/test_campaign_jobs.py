@@ -90,9 +90,7 @@ async def test_the_cron_job_body_fires_the_slot_and_queues_the_run(redis, settin
     assert runs == ["thanks-20261201T0200"]
 
 
-async def test_loading_the_file_updates_only_the_definition_of_a_running_campaign(
-    redis, settings
-):
+async def test_loading_the_file_updates_only_the_definition_of_a_running_campaign(redis, settings):
     await load_configured(redis, [THANKS], SLOT, settings.tz)
     await campaigns.transition(redis, "thanks", [Status.ARMED], Status.SENDING, fed=7)
     edited = replace(THANKS, texts={"en": "Thank you, {name}", "zh-CN": "谢谢"})
