@@ -61,6 +61,7 @@ class Shop:
 
     def __init__(self, data_dir: Path, **env: str) -> None:
         self.data_dir = data_dir
+        data_dir.parent.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.socket = EmbeddedRedis(data_dir).socket_path
         self.env = bot_env(
