@@ -61,17 +61,40 @@ async def test_wind_down_lets_a_running_job_finish_and_starts_no_other(settings)
         await release.wait()
         runs.append("finished")
 
-    scheduler.add_job(
-        long_pass, "interval", seconds=3600, id="pass", next_run_time=datetime.now(UTC)
-    )
+    now = datetime.now(UTC)
+    scheduler.add_job(long_pass, "interval", seconds=3600, id="pass", next_run_time=now)
     scheduler.start()
     try:
         await started.wait()
-        assert not await scheduler.wind_down(0), "still running: not drained"
         winding = asyncio.create_task(scheduler.wind_down(30))
+        await asyncio.sleep(0)  # wind_down pauses the scheduler, then waits on the job
+        assert scheduler.state == STATE_PAUSED and not winding.done()
         release.set()
         assert await winding and runs == ["finished"], "never cancelled mid-pass"
-        assert scheduler.state == STATE_PAUSED
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_wind_down_cancels_a_job_still_running_after_the_grace(settings):
+    scheduler = build_scheduler(settings.tz)
+    started = asyncio.Event()
+    ended: list[str] = []
+
+    async def stuck_pass() -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            ended.append("cancelled")
+            raise
+
+    now = datetime.now(UTC)
+    scheduler.add_job(stuck_pass, "interval", seconds=3600, id="pass", next_run_time=now)
+    scheduler.start()
+    try:
+        await started.wait()
+        assert not await scheduler.wind_down(0)
+        assert ended == ["cancelled"], "ended before wind_down returns"
     finally:
         scheduler.shutdown(wait=False)
 
