@@ -116,14 +116,7 @@ class TelegramChannel:
             self._keeping = asyncio.create_task(self._keep_webhook_lease(), name="telegram-hook")
             log.info("telegram webhook registered at %s", url)
             return
-        if await self.webhook_lease.held_by_other():
-            log.warning(
-                "telegram: another process receives this bot's updates by webhook; "
-                "this one neither removes that webhook nor polls"
-            )
-            return
-        await self.bot.delete_webhook()  # a webhook no live process serves: polling needs it gone
-        self._polling = asyncio.create_task(self.poller.run(), name="telegram-polling")
+        self._polling = asyncio.create_task(self._poll_once_free(), name="telegram-polling")
         log.info("telegram long polling started as @%s", self.bot.username)
 
     async def stop_receiving(self) -> None:
@@ -139,6 +132,30 @@ class TelegramChannel:
             self._keeping = None
             with contextlib.suppress(RedisError):  # it expires by itself
                 await self.webhook_lease.release()
+
+    async def _poll_once_free(self) -> None:
+        """Long-poll, once no live process serves this bot's webhook.
+
+        A webhook that a live process serves is left alone (``getUpdates`` would only
+        get 409 Conflict); one that nobody serves is stale and is deleted, or polling
+        could never start.
+        """
+        announced = False
+        while await self._webhook_served_elsewhere():
+            if not announced:
+                log.warning("telegram: another process serves this bot's webhook; standing by")
+                announced = True
+            if await self.poller.pause(LEASE_TTL_S / 3):
+                return
+        await self.bot.delete_webhook()
+        await self.poller.run()
+
+    async def _webhook_served_elsewhere(self) -> bool:
+        try:
+            return await self.webhook_lease.held_by_other()
+        except RedisError as exc:
+            log.info("telegram: cannot tell who serves the webhook yet: %s", exc)
+            return True
 
     async def _keep_webhook_lease(self) -> None:
         """Renew the webhook lease while this process serves the webhook."""

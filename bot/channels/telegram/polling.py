@@ -61,7 +61,7 @@ class Poller:
         """Poll until :meth:`stop`; then confirm what was handled, so it is not redelivered."""
         while not self._stopping.is_set():
             if not await self._hold_lease():
-                await self._pause(self.lease.ttl_s / 3 if self.lease else 1.0)
+                await self.pause(self.lease.ttl_s / 3 if self.lease else 1.0)
                 continue
             updates = await self._next_batch()
             for update in updates:
@@ -103,7 +103,7 @@ class Poller:
             log.warning(
                 "redis unavailable; telegram update %s will be retried: %s", update.update_id, exc
             )
-            await self._pause(self._next_backoff())
+            await self.pause(self._next_backoff())
             return False
         except Exception:
             # A poison update must not block every update after it.
@@ -127,13 +127,13 @@ class Poller:
         try:
             updates = fetch.result()
         except RetryAfter as exc:
-            await self._pause(retry_after_seconds(exc))
+            await self.pause(retry_after_seconds(exc))
             return ()
         except InvalidToken:
             raise
         except TelegramError as exc:  # network trouble, or a Conflict with another poller
             log.warning("telegram getUpdates failed: %s", exc)
-            await self._pause(self._next_backoff())
+            await self.pause(self._next_backoff())
             return ()
         self._failures = 0
         return updates
@@ -143,10 +143,11 @@ class Poller:
         self._failures += 1
         return delay
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but wake up at once when asked to stop."""
+    async def pause(self, seconds: float) -> bool:
+        """Sleep, but wake up at once when asked to stop; True when stopping."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        return self._stopping.is_set()
 
     async def _confirm(self) -> None:
         if self.offset is None:

@@ -12,7 +12,7 @@ from fakes.telegram_bot_api import TOKEN
 from redis.exceptions import ConnectionError as RedisConnectionError
 from starlette.applications import Starlette
 from support import FIXED_NOW, make_dispatcher
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.app import open_runtime
 from bot.channels.telegram import TelegramChannel
@@ -405,17 +405,29 @@ async def test_only_one_process_polls_and_another_takes_over_when_it_dies(
 
 
 async def test_a_polling_process_leaves_a_live_webhook_alone(bot, redis, tg_settings, fake_bot_api):
+    own_bot = Bot(TOKEN, base_url=fake_bot_api.base_url)  # another process: its own client
     hooked = _channel(
-        bot, redis, tg_settings.model_copy(update={"telegram_webhook_url": "https://shop/tg"})
+        own_bot, redis, tg_settings.model_copy(update={"telegram_webhook_url": "https://shop/tg"})
     )
     polling = _channel(bot, redis, tg_settings, poller_timeout_s=1)
     await hooked.start()
     await polling.start()
+    fake_bot_api.push_update(_update(33, "hello", user=47))
 
     assert not fake_bot_api.calls_to("deleteWebhook")
-    assert polling._polling is None, "it would only get 409 Conflict"
-    await hooked.stop()
+    assert not fake_bot_api.calls_to("getUpdates"), "it would only get 409 Conflict"
+    await hooked.stop()  # the webhook's process leaves: the webhook is stale now
     assert await redis.get(hooked.webhook_lease.key) is None
-    await polling.start()  # no live webhook holder now: a stale webhook is cleared
-    assert fake_bot_api.calls_to("deleteWebhook")
+    polling.poller.pause = _no_wait(polling.poller.pause)
+    await _eventually(lambda: len(fake_bot_api.delivered) == 1)
+    assert fake_bot_api.calls_to("deleteWebhook"), "a webhook nobody serves is cleared"
     await polling.stop()
+
+
+def _no_wait(pause):
+    """The standby pause, shortened: the test need not wait a third of the lease."""
+
+    async def short(seconds: float) -> bool:
+        return await pause(min(seconds, 0.05))
+
+    return short
