@@ -170,10 +170,11 @@ class Shop:
             await asyncio.sleep(POLL_S)
         return refused
 
-    def log(self) -> str:
-        """The bots' stderr so far (the end of it)."""
+    def log(self, tail: int | None = 3000) -> str:
+        """The bots' stderr so far (its last ``tail`` characters; None: all of it)."""
         path = self.data_dir.parent / "bot.log"
-        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+        text = path.read_text(errors="replace") if path.exists() else ""
+        return text if tail is None else text[-tail:]
 
     async def close(self) -> None:
         """Stop a bot still running (SIGTERM, then SIGKILL) and the scenario's HTTP client."""

@@ -134,6 +134,8 @@ async def test_kill_9_of_the_embedded_server_under_a_running_bot(shop):
             refused += await shop.order_until_acknowledged(f"P{n}", buyer)
         recovery_s = await shop.wait_healthy(30)
         assert shop.server_pid() != killed, "the bot started the server again"
+        log = shop.log(tail=None)
+        assert "redis unavailable" in log and "embedded server started again" in log
 
         await wait_finished(redis, FINISH_S)
         for n in range(len(buyers)):
