@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
@@ -79,7 +80,7 @@ async def serve(settings: Settings) -> int:
                 runtime.channels.values(),
                 scheduler,
                 dispatcher,
-                settings.shutdown_grace_s,
+                server.grace_left(settings.shutdown_grace_s),
             )
     return 0
 
@@ -96,6 +97,13 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, *, on_signal: Callable[[], None]) -> None:
         super().__init__(config)
         self.on_signal = on_signal
+        self.signalled_at: float | None = None
+
+    def grace_left(self, grace_s: float) -> float:
+        """What is left of ``grace_s`` since the signal (uvicorn's own wait counts too)."""
+        if self.signalled_at is None:
+            return grace_s
+        return max(0.0, grace_s - (time.monotonic() - self.signalled_at))
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -109,6 +117,8 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     def _request_exit(self) -> None:
+        if self.signalled_at is None:
+            self.signalled_at = time.monotonic()
         self.on_signal()
         self.should_exit = True
 
