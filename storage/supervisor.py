@@ -2,7 +2,7 @@
 
 A probe (``PING`` on a client of its own, with no retries) runs every
 :data:`PROBE_INTERVAL_S`. :class:`Health` holds what the last probe found, so the
-web app and the pollers refuse work at once while Redis is away instead of each
+web app refuses work at once while Redis is away (``bot.gate``) instead of each
 request waiting through the main client's retries. With the embedded server, a
 probe that finds nothing listening starts the server again on the same data folder
 (:meth:`storage.redis.EmbeddedRedis.revive`); with an external server the main
@@ -19,20 +19,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import BusyLoadingError, RedisError
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.exceptions import RedisError
 
 from storage.redis import (
     AppendFsync,
     EmbeddedRedis,
     EmbeddedRedisError,
+    Probe,
     create_client,
+    failed_probe,
     serving,
 )
 
@@ -41,39 +40,32 @@ log = logging.getLogger(__name__)
 PROBE_INTERVAL_S = 0.5
 PROBE_TIMEOUT_S = 1.0
 
-Probe = Literal["ok", "refused", "unresponsive"]
-
 
 class Health:
     """Whether Redis answered the last probe; ``reason`` says why not."""
 
     def __init__(self) -> None:
         self.reason = ""
-        self._up = asyncio.Event()
-        self._up.set()
+        self._up = True
 
     @property
     def up(self) -> bool:
         """True when the last probe was answered."""
-        return self._up.is_set()
+        return self._up
 
     def mark_up(self) -> None:
         """Redis answers again."""
         if not self.up:
             log.warning("redis is available again")
         self.reason = ""
-        self._up.set()
+        self._up = True
 
     def mark_down(self, reason: str) -> None:
         """Redis did not answer; work is refused until :meth:`mark_up`."""
         if self.up:
             log.warning("redis unavailable: %s", reason)
         self.reason = reason
-        self._up.clear()
-
-    async def wait_up(self) -> None:
-        """Return once Redis answers."""
-        await self._up.wait()
+        self._up = False
 
 
 class Supervisor:
@@ -141,12 +133,8 @@ class Supervisor:
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_S):
                 await self._probe_client.ping()
-        except (TimeoutError, RedisTimeoutError, BusyLoadingError) as exc:
-            return "unresponsive", _describe(exc)
-        except (RedisConnectionError, OSError) as exc:
-            return "refused", _describe(exc)
-        except RedisError as exc:  # alive but refusing commands (e.g. MISCONF)
-            return "unresponsive", _describe(exc)
+        except (RedisError, OSError) as exc:
+            return failed_probe(exc), str(exc) or type(exc).__name__
         return "ok", ""
 
     async def _revive(self) -> Probe:
@@ -163,17 +151,12 @@ class Supervisor:
         return found
 
 
-def _describe(exc: BaseException) -> str:
-    return str(exc) or type(exc).__name__
-
-
 @dataclass
 class Connection:
     """The client, and what the supervisor knows of the server's health."""
 
     client: Redis
     health: Health
-    supervisor: Supervisor
 
 
 @asynccontextmanager
@@ -191,7 +174,7 @@ async def open_supervised(
         supervisor = Supervisor(url, health, embedded)
         watching = asyncio.create_task(supervisor.run(), name="redis-supervisor")
         try:
-            yield Connection(client, health, supervisor)
+            yield Connection(client, health)
         finally:
             supervisor.stop()
             await watching
