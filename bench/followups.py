@@ -254,7 +254,7 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 def report(
     engine: dict[str, float], naive: dict[str, float], runs: dict[str, list[dict[str, float]]]
 ) -> None:
-    print(f"{int(engine['count'])} follow-ups, each way, on one redis-server")
+    print(f"{int(engine['count'])} follow-ups, each way, on one valkey-server")
     for side, side_runs in runs.items():
         for n, run in enumerate(side_runs, 1):
             rates = f"{run['schedules_per_s']:,.0f} schedules/s, {run['dispatches_per_s']:,.0f}"

@@ -3,7 +3,7 @@
 Generates N contacts (1,000,000; ``--quick``: 100,000) with tags, languages,
 channels, first/last seen times and paid orders, bulk-loaded (pipelined) into the
 same Redis keys the product writes (profile hash, tag hash and tag sets, order
-ledger, and the segment indexes), on a throwaway embedded redis-server. Then for
+ledger, and the segment indexes), on a throwaway embedded valkey-server. Then for
 three typical segments: the evaluator of ``storage.segments`` (what ``/find`` and
 campaign audiences use) against a Python scan that reads every contact's profile,
 tags and order ledger and tests the segment; both in this run, results compared.

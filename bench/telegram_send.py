@@ -2,7 +2,7 @@
 
 Sends 3,000 messages to 300 private chats (``--quick``: 600 to 60) through the real
 :class:`TelegramSender` (our token buckets, Redis idempotency claims on an embedded
-redis-server) and reports the achieved rate against Telegram's 30 messages/s, the
+valkey-server) and reports the achieved rate against Telegram's 30 messages/s, the
 number of 429 answers, the longest any chat waited for its next message, and whether
 every chat got its messages in order.
 

@@ -4,22 +4,27 @@ Enabled only when ``SHOPBOT_API_KEY`` is set; callers send
 ``Authorization: Bearer <key>``. Answers 200 with the order's state (``changed``
 false for a repeat), 401 for a missing or wrong key, 422 with ``field`` naming
 what is wrong (bad JSON, ``NaN``, ``Infinity`` or a number too big to use, a bad
-value, a forbidden status move), 413 for a body over 1 MiB.
+value, a forbidden status move), 413 for a body over 1 MiB, 503 with ``Retry-After``
+while Redis is unavailable or the bot is stopping (the caller repeats the call; a repeat
+is harmless).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from bot.bodies import MAX_JSON_BODY_BYTES, BadJson, BodyTooLarge, parse_json, read_limited
+from bot.gate import RETRY_AFTER_S
 from config.catalog import Catalog, default_catalog
 from config.settings import Settings
 from handlers.orders import Recorded, record_order
@@ -27,6 +32,8 @@ from storage import audit
 from storage.orders import OrderError, OrderListener
 
 API_ACTOR = "api"
+
+log = logging.getLogger(__name__)
 
 
 def order_api_routes(
@@ -67,11 +74,20 @@ def order_api_routes(
                 source=API_ACTOR,
                 listeners=listeners,
             )
+            if recorded.changed:
+                detail = f"{recorded.order.id} {recorded.order.status}"
+                await audit.record(
+                    redis, API_ACTOR, "order", recorded.order.contact_id, detail, now
+                )
         except OrderError as exc:
             return _unprocessable(exc.field, exc.message)
-        if recorded.changed:
-            detail = f"{recorded.order.id} {recorded.order.status}"
-            await audit.record(redis, API_ACTOR, "order", recorded.order.contact_id, detail, now)
+        except RedisError as exc:
+            log.warning("order API: storage unavailable, caller asked to retry: %s", exc)
+            return JSONResponse(
+                {"error": "storage unavailable, retry later"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         return JSONResponse(_summary(recorded))
 
     return [Route("/api/orders", post_order, methods=["POST"])]

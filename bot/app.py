@@ -17,6 +17,7 @@ from bot.channels.wechat import wechat_channel
 from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
 from bot.dispatcher import Clock, Dispatcher, DispatchResult, Finish, utc_now
+from bot.gate import Gate
 from bot.messages import InboundMessage
 from bot.roles import Roles
 from config.catalog import default_catalog
@@ -29,7 +30,7 @@ from handlers.pipeline import Pipeline, default_pipeline
 from schedules.campaigns import CampaignAttribution
 from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
-from storage.connect import connect
+from storage.connect import connect_supervised
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Runtime:
     pipeline: Pipeline
     order_events: OrderEvents = field(default_factory=OrderEvents)
     """Subscribe here to hear about every order status change (chat, API, import)."""
+    gate: Gate = field(default_factory=Gate)
+    """Closed while stopping or while Redis is unavailable: new work is refused."""
 
     @property
     def channels(self) -> dict[str, Channel]:
@@ -88,8 +91,9 @@ CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_chann
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIterator[Runtime]:
-    """Connect to Redis (starting the embedded one if needed) and assemble the bot."""
-    async with connect(settings) as redis:
+    """Connect to Redis (starting and supervising the embedded one if needed), assemble the bot."""
+    async with connect_supervised(settings) as connection:
+        redis = connection.client
         metrics.count_connections(redis)
         templates = default_templates()
         order_events = OrderEvents()
@@ -107,7 +111,16 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
             preloads=pipeline.preloads,
             clock=clock,
         )
-        runtime = Runtime(settings, redis, templates, dispatcher, delivery, pipeline, order_events)
+        runtime = Runtime(
+            settings,
+            redis,
+            templates,
+            dispatcher,
+            delivery,
+            pipeline,
+            order_events,
+            Gate(connection.health),
+        )
         order_events.subscribe(
             OrderCare(redis, rules_from(settings.followup_rules), default_catalog(), settings.tz)
         )

@@ -8,6 +8,7 @@ import logging
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -15,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from bot import redact
 from bot.api import order_api_routes
 from bot.app import Runtime
+from bot.gate import Gate, RefuseWhileClosed
 from bot.metrics import metrics_route
 
 log = logging.getLogger(__name__)
@@ -22,10 +24,13 @@ log = logging.getLogger(__name__)
 HEALTH_TIMEOUT_S = 1.0
 
 
-def health_route(redis: Redis) -> Route:
-    """``GET /healthz``: 200 when Redis answers, 503 when it does not."""
+def health_route(redis: Redis, gate: Gate | None = None) -> Route:
+    """``GET /healthz``: 200 when Redis answers, 503 when it does not or the bot is stopping."""
+    gate = gate or Gate()
 
     async def healthz(request: Request) -> JSONResponse:
+        if reason := gate.refusal():
+            return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
         try:
             await asyncio.wait_for(redis.ping(), timeout=HEALTH_TIMEOUT_S)
         except (RedisError, OSError, TimeoutError) as exc:
@@ -38,10 +43,14 @@ def health_route(redis: Redis) -> Route:
 
 
 def build_web_app(runtime: Runtime) -> Starlette:
-    """The Starlette app serving the health check and every channel's routes."""
+    """The Starlette app serving the health check and every channel's routes.
+
+    While the runtime's gate is closed (stopping, Redis away) every route but the
+    health check answers 503, so platforms and callers retry later.
+    """
     redact.install(runtime.settings.secret_values)
     routes: list[BaseRoute] = [
-        health_route(runtime.redis),
+        health_route(runtime.redis, runtime.gate),
         metrics_route(runtime.redis, runtime.settings.metrics_token, runtime.dispatcher.clock),
     ]
     routes.extend(
@@ -51,4 +60,4 @@ def build_web_app(runtime: Runtime) -> Starlette:
     )
     for channel in runtime.channels.values():
         routes.extend(channel.routes())
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, middleware=[Middleware(RefuseWhileClosed, gate=runtime.gate)])

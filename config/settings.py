@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="text", pattern=r"^(text|json)$")
     data_dir: Path = Field(default=Path("./data"), description="Embedded Redis data, exports")
+    redis_appendfsync: Literal["always", "everysec", "no"] = Field(
+        default="everysec", description="The embedded server's fsync policy for its AOF"
+    )
+    shutdown_grace_s: float = Field(
+        default=20.0, ge=0, description="On SIGTERM/SIGINT: how long running work may finish"
+    )
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=1, le=65535)
     owners: Annotated[tuple[str, ...], NoDecode] = ()

@@ -196,6 +196,11 @@ class FollowupDispatcher:
         self.catalog = catalog or default_catalog()
         self._prepared: dict[tuple[str, str], _Template] = {}
         self._cap = Cap(policy.weekly_cap, WEEK_S)
+        self._stopping = False
+
+    def stop_claiming(self) -> None:
+        """On the way out: passes finish the batches in hand and claim no more."""
+        self._stopping = True
 
     @classmethod
     def from_settings(cls, redis: Redis, outlet: Outlet, settings: Settings) -> FollowupDispatcher:
@@ -214,8 +219,9 @@ class FollowupDispatcher:
         return report
 
     async def _lane(self, now: datetime, report: PassReport) -> None:
-        """Claim, handle and record batch after batch until a claim comes back short."""
-        while batch := await self._claim(now):
+        """Claim, handle and record batch after batch until a claim comes back short
+        (or the dispatcher is stopping)."""
+        while not self._stopping and (batch := await self._claim(now)):
             report.claimed += len(batch)
             await self._record(await self._handle(batch, now), now, report)
             if len(batch) < self.policy.batch:

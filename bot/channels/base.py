@@ -24,6 +24,9 @@ class Channel(Protocol):
     async def start(self) -> None:
         """Begin receiving (start polling, register webhooks)."""
 
+    async def stop_receiving(self) -> None:
+        """Take no new messages (stop polling); finish handling those already taken."""
+
     async def stop(self) -> None:
         """Stop receiving and wait for in-flight work."""
 

@@ -3,7 +3,8 @@
 Contacts are ``console:<name>``; the owner is ``console:owner``. Messages to a
 terminal contact (an owner's answer, a follow-up) wait in its mailbox in Redis
 and are shown when that contact is in the chat, or next opens it. A message with an
-``idempotency_key`` is put there at most once (:func:`storage.send_claims.send_once`).
+``idempotency_key`` is put there at most once, in one script with its ``sent`` marker
+(:func:`storage.mailbox.deliver_once`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any, TextIO
 
 from redis.asyncio import Redis
@@ -59,6 +59,9 @@ class ConsoleChannel:
     async def start(self) -> None:
         """Nothing to start: the chat process reads stdin itself."""
 
+    async def stop_receiving(self) -> None:
+        """Nothing to stop: the chat process reads stdin itself."""
+
     async def stop(self) -> None:
         """Nothing to stop."""
 
@@ -68,11 +71,11 @@ class ConsoleChannel:
 
     async def send(self, message: OutboundMessage) -> None:
         """Leave the message in the recipient's mailbox (once per idempotency key)."""
-        contact_id = message.recipient.id
-        push = partial(mailbox.push, self._redis, contact_id, _to_mail(message))
-        await send_claims.send_once(
-            self._redis, contact_id, message.idempotency_key, push, clock=self._clock
-        )
+        contact_id, key = message.recipient.id, message.idempotency_key
+        if not key:
+            await mailbox.push(self._redis, contact_id, _to_mail(message))
+        elif not await mailbox.deliver_once(self._redis, contact_id, key, _to_mail(message)):
+            send_claims.log_duplicate(contact_id, key)
 
     def routes(self) -> Sequence[BaseRoute]:
         """The terminal serves no HTTP routes."""

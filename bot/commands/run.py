@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 
 import uvicorn
 
@@ -17,6 +19,7 @@ from bot.channels.base import Channel, ChannelStartError
 from bot.handoff_job import schedule_handoff_expiry
 from bot.heap import freeze_startup_heap
 from bot.recovery_jobs import schedule_recovery
+from bot.shutdown import stop_in_order, stop_taking_work
 from bot.web import build_web_app
 from config.catalog import default_catalog
 from config.membership import membership_from
@@ -37,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def serve(settings: Settings) -> int:
-    """Run until interrupted; stops channels, scheduler and embedded Redis on the way out."""
+    """Run until SIGTERM/SIGINT, then stop in order (``bot.shutdown``); Redis closes last."""
     async with open_runtime(settings) as runtime:
         await runtime.pipeline.warm_up()  # before channels: WeChat allows 5 s per answer
         try:
@@ -68,7 +71,9 @@ async def serve(settings: Settings) -> int:
                 log_level=settings.log_level.lower(),
                 # JSON lines: uvicorn's loggers go through ours (its own config prints text).
                 log_config=None if settings.log_format == "json" else uvicorn.config.LOGGING_CONFIG,
-            )
+                timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
+            ),
+            on_signal=partial(stop_taking_work, runtime.gate, scheduler, dispatcher),
         )
         code = await runtime.dispatcher.roles.offer_claim_code()
         if code:
@@ -77,9 +82,13 @@ async def serve(settings: Settings) -> int:
         try:
             await server.serve()
         finally:
-            for channel in runtime.channels.values():
-                await channel.stop()
-            scheduler.shutdown(wait=False)
+            await stop_in_order(
+                runtime.gate,
+                runtime.channels.values(),
+                scheduler,
+                dispatcher,
+                server.grace_left(settings.shutdown_grace_s),
+            )
     return 0
 
 
@@ -87,8 +96,21 @@ class _Server(uvicorn.Server):
     """Uvicorn that stops on SIGINT/SIGTERM without re-raising the signal afterwards.
 
     Uvicorn re-raises a captured signal once it has shut down, which would
-    interrupt our own cleanup (channels, scheduler, the embedded Redis).
+    interrupt our own cleanup (channels, scheduler, the embedded Redis). The signal
+    also calls ``on_signal`` at once: requests still arriving are refused with 503 and
+    no new work is claimed while uvicorn finishes the requests in progress.
     """
+
+    def __init__(self, config: uvicorn.Config, *, on_signal: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_signal = on_signal
+        self.signalled_at: float | None = None
+
+    def grace_left(self, grace_s: float) -> float:
+        """What is left of ``grace_s`` since the signal (uvicorn's own wait counts too)."""
+        if self.signalled_at is None:
+            return grace_s
+        return max(0.0, grace_s - (time.monotonic() - self.signalled_at))
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -102,6 +124,9 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
     def _request_exit(self) -> None:
+        if self.signalled_at is None:
+            self.signalled_at = time.monotonic()
+        self.on_signal()
         self.should_exit = True
 
 

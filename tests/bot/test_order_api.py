@@ -17,6 +17,7 @@ from config.i18n import default_templates
 from handlers.orders import OrderEvents
 from handlers.pipeline import default_pipeline
 from storage import audit, contacts, orders
+from storage.redis import create_client
 
 KEY = "s3cret-key"
 BODY = {
@@ -174,3 +175,24 @@ async def test_a_streamed_body_over_1_mib_is_413_before_it_is_all_read(client):
     response = await client.post("/api/orders", content=chunks(), headers=auth())
     assert response.status_code == 413
     assert sent < 64, "the rest of the body was never read"
+
+
+async def test_redis_unavailable_is_503_to_retry_never_500(settings, tmp_path):
+    unreachable = create_client(f"unix://{tmp_path / 'nothing.sock'}")
+    configured = settings.model_copy(update={"api_key": KEY})
+    runtime = Runtime(
+        configured,
+        unreachable,
+        default_templates(),
+        make_dispatcher(unreachable, configured),
+        Delivery({}),
+        default_pipeline(configured),
+    )
+    transport = httpx.ASGITransport(app=build_web_app(runtime))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
+            response = await http.post("/api/orders", json=BODY, headers=auth())
+    finally:
+        await unreachable.aclose()
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert response.json() == {"error": "storage unavailable, retry later"}

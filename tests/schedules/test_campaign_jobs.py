@@ -90,3 +90,16 @@ async def test_the_cron_job_body_fires_the_slot_and_queues_the_run(redis, settin
     assert [m.text for m in outlet.sent] == ["Thanks there"]
     runs = [c.id for c in await campaigns.all_campaigns(redis) if c.parent == "thanks"]
     assert runs == ["thanks-20261201T0200"]
+
+
+async def test_loading_the_file_updates_only_the_definition_of_a_running_campaign(redis, settings):
+    await load_configured(redis, [THANKS], SLOT, settings.tz)
+    await campaigns.transition(redis, "thanks", [Status.ARMED], Status.SENDING, fed=7)
+    edited = replace(THANKS, texts={"en": "Thank you, {name}", "zh-CN": "谢谢"})
+
+    await load_configured(redis, [edited], SLOT, settings.tz)  # another process starts
+
+    stored = await campaigns.get(redis, "thanks")
+    assert (stored.status, stored.fed) == (Status.SENDING, 7), "its run goes on where it was"
+    assert stored.texts["en"] == "Thank you, {name}"
+    assert [c.id for c in await campaigns.all_campaigns(redis)] == ["thanks"]

@@ -1,4 +1,4 @@
-"""The embedded redis-server: persistence, sharing one data folder, outages."""
+"""The embedded server: persistence, sharing one data folder, outages."""
 
 from __future__ import annotations
 

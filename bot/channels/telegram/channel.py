@@ -7,11 +7,13 @@ and button presses are taken; everything else there is dropped before dispatch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.routing import BaseRoute
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
@@ -37,7 +39,8 @@ from bot.redact import scrub_error
 from bot.roles import Roles
 from config.i18n import Templates
 from config.settings import Settings
-from storage import contacts, outbox, send_claims
+from storage import contacts, keys, outbox, send_claims
+from storage.leases import Lease
 
 if TYPE_CHECKING:
     from bot.app import Runtime
@@ -45,6 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BLOCKED_REASON = "telegram: {reason}"
+POLL_TIMEOUT_S = 5
+"""``getUpdates`` long-poll timeout; the polling lease is renewed before each call."""
+LEASE_TTL_S = 15.0
+"""A dead poller's (or webhook holder's) lease lapses this long after its last renewal."""
 GROUP_KINDS = frozenset({MessageKind.COMMAND, MessageKind.BUTTON})
 
 
@@ -64,7 +71,7 @@ class TelegramChannel:
         templates: Templates,
         clock: Clock = utc_now,
         sender: TelegramSender | None = None,
-        poller_timeout_s: int = 25,
+        poller_timeout_s: int = POLL_TIMEOUT_S,
         ack_wait_s: float = ACK_WAIT_S,
     ) -> None:
         redact.install(settings.secret_values)
@@ -77,7 +84,15 @@ class TelegramChannel:
         self.clock = clock
         self.sender = sender or TelegramSender(bot, redis)
         self.sender.on_blocked = self._mark_blocked
-        self.poller = Poller(bot, self.handle_update, timeout_s=poller_timeout_s)
+        bot_id = bot.token.partition(":")[0]  # the bot's public user id, not the secret part
+        self.poller = Poller(
+            bot,
+            self.handle_update,
+            timeout_s=poller_timeout_s,
+            lease=Lease(redis, keys.telegram_poller(bot_id), LEASE_TTL_S),
+        )
+        self.webhook_lease = Lease(redis, keys.telegram_webhook_holder(bot_id), LEASE_TTL_S)
+        """Held while this process serves the webhook, so pollers leave it alone."""
         self.webhook_secret = settings.telegram_webhook_secret or derived_secret(bot.token)
         """The ``secret_token`` registered with Telegram (configured, or derived from the token)."""
         self.webhook = WebhookEndpoint(
@@ -85,6 +100,7 @@ class TelegramChannel:
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self._polling: asyncio.Task[None] | None = None
+        self._keeping: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Check the token, publish the command menus, then poll or register the webhook."""
@@ -97,22 +113,66 @@ class TelegramChannel:
         await publish_menus(self.bot, self.templates, self.roles.owners, self.settings.language)
         url = self.settings.telegram_webhook_url
         if url:
+            await self.webhook_lease.hold()
             await self.bot.set_webhook(
                 url, secret_token=self.webhook_secret, allowed_updates=ALLOWED_UPDATES
             )
+            self._keeping = asyncio.create_task(self._keep_webhook_lease(), name="telegram-hook")
             log.info("telegram webhook registered at %s", url)
             return
-        await self.bot.delete_webhook()
-        self._polling = asyncio.create_task(self.poller.run(), name="telegram-polling")
+        self._polling = asyncio.create_task(self._poll_once_free(), name="telegram-polling")
         log.info("telegram long polling started as @%s", self.bot.username)
 
-    async def stop(self) -> None:
-        """Stop polling, finish in-flight updates and queued messages, close the client."""
+    async def stop_receiving(self) -> None:
+        """Stop polling (confirming what was handled) and finish the updates taken."""
         if self._polling is not None:
             self.poller.stop()
             await asyncio.gather(self._polling, return_exceptions=True)
             self._polling = None
         await self.wait_idle()
+        if self._keeping is not None:
+            self._keeping.cancel()
+            await asyncio.gather(self._keeping, return_exceptions=True)
+            self._keeping = None
+            with contextlib.suppress(RedisError):  # it expires by itself
+                await self.webhook_lease.release()
+
+    async def _poll_once_free(self) -> None:
+        """Long-poll, once no live process serves this bot's webhook.
+
+        A webhook that a live process serves is left alone (``getUpdates`` would only
+        get 409 Conflict); one that nobody serves is stale and is deleted, or polling
+        could never start.
+        """
+        announced = False
+        while await self._webhook_served_elsewhere():
+            if not announced:
+                log.warning("telegram: another process serves this bot's webhook; standing by")
+                announced = True
+            if await self.poller.pause(LEASE_TTL_S / 3):
+                return
+        await self.bot.delete_webhook()
+        await self.poller.run()
+
+    async def _webhook_served_elsewhere(self) -> bool:
+        try:
+            return await self.webhook_lease.held_by_other()
+        except RedisError as exc:
+            log.info("telegram: cannot tell who serves the webhook yet: %s", exc)
+            return True
+
+    async def _keep_webhook_lease(self) -> None:
+        """Renew the webhook lease while this process serves the webhook."""
+        while True:
+            await asyncio.sleep(LEASE_TTL_S / 3)
+            try:
+                await self.webhook_lease.hold()
+            except RedisError as exc:
+                log.info("could not renew the telegram webhook lease: %s", exc)
+
+    async def stop(self) -> None:
+        """Stop polling, finish in-flight updates and queued messages, close the client."""
+        await self.stop_receiving()
         await self.sender.close()
         await self.bot.shutdown()
 

@@ -3,6 +3,10 @@
 An update is confirmed (the next ``offset`` moves past it) only once it was
 handled. If Redis is unreachable the offset stays, and the same updates are
 fetched again after a pause; the dispatcher's dedupe drops any already handled.
+
+With a :class:`storage.leases.Lease`, only the process holding it polls (Telegram
+allows one ``getUpdates`` caller per bot); it renews the lease before every
+``getUpdates``, and the others stand by and take over once it expires.
 """
 
 from __future__ import annotations
@@ -12,12 +16,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
+from redis.exceptions import RedisError
 from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.channels.telegram.parsing import ALLOWED_UPDATES
 from bot.channels.telegram.sender import RetryPolicy, retry_after_seconds
 from bot.dispatcher import StorageUnavailable
+from storage.leases import Lease
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +40,14 @@ class Poller:
         *,
         timeout_s: int = 25,
         retry: RetryPolicy | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.bot = bot
         self.handle = handle
         self.timeout_s = timeout_s
+        self.lease = lease
+        self.leading = lease is None
+        """True while this process is the one polling."""
         self.retry = retry or RetryPolicy(backoff_base_s=1.0, backoff_cap_s=30.0)
         self.offset: int | None = None
         self._stopping = asyncio.Event()
@@ -50,12 +60,40 @@ class Poller:
     async def run(self) -> None:
         """Poll until :meth:`stop`; then confirm what was handled, so it is not redelivered."""
         while not self._stopping.is_set():
+            if not await self._hold_lease():
+                await self.pause(self.lease.ttl_s / 3 if self.lease else 1.0)
+                continue
             updates = await self._next_batch()
             for update in updates:
                 if not await self._handle(update):
                     break
                 self.offset = update.update_id + 1
-        await self._confirm()
+        if self.leading:
+            await self._confirm()
+        await self._release_lease()
+
+    async def _hold_lease(self) -> bool:
+        """Take or renew the lease; False while another process polls (or Redis is away)."""
+        if self.lease is None:
+            return True
+        try:
+            held = await self.lease.hold()
+        except RedisError as exc:
+            log.warning("telegram polling paused, redis unavailable: %s", exc)
+            held = False
+        if held != self.leading:
+            log.info("telegram: %s", "polling" if held else "another process polls; standing by")
+            self.leading = held
+        return held
+
+    async def _release_lease(self) -> None:
+        if self.lease is None or not self.leading:
+            return
+        try:
+            await self.lease.release()
+        except RedisError as exc:  # it expires by itself
+            log.info("could not release the telegram polling lease: %s", exc)
+        self.leading = False
 
     async def _handle(self, update: Update) -> bool:
         """False when the update must be fetched again (storage down)."""
@@ -65,7 +103,7 @@ class Poller:
             log.warning(
                 "redis unavailable; telegram update %s will be retried: %s", update.update_id, exc
             )
-            await self._pause(self._next_backoff())
+            await self.pause(self._next_backoff())
             return False
         except Exception:
             # A poison update must not block every update after it.
@@ -89,13 +127,13 @@ class Poller:
         try:
             updates = fetch.result()
         except RetryAfter as exc:
-            await self._pause(retry_after_seconds(exc))
+            await self.pause(retry_after_seconds(exc))
             return ()
         except InvalidToken:
             raise
         except TelegramError as exc:  # network trouble, or a Conflict with another poller
             log.warning("telegram getUpdates failed: %s", exc)
-            await self._pause(self._next_backoff())
+            await self.pause(self._next_backoff())
             return ()
         self._failures = 0
         return updates
@@ -105,10 +143,11 @@ class Poller:
         self._failures += 1
         return delay
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, but wake up at once when asked to stop."""
+    async def pause(self, seconds: float) -> bool:
+        """Sleep, but wake up at once when asked to stop; True when stopping."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        return self._stopping.is_set()
 
     async def _confirm(self) -> None:
         if self.offset is None:

@@ -73,6 +73,9 @@ class WeChatChannel:
     async def start(self) -> None:
         """Nothing to start: WeChat calls us on ``/wechat``."""
 
+    async def stop_receiving(self) -> None:
+        """Nothing to stop: ``/wechat`` is refused by the web app's gate while stopping."""
+
     async def stop(self) -> None:
         """Wait for replies still being worked on (they are never cancelled)."""
         await self.tasks.drain()

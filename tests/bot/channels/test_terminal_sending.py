@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.channels.terminal import ConsoleChannel
 from bot.messages import ContactRef, OutboundMessage
-from storage import mailbox
+from storage import keys, mailbox, send_claims
 
 ALICE = ContactRef("console", "alice")
 
@@ -40,3 +40,14 @@ async def test_the_key_is_per_contact(redis):
 
     assert [m["text"] for m in await mailbox.drain(redis, ALICE.id)] == ["tip"]
     assert [m["text"] for m in await mailbox.drain(redis, bob.id)] == ["tip"]
+
+
+async def test_the_mail_and_its_sent_marker_are_written_together(redis):
+    """A process killed after the mail went in cannot leave a claim that hides it, nor
+    a marker without the mail: both are one script."""
+    channel = ConsoleChannel(redis)
+    await channel.send(OutboundMessage(ALICE, "shipped", idempotency_key="order:8:shipped"))
+
+    assert await redis.get(keys.sent_message(ALICE.id, "order:8:shipped")) == send_claims.SENT
+    assert await redis.ttl(keys.sent_message(ALICE.id, "order:8:shipped")) > 86_400
+    assert await redis.llen(keys.mailbox(ALICE.id)) == 1

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ReadOnlyError, ResponseError
 from starlette.applications import Starlette
 from support import FIXED_NOW, make_dispatcher
-from telegram import Update
+from telegram import Bot, Update
 
 from bot.app import open_runtime
 from bot.bodies import MAX_JSON_BODY_BYTES
@@ -410,3 +410,60 @@ async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis
 
 def _parse(bot, data: dict) -> Update:
     return Update.de_json(data, bot)
+
+
+# --- several processes on one Redis ---
+
+
+async def test_only_one_process_polls_and_another_takes_over_when_it_dies(
+    bot, redis, tg_settings, fake_bot_api
+):
+    first = _channel(bot, redis, tg_settings, poller_timeout_s=1)
+    second = _channel(bot, redis, tg_settings, poller_timeout_s=1)
+    for channel in (first, second):
+        channel.poller.lease.ttl_s = 0.3  # lapses fast once its holder is gone
+    await first.start()
+    await _eventually(lambda: first.poller.leading)
+    await second.start()
+    fake_bot_api.push_update(_update(31, "hello", user=45))
+    await _eventually(lambda: len(fake_bot_api.delivered) == 1)
+    assert not second.poller.leading, "one getUpdates caller per bot"
+
+    first._polling.cancel()  # the process dies: no release, the lease lapses
+    await asyncio.gather(first._polling, return_exceptions=True)
+    first._polling = None
+    await _eventually(lambda: second.poller.leading)
+    fake_bot_api.push_update(_update(32, "hello again", user=46))
+    await _eventually(lambda: len(fake_bot_api.delivered) == 2)
+    await second.stop()
+    await first.stop()
+    assert await redis.get(second.poller.lease.key) is None, "a clean stop gives the lease up"
+
+
+async def test_a_polling_process_leaves_a_live_webhook_alone(bot, redis, tg_settings, fake_bot_api):
+    own_bot = Bot(TOKEN, base_url=fake_bot_api.base_url)  # another process: its own client
+    hooked = _channel(
+        own_bot, redis, tg_settings.model_copy(update={"telegram_webhook_url": "https://shop/tg"})
+    )
+    polling = _channel(bot, redis, tg_settings, poller_timeout_s=1)
+    await hooked.start()
+    await polling.start()
+    fake_bot_api.push_update(_update(33, "hello", user=47))
+
+    assert not fake_bot_api.calls_to("deleteWebhook")
+    assert not fake_bot_api.calls_to("getUpdates"), "it would only get 409 Conflict"
+    await hooked.stop()  # the webhook's process leaves: the webhook is stale now
+    assert await redis.get(hooked.webhook_lease.key) is None
+    polling.poller.pause = _no_wait(polling.poller.pause)
+    await _eventually(lambda: len(fake_bot_api.delivered) == 1)
+    assert fake_bot_api.calls_to("deleteWebhook"), "a webhook nobody serves is cleared"
+    await polling.stop()
+
+
+def _no_wait(pause):
+    """The standby pause, shortened: the test need not wait a third of the lease."""
+
+    async def short(seconds: float) -> bool:
+        return await pause(min(seconds, 0.05))
+
+    return short
