@@ -47,8 +47,8 @@ TELEGRAM_RATE_LIMITED = Counter(
 TELEGRAM_RETRIES = Counter("shopbot_telegram_retries", "Telegram sends tried again")
 FOLLOWUPS = Counter(
     "shopbot_followups",
-    "Follow-ups handled by dispatch passes: due (claimed), sent, failed (dead), retried, "
-    "postponed, stale",
+    "Follow-ups handled by dispatch passes: due (claimed), sent, failed (dead), uncertain, "
+    "retried, postponed, stale",
     ["outcome"],
 )
 FOLLOWUPS_SKIPPED = Counter("shopbot_followups_skipped", "Follow-ups skipped", ["reason"])
@@ -80,6 +80,7 @@ def observe_pass(report: PassReport | None) -> None:
         ("due", report.claimed),
         ("sent", report.sent),
         ("failed", report.dead),
+        ("uncertain", report.uncertain),
         ("retried", report.retried),
         ("postponed", report.postponed.total()),
         ("stale", report.stale),

@@ -312,6 +312,7 @@ class Settings(BaseSettings):
             values.append(urlsplit(self.redis_url).password)
         return tuple(v for v in values if isinstance(v, str) and v)
 
+    @property
     def sentinel_addresses(self) -> list[tuple[str, int]]:
         """The Sentinels as ``(host, port)`` pairs."""
         pairs = (sentinel.rpartition(":") for sentinel in self.redis_sentinels)

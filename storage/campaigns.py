@@ -246,7 +246,8 @@ async def sweep_audience(
         fields["results"] = json.dumps(dict(results), ensure_ascii=False)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(keys.campaign(campaign_id), mapping=fields)
-        pipe.unlink(keys.campaign_audience(campaign_id))
+        # A plain command: the cluster pipeline's unlink() splits keys by slot, outside MULTI.
+        pipe.execute_command("UNLINK", keys.campaign_audience(campaign_id))
         await pipe.execute()
 
 

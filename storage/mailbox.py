@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 
 from redis.asyncio import Redis
 
-from storage import keys
+from storage import keys, send_claims
 from storage.followup_scripts import script
 from storage.send_claims import DEFAULT_SENT_TTL_S, SENT
 
 MAILBOX_LIMIT = 500
 
+# Returns 1 when delivered, else the claim found (``sent``, someone's ``sending|...``, ...).
 _DELIVER_ONCE = script("""
-if not redis.call('SET', KEYS[1], ARGV[2], 'NX', 'EX', ARGV[3]) then return 0 end
+local found = redis.call('GET', KEYS[1])
+if found then return found end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 redis.call('RPUSH', KEYS[2], ARGV[1])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 return 1
@@ -31,15 +35,22 @@ async def push(redis: Redis, contact_id: str, message: dict[str, Any]) -> None:
 
 
 async def deliver_once(
-    redis: Redis, contact_id: str, idempotency_key: str, message: dict[str, Any]
+    redis: Redis,
+    contact_id: str,
+    idempotency_key: str,
+    message: dict[str, Any],
+    *,
+    clock: send_claims.Clock = send_claims.utc_now,
 ) -> bool:
     """Append ``message`` unless ``idempotency_key`` was already sent to the contact.
 
     The mailbox is this channel's platform, so the delivery and its ``sent`` marker
     (``storage.send_claims``' key) are one script: a process killed at any point
-    leaves both or neither, and a retry never puts the message there twice.
+    leaves both or neither, and a retry never puts the message there twice. A claim
+    someone else holds, or an uncertain send, is decided as on every channel
+    (:func:`storage.send_claims.send_once`: :class:`~storage.send_claims.Held`, ...).
     """
-    appended = await _DELIVER_ONCE(
+    found = await _DELIVER_ONCE(
         keys=[keys.sent_message(contact_id, idempotency_key), keys.mailbox(contact_id)],
         args=[
             json.dumps(message, ensure_ascii=False),
@@ -49,7 +60,12 @@ async def deliver_once(
         ],
         client=redis,
     )
-    return bool(appended)
+    if found == 1:
+        return True
+    if found == SENT:
+        return False
+    deliver = partial(push, redis, contact_id, message)
+    return await send_claims.send_once(redis, contact_id, idempotency_key, deliver, clock=clock)
 
 
 async def drain(redis: Redis, contact_id: str) -> list[dict[str, Any]]:

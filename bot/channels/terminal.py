@@ -74,7 +74,9 @@ class ConsoleChannel:
         contact_id, key = message.recipient.id, message.idempotency_key
         if not key:
             await mailbox.push(self._redis, contact_id, _to_mail(message))
-        elif not await mailbox.deliver_once(self._redis, contact_id, key, _to_mail(message)):
+        elif not await mailbox.deliver_once(
+            self._redis, contact_id, key, _to_mail(message), clock=self._clock
+        ):
             send_claims.log_duplicate(contact_id, key)
 
     def routes(self) -> Sequence[BaseRoute]:

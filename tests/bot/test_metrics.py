@@ -62,13 +62,15 @@ async def test_a_token_guards_the_metrics(redis):
 
 
 def test_a_pass_counts_outcomes_and_skip_reasons_without_their_details():
-    report = PassReport(claimed=4, sent=2, dead=1)
+    report = PassReport(claimed=4, sent=2, dead=1, uncertain=1)
     report.skipped = Tally({"unreachable: blocked the bot": 1, "opted out of marketing": 2})
     due_before = _value("shopbot_followups_total", outcome="due")
+    uncertain_before = _value("shopbot_followups_total", outcome="uncertain")
     skipped_before = _value("shopbot_followups_skipped_total", reason="unreachable")
     opted_before = _value("shopbot_followups_skipped_total", reason="opted out")
     metrics.observe_pass(report)
     assert _value("shopbot_followups_total", outcome="due") == due_before + 4
+    assert _value("shopbot_followups_total", outcome="uncertain") == uncertain_before + 1
     assert _value("shopbot_followups_skipped_total", reason="unreachable") == skipped_before + 1
     assert _value("shopbot_followups_skipped_total", reason="opted out") == opted_before + 2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from erasure_support import ERASED, KEPT, OWNER_MAILBOX, add_campaign, dump, populate
 from support import FIXED_NOW
 
@@ -12,6 +13,8 @@ from storage import audit, campaigns, contacts, followups, keys, orders, satisfa
 from storage.erasure import erase_contact
 from storage.orders import OrderChange, OrderStatus
 from storage.tickets import TicketStatus
+
+pytestmark = pytest.mark.cluster
 
 
 async def test_erasure_leaves_no_key_value_or_index_entry_of_the_contact(redis, settings):

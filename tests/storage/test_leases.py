@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from storage.leases import Lease
+
+pytestmark = pytest.mark.cluster
 
 KEY = "shopbot:test:lease"
 
