@@ -49,3 +49,6 @@ def configure_logging(level: str | int, log_format: str) -> None:
         JsonFormatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
     )
     logging.basicConfig(level=level, handlers=[handler])
+    if logging.getLevelName(level) != "DEBUG" and level != logging.DEBUG:
+        # A line per job run (every second) hides what matters; errors still come through.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
