@@ -45,68 +45,146 @@ MASK = "***"
 
 
 class Settings(BaseSettings):
-    """Every setting of the bot. See the README's settings table."""
+    """Every setting of the bot; ``docs/settings.md`` is generated from these fields."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     redis_url: str | None = Field(
-        default=None, repr=False, description="Redis URL; unset = embedded server"
+        default=None,
+        repr=False,
+        description=(
+            "`redis://host:port/db` or `unix:///path` (Redis 6.2+ or Valkey); unset = "
+            "embedded `valkey-server`"
+        ),
     )
     shop_id: str = Field(
         default="main",
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
-        description="Hash tag of every key ({shop:<id>}): one slot per shop on a cluster",
+        description=(
+            "the shop's hash tag in every key (`shopbot:{shop:<id>}:...`; 1-64 of "
+            "`A-Za-z0-9_.-`): shops sharing a Redis/Valkey Cluster each get their own slot"
+        ),
     )
-    redis_cluster: bool = Field(default=False, description="SHOPBOT_REDIS_URL names a cluster node")
+    redis_cluster: bool = Field(
+        default=False,
+        description="`true`: `SHOPBOT_REDIS_URL` names any node of a Redis/Valkey Cluster",
+    )
     redis_sentinels: Annotated[tuple[str, ...], NoDecode] = Field(
-        default=(), description="host:port,... of Sentinels watching the primary"
+        default=(),
+        description="comma list of Sentinels `host:port`; set = connect to the primary they watch",
     )
-    redis_sentinel_service: str = Field(default="shopbot", description="Sentinel's master name")
+    redis_sentinel_service: str = Field(
+        default="shopbot",
+        description="the Sentinels' name of the primary (`sentinel monitor <name> ...`)",
+    )
     redis_min_replicas: int = Field(
-        default=0, ge=0, le=5, description="Replicas that must hold a durable write (WAIT)"
+        default=0,
+        ge=0,
+        le=5,
+        description=(
+            "replicas that must hold a durable write before it counts (`WAIT`; see [Running"
+            " more than one process](operations.md#running-more-than-one-process))"
+        ),
     )
     metrics_token: str | None = Field(
-        default=None, repr=False, description="Bearer token of GET /metrics"
+        default=None, repr=False, description="bearer token `GET /metrics` requires; unset = open"
     )
-    log_format: str = Field(default="text", pattern=r"^(text|json)$")
-    data_dir: Path = Field(default=Path("./data"), description="Embedded Redis data, exports")
+    log_format: str = Field(
+        default="text",
+        pattern=r"^(text|json)$",
+        description="`json`: one JSON object per log line (time, level, logger, event, ids)",
+    )
+    data_dir: Path = Field(
+        default=Path("./data"),
+        description="the embedded server's data (append-only file, socket, log)",
+    )
     redis_appendfsync: Literal["always", "everysec", "no"] = Field(
-        default="everysec", description="The embedded server's fsync policy for its AOF"
+        default="everysec",
+        description=(
+            "the embedded server's fsync policy: `always`, `everysec` or `no` (see [What "
+            "happens when things fail](operations.md#what-happens-when-things-fail))"
+        ),
     )
     shutdown_grace_s: float = Field(
-        default=20.0, ge=0, description="On SIGTERM/SIGINT: how long running work may finish"
+        default=20.0,
+        ge=0,
+        description=(
+            "on `SIGTERM`/`SIGINT`, how long running dispatch passes and sends may take to finish"
+        ),
     )
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8080, ge=1, le=65535)
-    owners: Annotated[tuple[str, ...], NoDecode] = ()
-    language: str = "zh-CN"
-    timezone: str = DEFAULT_TIMEZONE
-    shop_name: str = "Shopbot"
+    http_host: str = Field(default="127.0.0.1", description="address the HTTP app listens on")
+    http_port: int = Field(
+        default=8080, ge=1, le=65535, description="port of the HTTP app (1-65535)"
+    )
+    owners: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="comma list of owners as `channel:id`, e.g. `telegram:12345,wechat:oABC`",
+    )
+    language: str = Field(
+        default="zh-CN",
+        description="language for contacts whose language is unknown: `zh-CN` or `en`",
+    )
+    timezone: str = Field(default=DEFAULT_TIMEZONE, description="the shop's time zone (IANA name)")
+    shop_name: str = Field(default="Shopbot", description="the shop's name in greetings")
     # --- customer service ---
     order_number_pattern: str = Field(
         default=r"(?<![A-Za-z0-9])[A-Za-z]{0,4}\d{8,20}(?!\d)|(?<!\d)\d{8,20}(?!\d)",
-        description="Regex of an order number in a customer's message (first match wins)",
+        description=(
+            "regular expression of an order number in a customer's message; the first match"
+            " is taken; the default: 8-20 digits, optionally after up to 4 letters"
+        ),
     )
-    pending_question_ttl_s: int = Field(default=1800, ge=30)
-    handoff_idle_s: int = Field(default=1800, ge=60)
-    frequent_writer_messages: int = Field(default=5, ge=2)
-    frequent_writer_days: int = Field(default=7, ge=1)
-    complaint_follow_up_hours: int = Field(default=24, ge=1)
+    pending_question_ttl_s: int = Field(
+        default=1800,
+        ge=30,
+        description=(
+            "how long an order question waits for its order number after the bot asked for it"
+        ),
+    )
+    handoff_idle_s: int = Field(
+        default=1800,
+        ge=60,
+        description="a handoff to a person ends after this many seconds without a message",
+    )
+    frequent_writer_messages: int = Field(
+        default=5,
+        ge=2,
+        description="messages that make a contact a frequent writer (tag `高频咨询`)...",
+    )
+    frequent_writer_days: int = Field(default=7, ge=1, description="...within this many days")
+    complaint_follow_up_hours: int = Field(
+        default=24, ge=1, description="the follow-up time promised to a customer who complains"
+    )
     return_no_reason_days: int = Field(
-        default=7, ge=0, description="七天无理由: days after delivery a return needs no reason"
+        default=7,
+        ge=0,
+        description=(
+            "七天无理由: days after the recorded delivery in which a return needs no reason"
+        ),
     )
     order_context_hours: int = Field(
         default=48,
         ge=1,
-        description="查件 right after a shipped or arrived notice answers from that order",
+        description=(
+            "查件 within this many hours of a shipped or arrived notice is about that order"
+        ),
     )
     complaint_reminder_lead_minutes: int = Field(
-        default=120, ge=1, description="Remind owners this long before a complaint's promise lapses"
+        default=120,
+        ge=1,
+        description=(
+            "owners are reminded of an unanswered complaint this long before its promised "
+            "follow-up lapses (and again when it has)"
+        ),
     )
     business_hours: str = Field(
         default="09:00-22:00",
         pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$",
-        description="Local hours a person answers; outside them the bot says when one will",
+        description=(
+            "local hours a person answers (`HH:MM-HH:MM`, may wrap midnight; equal ends = "
+            "always staffed); outside them the bot says when a person will answer instead "
+            'of promising "at once"'
+        ),
     )
 
     @field_validator("order_number_pattern")
@@ -122,80 +200,178 @@ class Settings(BaseSettings):
 
     # --- owner console ---
     api_key: str | None = Field(
-        default=None, repr=False, description="Bearer key of POST /api/orders"
+        default=None,
+        repr=False,
+        description="bearer key of `POST /api/orders`; unset = the order API is off",
     )
-    currency: str = Field(default="¥", description="Currency sign in owner messages")
+    currency: str = Field(default="¥", description="currency sign in owner messages")
     staff_edit_faq: bool = Field(
-        default=False, description="Staff may change FAQ answers (off: owners only)"
+        default=False,
+        description="staff may change FAQ answers (`/faq add|edit|del|answer`); off = owners only",
     )
 
     # --- wechat ---
     wechat_token: str | None = Field(
-        default=None, repr=False, description="Enables the WeChat channel"
+        default=None,
+        repr=False,
+        description="the Token of the Official Account's server configuration; enables WeChat",
     )
-    wechat_app_id: str | None = None
-    wechat_app_secret: str | None = Field(default=None, repr=False)
+    wechat_app_id: str | None = Field(
+        default=None, description="the AppID (to send customer-service and template messages)"
+    )
+    wechat_app_secret: str | None = Field(default=None, repr=False, description="the AppSecret")
     wechat_aes_key: str | None = Field(
-        default=None, repr=False, description="EncodingAESKey: safe mode"
+        default=None, repr=False, description="the EncodingAESKey (43 characters): safe mode"
     )
-    wechat_api_base_url: str = "https://api.weixin.qq.com/"
+    wechat_api_base_url: str = Field(
+        default="https://api.weixin.qq.com/",
+        description="WeChat API base URL (tests point it at a local fake)",
+    )
     wechat_api_timeout_s: float = Field(
-        default=10.0, gt=0, le=60, description="A send not answered by then ends uncertain"
+        default=10.0,
+        gt=0,
+        le=60,
+        description=(
+            "Seconds a WeChat API call may take; a send not answered by then ends "
+            "*uncertain* (never sent again)"
+        ),
     )
-    wechat_reply_budget_ms: int = Field(default=4000, ge=50, le=4800)
-    wechat_menu_file: Path | None = Field(default=None, description="CLICK key -> text YAML")
-    wechat_templates_file: Path | None = Field(default=None, description="purpose -> template")
+    wechat_reply_budget_ms: int = Field(
+        default=4000,
+        ge=50,
+        le=4800,
+        description="how long a request waits for the reply before answering `success` (50-4800)",
+    )
+    wechat_menu_file: Path | None = Field(
+        default=None, description="YAML: custom-menu CLICK key -> the text it stands for"
+    )
+    wechat_templates_file: Path | None = Field(
+        default=None, description="YAML: purpose -> template message id and fields"
+    )
     # --- faq ---
     faq_file: Path | None = Field(
-        default=None, description="Working knowledge base; unset = faq.yaml in the data folder"
+        default=None,
+        description=(
+            "the working FAQ knowledge base (seeded from `config/faq/default.yaml`; `/faq` "
+            "edits it); unset = `faq.yaml` in the data folder"
+        ),
     )
 
     # --- followups ---
-    followup_rules: Path | None = Field(default=None, description="Follow-up rules YAML")
-    followup_quiet_hours: str = Field(
-        default="21:00-09:00", pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$"
+    followup_rules: Path | None = Field(
+        default=None, description="follow-up rules YAML; unset = `config/followups.yaml`"
     )
-    followup_weekly_cap: int = Field(default=2, ge=0)
-    followup_lease_s: int = Field(default=60, ge=5)
-    followup_max_attempts: int = Field(default=5, ge=1)
-    followup_retry_base_s: int = Field(default=30, ge=1)
-    followup_retry_cap_s: int = Field(default=3600, ge=1)
-    followup_keep_days: int = Field(default=30, ge=1)
-    followup_batch: int = Field(default=200, ge=1, le=5000)
-    followup_tick_s: float = Field(default=1.0, gt=0)
+    followup_quiet_hours: str = Field(
+        default="21:00-09:00",
+        pattern=r"^\d{1,2}:\d{2}-\d{1,2}:\d{2}$",
+        description="local hours without marketing follow-ups (`HH:MM-HH:MM`)",
+    )
+    followup_weekly_cap: int = Field(
+        default=2, ge=0, description="marketing follow-ups per contact per 7 days"
+    )
+    followup_lease_s: int = Field(
+        default=60,
+        ge=5,
+        description="how long a claimed follow-up is held before another process may take it",
+    )
+    followup_max_attempts: int = Field(
+        default=5, ge=1, description="failed sends before a follow-up is dead-lettered"
+    )
+    followup_retry_base_s: int = Field(
+        default=30, ge=1, description="first retry delay; doubles per attempt"
+    )
+    followup_retry_cap_s: int = Field(default=3600, ge=1, description="longest retry delay")
+    followup_keep_days: int = Field(
+        default=30,
+        ge=1,
+        description=(
+            "how long finished follow-ups and dead letters stay listed (and their ids stay "
+            "used), and finished campaigns keep their frozen audience"
+        ),
+    )
+    followup_batch: int = Field(
+        default=200, ge=1, le=5000, description="follow-ups claimed per batch of a dispatch pass"
+    )
+    followup_tick_s: float = Field(
+        default=1.0, gt=0, description="seconds between dispatch passes (jittered by half)"
+    )
     # --- sends that must not be lost ---
     outbox_grace_s: int = Field(
-        default=120, ge=5, description="Age at which an unsettled outbox message is recovered"
+        default=120,
+        ge=5,
+        description=(
+            "a kept message (owner notice, queued reply) not settled after this long is "
+            "sent by the recovery job (at most once)"
+        ),
     )
     uncertain_digest_hour: int = Field(
-        default=9, ge=0, le=23, description="Hour (shop time) of the owners' uncertain digest"
+        default=9,
+        ge=0,
+        le=23,
+        description="hour (shop time) at which owners get the day's uncertain sends, if any",
     )
     # --- membership ---
     membership_file: Path | None = Field(
-        default=None, description="Tiers, stages, satisfaction YAML; unset = the shipped one"
+        default=None,
+        description=(
+            "tiers, lifecycle stage thresholds and satisfaction YAML; unset = "
+            "`config/membership.yaml`"
+        ),
     )
     charts_dir: Path | None = Field(
-        default=None, description="Where /stats chart writes PNGs; unset = data_dir/charts"
+        default=None,
+        description="where `/stats chart` writes its PNGs; unset = `<data dir>/charts`",
     )
 
     # --- campaigns ---
     campaigns_file: Path | None = Field(
-        default=None, description="Recurring campaigns YAML; unset = config/campaigns.yaml"
+        default=None, description="recurring campaigns YAML; unset = `config/campaigns.yaml`"
     )
-    campaign_rate_per_minute: int = Field(default=600, ge=1)
-    campaign_batch: int = Field(default=500, ge=1, le=5000)
-    campaign_tick_s: float = Field(default=5.0, gt=0)
+    campaign_rate_per_minute: int = Field(
+        default=600,
+        ge=1,
+        description="campaign messages handed to the follow-up queue per minute, per campaign",
+    )
+    campaign_batch: int = Field(
+        default=500, ge=1, le=5000, description="most recipients queued per campaign per tick"
+    )
+    campaign_tick_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="seconds between campaign ticks (start, feed, close; jittered by half)",
+    )
 
     # --- telegram ---
     telegram_token: str | None = Field(
-        default=None, repr=False, description="Bot token; unset = no Telegram"
+        default=None,
+        repr=False,
+        description="the bot token from @BotFather; unset (or empty) = no Telegram channel",
     )
-    telegram_base_url: str = "https://api.telegram.org/bot"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    telegram_base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base; the token is appended (tests point it at a local fake)",
+    )
+    telegram_webhook_url: str | None = Field(
+        default=None,
+        description="public HTTPS URL that reaches `POST /telegram`; unset = long polling",
+    )
+    telegram_webhook_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description=(
+            "webhook `secret_token` (1-256 of `A-Za-z0-9_-`); unset = derived from the token"
+        ),
+    )
     # At least the 10 minutes in which a signed WeChat request may be replayed (issue 13).
-    dedupe_ttl_s: int = Field(default=86_400, ge=900)
-    log_level: str = "INFO"
+    dedupe_ttl_s: int = Field(
+        default=86_400,
+        ge=900,
+        description=(
+            "how long an inbound message id is remembered, to drop redeliveries (at least "
+            "900: longer than a signed request stays fresh)"
+        ),
+    )
+    log_level: str = Field(default="INFO", description="log level (`chat` logs warnings only)")
 
     @field_validator("owners", mode="before")
     @classmethod

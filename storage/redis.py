@@ -41,7 +41,7 @@ class EmbeddedRedisError(RuntimeError):
 
 
 AppendFsync = Literal["always", "everysec", "no"]
-"""The server's ``appendfsync`` policy: what a power failure may take (see the README)."""
+"""The server's ``appendfsync`` policy: what a power failure may take (see docs/operations.md)."""
 
 Probe = Literal["ok", "refused", "unresponsive"]
 """What a PING found: an answer, nothing listening (dead), or a server that is alive but

@@ -2,7 +2,7 @@
 
 A period of N days is the N calendar days ending today (shop time zone), from
 local midnight N-1 days ago up to ``now``. Every figure is a range count or a
-range read on an index (no scan of the contacts); the README defines each one.
+range read on an index (no scan of the contacts); docs/membership.md (Statistics) defines each one.
 """
 
 from __future__ import annotations

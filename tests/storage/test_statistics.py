@@ -95,7 +95,7 @@ async def generate(redis, seed: int) -> World:
 
 
 def by_hand(world: World, start: datetime) -> dict[str, object]:
-    """Every figure from the definitions in the README, over the plain lists."""
+    """Every figure from the definitions in docs/membership.md, over the plain lists."""
     inside = lambda at: at is not None and start <= at <= NOW  # noqa: E731
     counted = [o for o in world.orders if o[4]]
     first_order = {}
