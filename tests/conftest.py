@@ -13,6 +13,9 @@ from support import FIXED_NOW
 
 from bot.messages import ContactRef, InboundMessage, MessageKind
 from config.settings import Settings
+from handlers.faq.choice import build_matcher, resolve_kind
+from handlers.faq.decision import Matcher
+from handlers.faq.knowledge import KnowledgeBase, default_kb_path
 from storage.redis import EmbeddedRedis, create_client
 
 
@@ -38,10 +41,32 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
+@pytest.fixture(scope="session")
+def faq_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One FAQ embedding cache for the session: the shipped phrasings are embedded once."""
+    return tmp_path_factory.mktemp("faq-cache")
+
+
+@pytest.fixture(scope="session")
+def default_faq_matcher(faq_cache_dir: Path) -> Matcher:
+    """The default matcher on the shipped knowledge base, built once per session; the
+    embedding model (a process-wide singleton) is loaded here, once."""
+    matcher = build_matcher(
+        KnowledgeBase.load(default_kb_path()), resolve_kind(None), faq_cache_dir
+    )
+    matcher.decide("几天发货")
+    return matcher
+
+
 @pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Settings:
+def settings(redis_url: str, tmp_path: Path, faq_cache_dir: Path) -> Settings:
     """Settings on the test server, with a known owner on Telegram."""
-    return Settings(redis_url=redis_url, data_dir=tmp_path / "data", owners=("telegram:1",))
+    return Settings(
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        owners=("telegram:1",),
+        faq_cache_dir=faq_cache_dir,
+    )
 
 
 @pytest.fixture
