@@ -7,7 +7,7 @@ are L2-normalised, so a dot product is a cosine.
 
 e5 is trained with a ``query: `` / ``passage: `` prefix. Comparing a question with
 phrasings of questions is a symmetric task, and e5's authors advise ``query: `` on
-both sides for those; ``bench/faq_quality.py --prefix`` measures both on Banking77
+both sides for those; ``bench/faq_quality.py --calibrate`` measures both on Banking77
 (see :data:`PHRASING_AS_QUERY`).
 """
 
@@ -25,7 +25,8 @@ import numpy as np
 
 PHRASING_AS_QUERY = True
 """Embed knowledge-base phrasings with the ``query: `` prefix too (symmetric matching).
-Measured on the Banking77 dev split: a few points of top-1 above ``passage: ``."""
+Measured on the Banking77 dev split, semantic top-1: 0.720 with ``query: ``, 0.721 with
+``passage: ``, a tie; the symmetric convention is the model's advice for this task."""
 
 EMBED_THREADS = 1
 """OpenMP threads per embedding call. One query is a short sequence: a second thread
