@@ -15,8 +15,12 @@ from handlers.faq.text import normalise
 PARAPHRASES = [
     ("包裹什么时候能送到我家", "shipping_time"),
     ("怎么知道我的包裹现在在哪", "tracking"),
+    ("快递一般走哪家", "carriers"),
+    ("能不能到了再给钱", "cash_on_delivery"),
+    ("衣服尺寸怎么挑", "size_guide"),
     ("i want to speak with someone", "human_agent"),
     ("how do i see where my package is", "tracking"),
+    ("what sizes should i pick", "size_guide"),
 ]
 
 CHAT = [
