@@ -10,9 +10,9 @@ The hybrid score is ``(1 - a) * semantic + a * lexical`` with ``a`` =
 shop's synonyms; the semantic side carries paraphrases that share no words. Both
 matchers then apply one :class:`Policy`, calibrated on a Banking77 dev split (training
 questions outside the knowledge base, never the test split) and a dev set of
-out-of-scope questions by ``bench/faq_quality.py --calibrate``: the lowest threshold
-answering the most dev questions while its wrong answers stay at most 4 % of them and
-it declines at least 97.5 % of the out-of-scope ones. The hybrid weight was chosen the
+out-of-scope questions by ``bench/faq_quality.py --calibrate``: the threshold and
+margin that answer the most dev questions while wrong answers stay at most 4 % of them
+and at least 97.5 % of the out-of-scope ones are declined. The hybrid weight was chosen the
 same way (dev top-1: lexical 0.627, semantic 0.720, hybrid at 0.15 0.746; weights from
 0.1 to 0.3 and centroid weights 0.3 to 0.7 all within 1.5 points of it).
 """
