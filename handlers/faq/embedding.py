@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import os
 import threading
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -129,10 +130,10 @@ class EmbeddingCache:
         """
         keys = [text_key(t) for t in texts]
         known = self._read()
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in known}.items())
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in known}
         if missing:
-            fresh = self.embedder.embed_phrasings([t for _, t in missing])
-            known.update(zip((k for k, _ in missing), fresh, strict=True))
+            fresh = self.embedder.embed_phrasings(list(missing.values()))
+            known.update(zip(missing, fresh, strict=True))
         if not keys:
             return np.zeros((0, 0), dtype=_FLOAT)
         result = np.stack([known[k] for k in keys]).astype(_FLOAT, copy=False)
@@ -144,15 +145,16 @@ class EmbeddingCache:
         try:
             with np.load(self.path) as data:
                 keys, vectors = data["keys"], data["vectors"]
-        except (OSError, KeyError, ValueError):
+                return dict(zip((row.tobytes() for row in keys), vectors, strict=True))
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
             return {}  # no cache yet, or unreadable: embed again and rewrite it
-        return dict(zip((row.tobytes() for row in keys), vectors, strict=True))
 
     def _write(self, entries: dict[bytes, np.ndarray]) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         keys = np.frombuffer(b"".join(entries), dtype=np.uint8).reshape(len(entries), KEY_BYTES)
         vectors = np.stack(list(entries.values())).astype(_FLOAT, copy=False)
-        partial = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        writer = f"{os.getpid()}.{threading.get_ident()}"
+        partial = self.path.with_name(f"{self.path.name}.{writer}.tmp")
         with partial.open("wb") as fh:
             np.savez(fh, keys=keys, vectors=vectors)
         os.replace(partial, self.path)

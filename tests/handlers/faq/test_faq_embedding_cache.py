@@ -111,3 +111,13 @@ def test_another_process_loads_the_cache_without_the_model(
     )
     assert done.stdout.strip() == "model loaded: False"
     assert cache_file.stat().st_mtime_ns == before
+
+
+def test_a_truncated_cache_is_rebuilt(tmp_path: Path, kb: KnowledgeBase) -> None:
+    cache = EmbeddingCache(tmp_path, CountingEmbedder())
+    SemanticMatcher(kb, cache)
+    cache.path.write_bytes(cache.path.read_bytes()[:200])
+    counting = CountingEmbedder()
+    matcher = SemanticMatcher(kb, EmbeddingCache(tmp_path, counting))
+    assert len(counting.texts) == 4
+    assert matcher.decide("几点开门").faq_id == "hours"
