@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from support import FIXED_NOW
+from support import FAQ_CACHE_ENV, FIXED_NOW
 
 from bot.messages import ContactRef, InboundMessage, MessageKind
 from config.settings import Settings
@@ -41,10 +41,14 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     await client.aclose()
 
 
-@pytest.fixture(scope="session")
-def faq_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One FAQ embedding cache for the session: the shipped phrasings are embedded once."""
-    return tmp_path_factory.mktemp("faq-cache")
+@pytest.fixture(scope="session", autouse=True)
+def faq_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One FAQ embedding cache for the session, bots started by tests included: the
+    shipped phrasings are embedded once."""
+    path = tmp_path_factory.mktemp("faq-cache")
+    os.environ[FAQ_CACHE_ENV] = str(path)
+    yield path
+    del os.environ[FAQ_CACHE_ENV]
 
 
 @pytest.fixture(scope="session")
