@@ -73,6 +73,15 @@ ZH_QUERIES = [
 ]
 
 
+_SCRATCH = tempfile.TemporaryDirectory(prefix="faq-bench-")
+"""Embedding caches of this run, removed when it ends."""
+
+
+def scratch() -> Path:
+    """A new empty folder inside this run's scratch folder."""
+    return Path(tempfile.mkdtemp(dir=_SCRATCH.name))
+
+
 def read_csv(path: Path) -> list[tuple[str, str]]:
     """Rows of ``(text, category)``."""
     with path.open(encoding="utf-8", newline="") as fh:
@@ -208,7 +217,7 @@ class Data:
 
 def matchers(data: Data, kb: KnowledgeBase, embedder: Embedder) -> dict[str, Matcher]:
     """The three matchers on ``kb``, with ``default`` naming the shipped choice."""
-    folder = Path(tempfile.mkdtemp(prefix="faq-bench-"))
+    folder = scratch()
     built: dict[str, Matcher] = {
         kind: build_matcher(kb, kind, folder, embedder)
         for kind in ("lexical", "semantic", "hybrid")
@@ -285,7 +294,7 @@ def calibrate() -> None:
         embedder.embed(data.texts())
         embedder.embed([q for q, _ in data.phrasings], as_query=as_query)
         embedder.save()
-        folder = Path(tempfile.mkdtemp(prefix="faq-cal-"))
+        folder = scratch()
         semantic = build_matcher(data.kb, "semantic", folder, embedder)
         side = "query" if as_query else "passage"
         print(f"phrasings as {side}: semantic dev top1 {top1(ranked(semantic, dev_q), dev_l):.4f}")
@@ -294,7 +303,7 @@ def calibrate() -> None:
     lex_hits = ranked(lexical, dev_q)
     print(f"lexical: dev top1 {top1(lex_hits, dev_l):.4f}")
     print(f"  best policy {best_policy(lex_hits, dev_l, ranked(lexical, data.oos_dev))}")
-    cache = EmbeddingCache(Path(tempfile.mkdtemp(prefix="faq-cal-")), embedder)
+    cache = EmbeddingCache(scratch(), embedder)
     for centroid in (0.3, 0.5, 0.7):
         for weight in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3):
             matcher = SemanticMatcher(
@@ -359,7 +368,7 @@ def speed(quick: bool, size: int = 5000) -> dict[str, float]:
     start = time.perf_counter()
     lexical = FaqMatcher(kb)
     figures["lexical_build_s_5000"] = time.perf_counter() - start
-    folder = Path(tempfile.mkdtemp(prefix="faq-speed-"))
+    folder = scratch()
     start = time.perf_counter()
     matcher = build_matcher(kb, kind, folder, Embedder())  # every phrasing embedded
     figures["build_s_5000"] = time.perf_counter() - start
