@@ -119,7 +119,7 @@ class SemanticMatcher:
         """The best ``limit`` distinct entries for ``text``, best first. Blocking."""
         if not text.strip() or not self._ids or limit <= 0:
             return []
-        query = self._embedder.embed([text])[0]
+        query = self._embedder.embed_question(text)
         scores = (1 - self._lexical_weight) * self._index.scores(query)
         if self.lexical is not None:
             scores += self._lexical_weight * self._lexical_scores(text)

@@ -34,6 +34,9 @@ class CountingEmbedder(Embedder):
     def model_id(self) -> str:
         return shared_embedder().model_id
 
+    def token_count(self, text: str) -> int:
+        return shared_embedder().token_count(text)
+
     def embed(self, texts: Sequence[str], as_query: bool = True) -> np.ndarray:
         self.texts.extend(texts)
         return shared_embedder().embed(texts, as_query)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from handlers.faq.decision import Matcher
+from handlers.faq.embedding import QUERY_TOKENS, shared_embedder
 from handlers.faq.knowledge import KnowledgeBase, default_kb_path
 from handlers.faq.matcher import FaqMatcher
 from handlers.faq.semantic import SemanticMatcher
@@ -78,3 +79,15 @@ def test_scores_are_ranked_fractions(default_faq_matcher: Matcher) -> None:
     assert len({h.faq_id for h in hits}) == len(hits) == 3
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert all(0.0 < h.score <= 1.0 for h in hits)
+
+
+def test_a_long_message_is_ranked_by_its_question_at_the_end(
+    default_faq_matcher: Matcher,
+) -> None:
+    story = (
+        "hi there, I bought a jacket from you last month and my sister liked it so much "
+        "that she wants one too, we are planning to order together next week, but first: "
+    )
+    message = story + "what sizes should i pick"
+    assert shared_embedder().token_count(message) > QUERY_TOKENS
+    assert default_faq_matcher.search(message, limit=1)[0].faq_id == "size_guide"

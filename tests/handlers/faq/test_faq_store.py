@@ -70,6 +70,9 @@ class GatedEmbedder(Embedder):
     def model_id(self) -> str:
         return shared_embedder().model_id
 
+    def token_count(self, text: str) -> int:
+        return shared_embedder().token_count(text)
+
     def embed(self, texts: Sequence[str], as_query: bool = True) -> np.ndarray:
         if self.held in texts:
             self.waiting.set()
