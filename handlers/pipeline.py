@@ -27,7 +27,7 @@ from handlers.console.ticket_commands import open_tickets_section
 from handlers.counting import count_message, counting
 from handlers.fallback import fallback
 from handlers.faq.responder import FaqResponder
-from handlers.faq.store import KnowledgeStore, working_kb_path
+from handlers.faq.store import KnowledgeStore, knowledge_store
 from handlers.followup_buttons import followup_buttons
 from handlers.greeting import greet
 from handlers.handoff import handoff, handoff_state
@@ -71,7 +71,7 @@ def default_pipeline(
     ``tag_mirror`` copies owner tags to WeChat user tags (None: WeChat not configured);
     ``outlet`` (the delivery) lets campaign previews ask the channels' rules.
     """
-    knowledge = KnowledgeStore(working_kb_path(settings))
+    knowledge = knowledge_store(settings)
     console = build_console(
         order_listeners=order_listeners,
         contact_sections=(open_tickets_section, media_section, stats_commands.membership_section),

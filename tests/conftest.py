@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from support import FIXED_NOW
+from support import FAQ_CACHE_ENV, FIXED_NOW
 from valkey_servers import (
     SentinelGroup,
     ValkeyServer,
@@ -24,6 +24,9 @@ from valkey_servers import (
 
 from bot.messages import ContactRef, InboundMessage, MessageKind
 from config.settings import Settings
+from handlers.faq.choice import build_matcher, resolve_kind
+from handlers.faq.decision import Matcher
+from handlers.faq.knowledge import KnowledgeBase, default_kb_path
 from storage.connect import cluster_client
 from storage.redis import EmbeddedRedis, create_client
 
@@ -75,10 +78,36 @@ async def redis(request: pytest.FixtureRequest, redis_url: str) -> AsyncIterator
     await client.aclose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def faq_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One FAQ embedding cache for the session, bots started by tests included: the
+    shipped phrasings are embedded once."""
+    path = tmp_path_factory.mktemp("faq-cache")
+    os.environ[FAQ_CACHE_ENV] = str(path)
+    yield path
+    del os.environ[FAQ_CACHE_ENV]
+
+
+@pytest.fixture(scope="session")
+def default_faq_matcher(faq_cache_dir: Path) -> Matcher:
+    """The default matcher on the shipped knowledge base, built once per session; the
+    embedding model (a process-wide singleton) is loaded here, once."""
+    matcher = build_matcher(
+        KnowledgeBase.load(default_kb_path()), resolve_kind(None), faq_cache_dir
+    )
+    matcher.decide("几天发货")
+    return matcher
+
+
 @pytest.fixture
-def settings(redis_url: str, tmp_path: Path) -> Settings:
+def settings(redis_url: str, tmp_path: Path, faq_cache_dir: Path) -> Settings:
     """Settings on the test server, with a known owner on Telegram."""
-    return Settings(redis_url=redis_url, data_dir=tmp_path / "data", owners=("telegram:1",))
+    return Settings(
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        owners=("telegram:1",),
+        faq_cache_dir=faq_cache_dir,
+    )
 
 
 @pytest.fixture

@@ -38,9 +38,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+FAQ_CACHE_ENV = "SHOPBOT_TEST_FAQ_CACHE_DIR"
+"""Names the session's FAQ embedding cache (set by ``tests/conftest.py``)."""
+
+
 def bot_env(**overrides: str) -> dict[str, str]:
-    """The environment for a ``python -m bot`` subprocess: no inherited SHOPBOT_ settings."""
+    """The environment for a ``python -m bot`` subprocess: no inherited SHOPBOT_ settings
+    except the session's FAQ embedding cache, so no bot embeds the shipped FAQ again."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_")}
+    if FAQ_CACHE_ENV in os.environ:
+        env["SHOPBOT_FAQ_CACHE_DIR"] = os.environ[FAQ_CACHE_ENV]
     env.update(overrides)
     return env
 

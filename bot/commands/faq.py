@@ -8,5 +8,5 @@ from handlers.faq.cli import add_faq_arguments
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``faq`` command group (``faq ask [--kb PATH] [--json] TEXT|-``)."""
+    """Add the ``faq`` command group (``faq ask [--kb PATH] [--matcher KIND] [--json] TEXT|-``)."""
     add_faq_arguments(subparsers)

@@ -1,6 +1,7 @@
 """``faq ask``: try the FAQ matcher from the command line.
 
-``faq ask [--kb PATH] [--json] TEXT`` answers one question; with ``-`` instead of TEXT it
+``faq ask [--kb PATH] [--matcher lexical|semantic|hybrid] [--json] TEXT`` answers one
+question (the matcher defaults to ``SHOPBOT_FAQ_MATCHER``); with ``-`` instead of TEXT it
 reads one question per line from stdin and writes one JSON object per line::
 
     {"query": "...", "faq_id": "shipping_time" | null, "score": 0.83, "answered": true,
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from config.settings import Settings
+from handlers.faq.choice import MATCHER_KINDS, MatcherKind, build_matcher, resolve_kind
+from handlers.faq.decision import Decision
 from handlers.faq.knowledge import (
     FaqEntry,
     KnowledgeBase,
@@ -23,7 +26,6 @@ from handlers.faq.knowledge import (
     answer_for,
     default_kb_path,
 )
-from handlers.faq.matcher import Decision, FaqMatcher
 from handlers.faq.store import working_kb_path
 from handlers.faq.text import is_cjk
 
@@ -46,10 +48,15 @@ def run_faq_ask(
     stdin: TextIO,
     stdout: TextIO,
     stderr: TextIO | None = None,
+    kind: MatcherKind = "lexical",
+    cache_folder: Path | None = None,
 ) -> int:
-    """Run ``faq ask``; returns the exit code (0, or 2 when the knowledge base is unusable)."""
+    """Run ``faq ask`` with a ``kind`` matcher (embeddings cached in ``cache_folder``,
+    default ``./data``); returns the exit code (0, or 2 when the knowledge base is
+    unusable)."""
     try:
-        matcher = FaqMatcher(KnowledgeBase.load(kb_path or default_kb_path()))
+        kb = KnowledgeBase.load(kb_path or default_kb_path())
+        matcher = build_matcher(kb, kind, cache_folder or Path("data"))
     except (OSError, KnowledgeBaseError) as exc:
         print(f"faq ask: cannot load knowledge base: {exc}", file=stderr or sys.stderr)
         return 2
@@ -99,6 +106,9 @@ def add_faq_arguments(subparsers: argparse._SubParsersAction) -> argparse.Argume
     ask.add_argument(
         "--kb", type=Path, default=None, help="knowledge base YAML (default: the configured one)"
     )
+    ask.add_argument(
+        "--matcher", choices=MATCHER_KINDS, default=None, help="default: SHOPBOT_FAQ_MATCHER"
+    )
     ask.add_argument("--json", action="store_true", help="print a JSON object")
     ask.add_argument("text", help="the question, or - to read one question per line from stdin")
     ask.set_defaults(func=_ask_from_args)
@@ -106,10 +116,17 @@ def add_faq_arguments(subparsers: argparse._SubParsersAction) -> argparse.Argume
 
 
 def _ask_from_args(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    settings = settings or Settings()
     kb = args.kb
-    if kb is None and settings is not None and working_kb_path(settings).exists():
+    if kb is None and working_kb_path(settings).exists():
         kb = working_kb_path(settings)
-    return run_faq_ask(kb, args.text, args.json, sys.stdin, sys.stdout)
+    try:
+        kind = resolve_kind(args.matcher or settings.faq_matcher)
+    except ValueError as exc:
+        print(f"faq ask: {exc}", file=sys.stderr)
+        return 2
+    cache = settings.faq_cache_dir or settings.data_dir
+    return run_faq_ask(kb, args.text, args.json, sys.stdin, sys.stdout, None, kind, cache)
 
 
 def main(argv: list[str] | None = None) -> int:

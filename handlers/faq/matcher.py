@@ -10,8 +10,7 @@ accuracy over the best phrasing alone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from handlers.faq.decision import Decision, Hit, Policy, decide
 from handlers.faq.features import Analyzer
 from handlers.faq.index import SparseIndex
 from handlers.faq.knowledge import KnowledgeBase
@@ -31,31 +30,6 @@ DEFAULT_CENTROID_WEIGHT = 0.5
 
 DEFAULT_SUGGEST_FLOOR = 0.2
 """Unanswered questions still list entries scoring at least this as "did you mean"."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """An entry and its similarity to the query (0 to 1)."""
-
-    faq_id: str
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """What to do with a question.
-
-    ``answered``: answer with ``faq_id``. ``ambiguous``: the best entries were too close
-    to choose; offer ``alternatives`` ("did you mean"). Otherwise nothing was confident;
-    ``alternatives`` holds the best guesses above the suggestion floor, possibly none.
-    When answered, ``alternatives`` are the runner-ups.
-    """
-
-    answered: bool
-    faq_id: str | None
-    score: float
-    alternatives: tuple[Hit, ...]
-    ambiguous: bool = False
 
 
 class FaqMatcher:
@@ -78,9 +52,7 @@ class FaqMatcher:
         :data:`DEFAULT_CENTROID_WEIGHT`.
         """
         self.kb = kb
-        self.threshold = threshold
-        self.margin = margin
-        self.suggest_floor = suggest_floor
+        self.policy = Policy(threshold, margin, suggest_floor)
         self.centroid_weight = centroid_weight
         synonyms = synonyms if synonyms is not None else Synonyms.load()
         self._analyzer = Analyzer(synonyms)
@@ -114,12 +86,4 @@ class FaqMatcher:
 
     def decide(self, text: str) -> Decision:
         """Answer, ask "did you mean" (ambiguous), or decline; see :class:`Decision`."""
-        hits = self.search(text, limit=3)
-        top = hits[0].score if hits else 0.0
-        if top < self.threshold:
-            guesses = tuple(h for h in hits if h.score >= self.suggest_floor)
-            return Decision(False, None, top, guesses)
-        close = tuple(h for h in hits if top - h.score < self.margin)
-        if len(close) > 1:
-            return Decision(False, None, top, close, ambiguous=True)
-        return Decision(True, hits[0].faq_id, top, tuple(hits[1:]))
+        return decide(self.search(text, limit=3), self.policy)

@@ -6,6 +6,8 @@ and offer a person: the bot never guesses.
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.context import Context
 from bot.messages import Button, InboundMessage, MessageKind
 from config.i18n import detect_language
@@ -43,7 +45,8 @@ class FaqResponder:
 
     async def _match(self, text: str, ctx: Context) -> bool:
         kb, matcher = await self.store.current()
-        decision = matcher.decide(text)
+        # A semantic matcher embeds the question (tens of ms of CPU): off the event loop.
+        decision = await asyncio.to_thread(matcher.decide, text)
         if decision.answered and decision.faq_id is not None:
             await _answer(kb[decision.faq_id], ctx)
             return True

@@ -103,3 +103,24 @@ def test_argparse_wiring() -> None:
 def test_default_kb_lives_in_the_config_package() -> None:
     path = default_kb_path()
     assert path.is_file() and path.parts[-3:] == ("config", "faq", "default.yaml")
+
+
+def _ask_with(settings, capsys, *argv: str) -> tuple[int, str]:
+    parser = argparse.ArgumentParser()
+    add_faq_arguments(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["faq", "ask", "--json", *argv])
+    code = args.func(args, settings)
+    return code, capsys.readouterr().out
+
+
+def test_matcher_option_and_setting_choose_the_matcher(settings, capsys) -> None:
+    question = "what sizes should i pick"
+    code, out = _ask_with(settings, capsys, question)
+    assert code == 0 and json.loads(out)["faq_id"] == "size_guide"  # the default: hybrid
+    _, out = _ask_with(settings, capsys, "--matcher", "lexical", question)
+    assert json.loads(out)["answered"] is False
+    lexical = settings.model_copy(update={"faq_matcher": "lexical"})
+    _, out = _ask_with(lexical, capsys, question)
+    assert json.loads(out)["answered"] is False
+    _, out = _ask_with(lexical, capsys, "--matcher", "semantic", question)
+    assert json.loads(out)["faq_id"] == "size_guide"

@@ -103,7 +103,7 @@ def test_paraphrases_are_not_copied_from_the_knowledge_base(kb: KnowledgeBase) -
 def test_paraphrase_is_answered(matcher: FaqMatcher, question: str, faq_id: str) -> None:
     decision = matcher.decide(question)
     assert (decision.answered, decision.faq_id) == (True, faq_id), decision
-    assert decision.score >= matcher.threshold
+    assert decision.score >= matcher.policy.threshold
 
 
 @pytest.mark.parametrize(("question", "faq_id"), TYPOS)
@@ -117,7 +117,7 @@ def test_unrelated_questions_are_not_answered(matcher: FaqMatcher, question: str
     decision = matcher.decide(question)
     assert decision.answered is False
     assert decision.faq_id is None
-    assert decision.score < matcher.threshold
+    assert decision.score < matcher.policy.threshold
 
 
 def test_word_order_does_not_matter(matcher: FaqMatcher) -> None:
@@ -179,8 +179,8 @@ def test_close_entries_are_ambiguous(matcher: FaqMatcher, question: str) -> None
     assert len(decision.alternatives) >= 2
     top, second = decision.alternatives[:2]
     assert top.faq_id != second.faq_id
-    assert top.score - second.score < matcher.margin
-    assert decision.score == top.score >= matcher.threshold
+    assert top.score - second.score < matcher.policy.margin
+    assert decision.score == top.score >= matcher.policy.threshold
 
 
 def test_margin_and_threshold_are_parameters(kb: KnowledgeBase) -> None:

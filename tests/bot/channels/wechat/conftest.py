@@ -21,7 +21,7 @@ from bot.roles import Roles
 from bot.web import build_web_app
 from config.i18n import default_templates
 from config.settings import Settings
-from handlers.faq import FaqMatcher, KnowledgeBase, default_kb_path
+from handlers.faq.decision import Matcher
 from handlers.pipeline import default_pipeline
 
 
@@ -65,9 +65,9 @@ def wechat_settings(settings: Settings, wechat_api: FakeWeChatApi) -> Settings:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def faq_matcher_loaded() -> None:
-    """Pay the one-time FAQ start-up (jieba's dictionary) before any reply budget runs."""
-    FaqMatcher(KnowledgeBase.load(default_kb_path()))
+def faq_matcher_loaded(default_faq_matcher: Matcher) -> None:
+    """Pay the one-time FAQ start-up (jieba's dictionary, the embedding model, the
+    phrasing vectors) before any reply budget runs."""
 
 
 @pytest.fixture
