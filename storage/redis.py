@@ -187,8 +187,10 @@ class EmbeddedRedis:
         path = self.data_dir / "redis.sock"
         if len(str(path)) <= _MAX_SOCKET_PATH:
             return path
-        digest = hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:16]
-        return Path("/tmp") / f"shopbot-redis-{digest}.sock"
+        digest = hashlib.sha1(str(self.data_dir).encode(), usedforsecurity=False).hexdigest()[:16]
+        # A socket path is limited to ~107 bytes, so a deep data dir's socket goes in /tmp;
+        # the server makes it owner-only (--unixsocketperm 700).
+        return Path("/tmp") / f"shopbot-redis-{digest}.sock"  # noqa: S108
 
     def _startup_lock(self) -> _FileLock:
         return _FileLock(self.data_dir / "redis.lock")
@@ -225,7 +227,10 @@ class EmbeddedRedis:
         ]  # fmt: skip
         # A session of its own: Ctrl-C in the terminal reaches the bot, which then
         # shuts the server down cleanly instead of killing it mid-write.
-        self._process = subprocess.Popen(args, start_new_session=True, stdin=subprocess.DEVNULL)
+        # Our own bundled server binary with arguments built here, never from input.
+        self._process = subprocess.Popen(  # noqa: S603
+            args, start_new_session=True, stdin=subprocess.DEVNULL
+        )
         self._wait_ready()
         log.info("embedded Redis started on %s", self.socket_path)
 
