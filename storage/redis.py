@@ -180,6 +180,9 @@ class EmbeddedRedis:
                 last_user = False
             if last_user:
                 self._shutdown()
+            elif self._process is not None:
+                _serving_others[self.socket_path] = self._process
+                self._process = None
             self._users_lock.close()
             self._users_lock = None
 
@@ -245,6 +248,8 @@ class EmbeddedRedis:
             time.sleep(0.02)
         if self._process is not None:
             self._process.kill()
+            self._process.wait()
+            self._process = None
         raise EmbeddedRedisError(
             f"embedded valkey-server did not start in {self.data_dir}; "
             f"see {self.data_dir / 'redis.log'}"
@@ -256,13 +261,23 @@ class EmbeddedRedis:
                 client.shutdown(nosave=not self.persistent)
         except (redis.ConnectionError, OSError):
             pass  # SHUTDOWN closes the connection; an absent server is already down.
-        if self._process is not None:
+        process = self._process or _serving_others.pop(self.socket_path, None)
+        self._process = None
+        if process is not None:
             try:
-                self._process.wait(timeout=STARTUP_TIMEOUT_S)
+                process.wait(timeout=STARTUP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                process.kill()
+                process.wait()
         self.socket_path.unlink(missing_ok=True)
         log.info("embedded Redis stopped")
+
+
+_serving_others: dict[Path, subprocess.Popen[bytes]] = {}
+"""Servers this process started and left to other users of the same data dir, by socket.
+
+Whoever shuts such a server down (in this process) waits for it, so it is never left a zombie.
+"""
 
 
 class _FileLock:
@@ -277,7 +292,8 @@ class _FileLock:
         fcntl.flock(self._file, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
-        assert self._file is not None
+        if self._file is None:
+            return
         self._file.close()
 
 

@@ -61,7 +61,7 @@ def service(emulator, token, redis_url, redis) -> Iterator[subprocess.Popen[str]
     yield process
     if process.poll() is None:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+    process.communicate(timeout=30)  # reaps it and closes its stderr pipe
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
