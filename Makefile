@@ -42,10 +42,12 @@ chat: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev $(TELEGRAM_EMULATOR)/node_modules/.installed
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m ruff format --check .
 
 format: $(VENV)/.installed-dev

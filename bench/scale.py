@@ -243,54 +243,62 @@ async def _failover_traffic(
 
     The failover time runs from the kill to the answer of the first message sent after it.
     """
-    acknowledged: list[str] = []
-    killed_at: float | None = None
-    first_after: float | None = None
-    deadline = time.monotonic() + stop_after_s
-    params = _signed("1700000000", "benchnonce")
-    headers = {"Authorization": f"Bearer {API_KEY}"}
     async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+        run = _Failover(client, deadline=time.monotonic() + stop_after_s)
+        await asyncio.gather(run.messages(), run.orders(), run.kill(kill, recover))
+    return (run.first_after or float("nan")), run.acknowledged
 
-        async def messages() -> None:
-            nonlocal first_after
-            n = 0
-            while time.monotonic() < deadline and first_after is None:
+
+class _Failover:
+    """The traffic of one failover run and what it saw."""
+
+    def __init__(self, client: httpx.AsyncClient, *, deadline: float) -> None:
+        self.client = client
+        self.deadline = deadline
+        self.acknowledged: list[str] = []
+        self.killed_at: float | None = None
+        self.first_after: float | None = None
+
+    async def messages(self) -> None:
+        """Send messages until one sent after the kill is answered."""
+        params = _signed("1700000000", "benchnonce")
+        n = 0
+        while time.monotonic() < self.deadline and self.first_after is None:
+            n += 1
+            sent_after_kill = self.killed_at is not None
+            try:
+                response = await self.client.post("/wechat", params=params, content=_body(n, "fo"))
+            except httpx.HTTPError:
+                continue
+            answered = response.status_code == 200 and "<xml>" in response.text
+            if answered and self.killed_at is not None and sent_after_kill:
+                self.first_after = time.monotonic() - self.killed_at
+
+    async def orders(self) -> None:
+        """Post orders until 300 are acknowledged after the failover (or the deadline)."""
+        headers = {"Authorization": f"Bearer {API_KEY}"}
+        n = 0
+        while time.monotonic() < self.deadline and (self.first_after is None or n < 300):
+            body = {
+                "id": f"B{n}",
+                "contact": "wechat:obench",
+                "items": [{"sku": "tea", "name": "Tea", "qty": 1, "price": 10.0}],
+            }
+            try:
+                response = await self.client.post("/api/orders", json=body, headers=headers)
+            except httpx.HTTPError:
+                continue
+            if response.status_code == 200:
+                self.acknowledged.append(f"B{n}")
                 n += 1
-                sent_after_kill = killed_at is not None
-                try:
-                    response = await client.post("/wechat", params=params, content=_body(n, "fo"))
-                except httpx.HTTPError:
-                    continue
-                answered = response.status_code == 200 and "<xml>" in response.text
-                if answered and killed_at is not None and sent_after_kill:
-                    first_after = time.monotonic() - killed_at
 
-        async def orders() -> None:
-            n = 0
-            while time.monotonic() < deadline and (first_after is None or n < 300):
-                body = {
-                    "id": f"B{n}",
-                    "contact": "wechat:obench",
-                    "items": [{"sku": "tea", "name": "Tea", "qty": 1, "price": 10.0}],
-                }
-                try:
-                    response = await client.post("/api/orders", json=body, headers=headers)
-                except httpx.HTTPError:
-                    continue
-                if response.status_code == 200:
-                    acknowledged.append(f"B{n}")
-                    n += 1
-
-        async def killer() -> None:
-            nonlocal killed_at
-            while len(acknowledged) < 50:  # noqa: ASYNC110 - waits on the other tasks' traffic
-                await asyncio.sleep(0.01)
-            await asyncio.to_thread(kill)
-            killed_at = time.monotonic()
-            await asyncio.to_thread(recover)
-
-        await asyncio.gather(messages(), orders(), killer())
-    return (first_after or float("nan")), acknowledged
+    async def kill(self, kill: Callable[[], None], recover: Callable[[], None]) -> None:
+        """Kill the primary once 50 orders are in, then let the replacement take over."""
+        while len(self.acknowledged) < 50:  # noqa: ASYNC110 - waits on the other tasks' traffic
+            await asyncio.sleep(0.01)
+        await asyncio.to_thread(kill)
+        self.killed_at = time.monotonic()
+        await asyncio.to_thread(recover)
 
 
 async def _lost_orders(sentinels: str, acknowledged: list[str]) -> int:

@@ -32,7 +32,8 @@ _US = "\x1f"
 
 def item_id(message: OutboundMessage) -> str:
     """The outbox id of a keyed message: its recipient and idempotency key."""
-    assert message.idempotency_key, "only messages with an idempotency key are kept"
+    if not message.idempotency_key:
+        raise ValueError("only messages with an idempotency key are kept")
     return f"{message.recipient.id}{_US}{message.idempotency_key}"
 
 

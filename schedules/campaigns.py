@@ -258,7 +258,8 @@ class CampaignRunner:
         if not moved:
             return None
         campaign = await campaigns.get(self.redis, campaign_id)
-        assert campaign is not None
+        if campaign is None:  # only a flush between the two commands removes it
+            raise LookupError(f"campaign {campaign_id} vanished while being cancelled")
         cancelled = 0
         for start in range(0, campaign.fed, CHUNK):
             ids = await campaigns.audience_slice(self.redis, campaign_id, start, CHUNK)
@@ -307,10 +308,11 @@ class CampaignRunner:
 
     async def feed(self, campaign: Campaign, now: datetime) -> int:
         """Queue the next recipients of a sending campaign; returns how many were queued."""
-        if campaign.audience is None:
-            campaign = replace(campaign, audience=await self._freeze(campaign, now))
-        assert campaign.audience is not None
-        if campaign.fed >= campaign.audience:
+        audience = campaign.audience
+        if audience is None:
+            audience = await self._freeze(campaign, now)
+            campaign = replace(campaign, audience=audience)
+        if campaign.fed >= audience:
             await self._close_if_finished(campaign, now)
             return 0
         if self.policy.quiet.next_allowed(now, self.policy.tz) is not None:

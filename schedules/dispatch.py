@@ -368,7 +368,9 @@ class FollowupDispatcher:
     async def _deliver(self, job: _Job) -> None:
         """The channel's check, then the send; the job's outcome says how it went."""
         message = job.message
-        assert message is not None
+        if message is None:  # rendering finishes the job whenever it sets no message
+            job.finish(State.SKIPPED, "no message was rendered")
+            return
         check = await self.outlet.check(message)
         if not check.allowed:
             job.finish(State.SKIPPED, check.reason or "not allowed by the channel")

@@ -142,7 +142,8 @@ async def define(redis: Redis, campaign: Campaign) -> Campaign:
         *state,
     )
     stored = await get(redis, campaign.id)
-    assert stored is not None
+    if stored is None:  # the script just wrote it; only a flush in between removes it
+        raise LookupError(f"campaign {campaign.id} vanished right after it was saved")
     return stored
 
 

@@ -44,10 +44,13 @@ async def connect(settings: Settings) -> AsyncIterator[Redis]:
     """The bot's client for ``settings``, closed on exit (keys built for ``settings.shop_id``)."""
     keys.configure(settings.shop_id)
     durability.configure(settings.redis_min_replicas)
+    sentinel: Sentinel | None = None
     if settings.redis_sentinels:
-        client = sentinel_client(settings)
+        sentinel = sentinels(settings)
+        client = sentinel_client(sentinel, settings)
     elif settings.redis_cluster:
-        assert settings.redis_url is not None  # the settings check it
+        if settings.redis_url is None:  # the settings refuse this already
+            raise ValueError("SHOPBOT_REDIS_CLUSTER needs SHOPBOT_REDIS_URL")
         client = cluster_client(settings.redis_url)
     else:
         async with open_redis(
@@ -59,6 +62,8 @@ async def connect(settings: Settings) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+        if sentinel is not None:
+            await _close_sentinels(sentinel)
 
 
 @asynccontextmanager
@@ -96,12 +101,22 @@ def cluster_client(url: str) -> Redis:
     return client
 
 
-def sentinel_client(settings: Settings) -> Redis:
-    """A client for the current primary of the Sentinels' service, following failovers."""
-    sentinel = Sentinel(
+def sentinels(settings: Settings) -> Sentinel:
+    """The Sentinels of ``settings``; close them with the client (:func:`_close_sentinels`)."""
+    return Sentinel(
         settings.sentinel_addresses,
         sentinel_kwargs={"socket_connect_timeout": 1, "socket_timeout": 1},
     )
+
+
+async def _close_sentinels(sentinel: Sentinel) -> None:
+    """Close the connections the client opened to ask the Sentinels for the primary."""
+    for each in sentinel.sentinels:
+        await each.aclose()
+
+
+def sentinel_client(sentinel: Sentinel, settings: Settings) -> Redis:
+    """A client for the current primary of the Sentinels' service, following failovers."""
     return sentinel.master_for(
         settings.redis_sentinel_service,
         redis_class=Redis,

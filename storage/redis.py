@@ -180,6 +180,9 @@ class EmbeddedRedis:
                 last_user = False
             if last_user:
                 self._shutdown()
+            elif self._process is not None:
+                _serving_others[self.socket_path] = self._process
+                self._process = None
             self._users_lock.close()
             self._users_lock = None
 
@@ -187,8 +190,10 @@ class EmbeddedRedis:
         path = self.data_dir / "redis.sock"
         if len(str(path)) <= _MAX_SOCKET_PATH:
             return path
-        digest = hashlib.sha1(str(self.data_dir).encode()).hexdigest()[:16]
-        return Path("/tmp") / f"shopbot-redis-{digest}.sock"
+        digest = hashlib.sha1(str(self.data_dir).encode(), usedforsecurity=False).hexdigest()[:16]
+        # A socket path is limited to ~107 bytes, so a deep data dir's socket goes in /tmp;
+        # the server makes it owner-only (--unixsocketperm 700).
+        return Path("/tmp") / f"shopbot-redis-{digest}.sock"  # noqa: S108
 
     def _startup_lock(self) -> _FileLock:
         return _FileLock(self.data_dir / "redis.lock")
@@ -225,7 +230,10 @@ class EmbeddedRedis:
         ]  # fmt: skip
         # A session of its own: Ctrl-C in the terminal reaches the bot, which then
         # shuts the server down cleanly instead of killing it mid-write.
-        self._process = subprocess.Popen(args, start_new_session=True, stdin=subprocess.DEVNULL)
+        # Our own bundled server binary with arguments built here, never from input.
+        self._process = subprocess.Popen(  # noqa: S603
+            args, start_new_session=True, stdin=subprocess.DEVNULL
+        )
         self._wait_ready()
         log.info("embedded Redis started on %s", self.socket_path)
 
@@ -240,6 +248,8 @@ class EmbeddedRedis:
             time.sleep(0.02)
         if self._process is not None:
             self._process.kill()
+            self._process.wait()
+            self._process = None
         raise EmbeddedRedisError(
             f"embedded valkey-server did not start in {self.data_dir}; "
             f"see {self.data_dir / 'redis.log'}"
@@ -251,13 +261,23 @@ class EmbeddedRedis:
                 client.shutdown(nosave=not self.persistent)
         except (redis.ConnectionError, OSError):
             pass  # SHUTDOWN closes the connection; an absent server is already down.
-        if self._process is not None:
+        process = self._process or _serving_others.pop(self.socket_path, None)
+        self._process = None
+        if process is not None:
             try:
-                self._process.wait(timeout=STARTUP_TIMEOUT_S)
+                process.wait(timeout=STARTUP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
-                self._process.kill()
+                process.kill()
+                process.wait()
         self.socket_path.unlink(missing_ok=True)
         log.info("embedded Redis stopped")
+
+
+_serving_others: dict[Path, subprocess.Popen[bytes]] = {}
+"""Servers this process started and left to other users of the same data dir, by socket.
+
+Whoever shuts such a server down (in this process) waits for it, so it is never left a zombie.
+"""
 
 
 class _FileLock:
@@ -272,7 +292,8 @@ class _FileLock:
         fcntl.flock(self._file, fcntl.LOCK_EX)
 
     def __exit__(self, *exc: object) -> None:
-        assert self._file is not None
+        if self._file is None:
+            return
         self._file.close()
 
 

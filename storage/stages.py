@@ -97,41 +97,74 @@ Store = Callable[[Callable[[str], Any]], str]
 
 def queue_stage(pipe: Any, store: Store, stage: Stage, now: datetime, rules: StageRules) -> str:
     """Queue the commands that put the contacts in ``stage`` into a key; returns it."""
-    epoch = to_epoch(now)
-    churn_edge = epoch - rules.churned_days * DAY_S
-    dormant_edge = epoch - rules.dormant_days * DAY_S
-    last_order = keys.contacts_by_last_order()
+    query = _StageQuery(pipe, store, to_epoch(now), rules)
+    build = _STAGE_BUILDERS.get(stage)
+    if build is None:
+        raise ValueError(f"unknown stage {stage!r}")
+    return build(query)
 
-    def by_score(index: str, low: str, high: str) -> str:
-        return store(lambda dest: pipe.zrangestore(dest, index, low, high, byscore=True))
 
-    def recent_buyers() -> str:
-        return by_score(last_order, f"({dormant_edge!r}", "+inf")
+@dataclass(frozen=True, slots=True)
+class _StageQuery:
+    """Queues the sorted-set range commands of one stage's set on a pipeline."""
 
-    def overdue() -> str:
-        edge = epoch - rules.grace_days * DAY_S
-        return by_score(keys.contacts_by_expected_order(), "-inf", repr(edge))
+    pipe: Any
+    store: Store
+    epoch: float
+    rules: StageRules
 
-    def on_time(count_low: str, count_high: str) -> str:
-        fresh = store(lambda dest: pipe.zdiffstore(dest, [recent_buyers(), overdue()]))
-        counted = by_score(keys.contacts_by_order_count(), count_low, count_high)
-        return store(lambda dest: pipe.zinterstore(dest, {fresh: 1, counted: 0}))
+    @property
+    def churn_edge(self) -> float:
+        return self.epoch - self.rules.churned_days * DAY_S
 
-    match stage:
-        case Stage.CHURNED:
-            return by_score(last_order, "-inf", repr(churn_edge))
-        case Stage.DORMANT:
-            return by_score(last_order, f"({churn_edge!r}", repr(dormant_edge))
-        case Stage.AT_RISK:
-            buyers, late = recent_buyers(), overdue()
-            return store(lambda dest: pipe.zinterstore(dest, {buyers: 1, late: 0}))
-        case Stage.FIRST:
-            return on_time("1", "1")
-        case Stage.REPEAT:
-            return on_time("2", "+inf")
-        case Stage.PROSPECT:
-            inquiries = keys.contacts_by_first_inquiry()
-            return store(
-                lambda dest: pipe.zdiffstore(dest, [inquiries, keys.contacts_by_first_order()])
-            )
-    raise ValueError(f"unknown stage {stage!r}")
+    @property
+    def dormant_edge(self) -> float:
+        return self.epoch - self.rules.dormant_days * DAY_S
+
+    def by_score(self, index: str, low: str, high: str) -> str:
+        return self.store(lambda dest: self.pipe.zrangestore(dest, index, low, high, byscore=True))
+
+    def recent_buyers(self) -> str:
+        return self.by_score(keys.contacts_by_last_order(), f"({self.dormant_edge!r}", "+inf")
+
+    def overdue(self) -> str:
+        edge = self.epoch - self.rules.grace_days * DAY_S
+        return self.by_score(keys.contacts_by_expected_order(), "-inf", repr(edge))
+
+    def on_time(self, count_low: str, count_high: str) -> str:
+        fresh = self.store(
+            lambda dest: self.pipe.zdiffstore(dest, [self.recent_buyers(), self.overdue()])
+        )
+        counted = self.by_score(keys.contacts_by_order_count(), count_low, count_high)
+        return self.store(lambda dest: self.pipe.zinterstore(dest, {fresh: 1, counted: 0}))
+
+    def churned(self) -> str:
+        return self.by_score(keys.contacts_by_last_order(), "-inf", repr(self.churn_edge))
+
+    def dormant(self) -> str:
+        low, high = f"({self.churn_edge!r}", repr(self.dormant_edge)
+        return self.by_score(keys.contacts_by_last_order(), low, high)
+
+    def at_risk(self) -> str:
+        buyers, late = self.recent_buyers(), self.overdue()
+        return self.store(lambda dest: self.pipe.zinterstore(dest, {buyers: 1, late: 0}))
+
+    def first(self) -> str:
+        return self.on_time("1", "1")
+
+    def repeat(self) -> str:
+        return self.on_time("2", "+inf")
+
+    def prospect(self) -> str:
+        inquiries, buyers = keys.contacts_by_first_inquiry(), keys.contacts_by_first_order()
+        return self.store(lambda dest: self.pipe.zdiffstore(dest, [inquiries, buyers]))
+
+
+_STAGE_BUILDERS: dict[Stage, Callable[[_StageQuery], str]] = {
+    Stage.CHURNED: _StageQuery.churned,
+    Stage.DORMANT: _StageQuery.dormant,
+    Stage.AT_RISK: _StageQuery.at_risk,
+    Stage.FIRST: _StageQuery.first,
+    Stage.REPEAT: _StageQuery.repeat,
+    Stage.PROSPECT: _StageQuery.prospect,
+}

@@ -122,7 +122,7 @@ class Supervisor:
         found, detail = await self._probe()
         if found == "refused" and self.embedded is not None:
             self.health.mark_down(detail)
-            found = await self._revive()
+            found = await self._revive(self.embedded)
         if found == "ok":
             self.health.mark_up()
         else:
@@ -137,16 +137,15 @@ class Supervisor:
             return failed_probe(exc), str(exc) or type(exc).__name__
         return "ok", ""
 
-    async def _revive(self) -> Probe:
-        assert self.embedded is not None
+    async def _revive(self, embedded: EmbeddedRedis) -> Probe:
         try:
-            restarted = await asyncio.to_thread(self.embedded.revive)
+            restarted = await asyncio.to_thread(embedded.revive)
         except EmbeddedRedisError as exc:
             log.error("could not start the embedded server again: %s", exc)
             return "refused"
         if restarted:
             self.restarts += 1
-            log.warning("embedded server started again on %s", self.embedded.data_dir)
+            log.warning("embedded server started again on %s", embedded.data_dir)
         found, _ = await self._probe()
         return found
 

@@ -163,7 +163,8 @@ async def close(
         ticket = await _transition(redis, ticket_id, TicketStatus.CLOSED, NOT_CLOSED, updates)
     except TicketClosed:
         ticket = await get(redis, ticket_id)
-        assert ticket is not None  # _transition raised TicketClosed, so it exists
+        if ticket is None:  # erased since the transition found it closed
+            raise TicketNotFound(ticket_id) from None
         return ticket, False
     await redis.zadd(keys.tickets_by_close_time(), {ticket.id: to_epoch(now)})
     return ticket, True
@@ -264,7 +265,8 @@ async def _transition(
         case -1:
             raise TicketClosed(ticket_id)
     ticket = await get(redis, ticket_id)
-    assert ticket is not None  # the script just wrote it
+    if ticket is None:  # erased right after the script wrote it
+        raise TicketNotFound(ticket_id)
     return ticket
 
 

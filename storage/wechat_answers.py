@@ -66,7 +66,8 @@ def queue_decide(
     if keep is None:
         pipe.eval(_DECIDE, 1, key, json.dumps(answer), TTL_S)
         return
-    assert now is not None
+    if now is None:
+        raise ValueError("keeping the reply needs the time it is kept at")
     outbox_keys = (keys.outbox(), keys.outbox_by_time())
     args = (json.dumps(answer), TTL_S, keep.id, keep.message, to_epoch(now))
     pipe.eval(_DECIDE_OR_KEEP, 3, key, *outbox_keys, *args)

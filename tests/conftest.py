@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from itertools import count
 from pathlib import Path
 
+import network_guard
 import pytest
 from redis.asyncio import Redis
 from support import FAQ_CACHE_ENV, FIXED_NOW
@@ -29,6 +30,23 @@ from handlers.faq.decision import Matcher
 from handlers.faq.knowledge import KnowledgeBase, default_kb_path
 from storage.connect import cluster_client
 from storage.redis import EmbeddedRedis, create_client
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_only() -> Iterator[None]:
+    """No test reaches beyond this machine's loopback (see :mod:`network_guard`)."""
+    with network_guard.loopback_only():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_refused_connections() -> Iterator[None]:
+    """Fail the test that tried a non-loopback connection, even if the code swallowed the error."""
+    network_guard.take_refusals()
+    yield
+    refused = network_guard.take_refusals()
+    if refused:
+        pytest.fail(f"non-loopback connections attempted: {', '.join(refused)}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

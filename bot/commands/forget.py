@@ -73,7 +73,9 @@ async def forget(
             print(f"error: {args.ref}: {_REFUSALS[refused.reason]}", file=sys.stderr)
             return 1
         contact = await contacts.get(redis, contact_id)
-        assert contact is not None  # check_forgettable found it
+        if contact is None:  # erased by someone else since the check
+            print(f"error: {args.ref}: {_REFUSALS['unknown']}", file=sys.stderr)
+            return 1
         name = f" {contact.display_name}" if contact.display_name else ""
         who = f"{contact.short_id}{name} ({contact.id})"
         print(f"Erase {who} and everything kept about them?", file=out)

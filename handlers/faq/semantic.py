@@ -122,7 +122,7 @@ class SemanticMatcher:
         query = self._embedder.embed_question(text)
         scores = (1 - self._lexical_weight) * self._index.scores(query)
         if self.lexical is not None:
-            scores += self._lexical_weight * self._lexical_scores(text)
+            scores += self._lexical_weight * self._lexical_scores(self.lexical, text)
         top = np.argsort(-scores, kind="stable")[:limit]
         return [Hit(self._ids[g], round(float(scores[g]), 4)) for g in top if scores[g] > 1e-9]
 
@@ -130,9 +130,8 @@ class SemanticMatcher:
         """Answer, ask "did you mean", or decline, by :attr:`policy`. Blocking."""
         return decide(self.search(text, limit=3), self.policy)
 
-    def _lexical_scores(self, text: str) -> np.ndarray:
-        assert self.lexical is not None
+    def _lexical_scores(self, lexical: FaqMatcher, text: str) -> np.ndarray:
         scores = np.zeros(len(self._ids))
-        for hit in self.lexical.search(text, limit=LEXICAL_CANDIDATES):
+        for hit in lexical.search(text, limit=LEXICAL_CANDIDATES):
             scores[self._position[hit.faq_id]] = hit.score
         return scores

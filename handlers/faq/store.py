@@ -56,8 +56,7 @@ class KnowledgeStore:
         self._seed = seed or default_kb_path()
         self._lock = asyncio.Lock()
         self._loaded_mtime: int | None = None
-        self._kb: KnowledgeBase | None = None
-        self._matcher: Matcher | None = None
+        self._loaded: tuple[KnowledgeBase, Matcher] | None = None
 
     async def current(self) -> tuple[KnowledgeBase, Matcher]:
         """The knowledge base and its matcher, rebuilt if the file changed."""
@@ -65,11 +64,10 @@ class KnowledgeStore:
             mtime = self._mtime()
             if mtime is None:
                 mtime = await asyncio.to_thread(self._seed_file)
-            if self._kb is None or self._matcher is None or mtime != self._loaded_mtime:
+            if self._loaded is None or mtime != self._loaded_mtime:
                 kb = await asyncio.to_thread(KnowledgeBase.load, self.path)
-                await self._use(kb, mtime)
-            assert self._kb is not None and self._matcher is not None
-            return self._kb, self._matcher
+                return await self._use(kb, mtime)
+            return self._loaded
 
     async def save(self, kb: KnowledgeBase) -> None:
         """Write ``kb`` to the file (atomically) and answer from it from now on."""
@@ -77,11 +75,12 @@ class KnowledgeStore:
             mtime = await asyncio.to_thread(self._write, kb)
             await self._use(kb, mtime)
 
-    async def _use(self, kb: KnowledgeBase, mtime: int) -> None:
-        self._matcher = await asyncio.to_thread(
+    async def _use(self, kb: KnowledgeBase, mtime: int) -> tuple[KnowledgeBase, Matcher]:
+        matcher = await asyncio.to_thread(
             build_matcher, kb, self.kind, self._cache_folder, self._embedder
         )
-        self._kb, self._loaded_mtime = kb, mtime
+        self._loaded, self._loaded_mtime = (kb, matcher), mtime
+        return kb, matcher
 
     def _mtime(self) -> int | None:
         # A stat on every question: cheaper inline than a hop to a worker thread.

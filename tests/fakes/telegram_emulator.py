@@ -69,14 +69,18 @@ class TelegramEmulator:
         return self
 
     def stop(self) -> None:
-        """Stop node."""
-        if self._process is not None and self._process.poll() is None:
+        """Stop node and close its output pipe."""
+        if self._process is None:
+            return
+        if self._process.poll() is None:
             self._process.terminate()
             try:
                 self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
 
 
 class QuirksProxy:

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -20,7 +19,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot import redact
-from bot.channels.base import ChannelStartError
+from bot.channels.base import ChannelRuntime, ChannelStartError
 from bot.channels.telegram.commands import publish_menus
 from bot.channels.telegram.parsing import (
     ALLOWED_UPDATES,
@@ -41,9 +40,6 @@ from config.i18n import Templates
 from config.settings import Settings
 from storage import contacts, keys, outbox, send_claims
 from storage.leases import Lease
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +293,7 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def telegram_channel(runtime: Runtime) -> TelegramChannel | None:
+def telegram_channel(runtime: ChannelRuntime) -> TelegramChannel | None:
     """The channel factory for ``CHANNEL_FACTORIES``: None without ``SHOPBOT_TELEGRAM_TOKEN``."""
     settings = runtime.settings
     if not settings.telegram_token:

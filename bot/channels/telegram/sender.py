@@ -177,17 +177,15 @@ class TelegramSender:
                 sent += 1
         except BaseException as exc:
             if key:
-                await self._settle_claim(message, token, sent, exc)
+                await self._settle_claim(contact_id, key, token, sent, exc)
             raise
         if key:
             await self._claims(send_claims.confirm, contact_id, key)
 
     async def _settle_claim(
-        self, message: OutboundMessage, token: str, sent: int, exc: BaseException
+        self, contact_id: str, key: str, token: str, sent: int, exc: BaseException
     ) -> None:
         """A part went out: sent. None did: uncertain after a timeout, else released."""
-        contact_id, key = message.recipient.id, message.idempotency_key
-        assert key is not None
         if sent:
             await self._claims(send_claims.confirm, contact_id, key)
         elif isinstance(exc, send_claims.Uncertain):
@@ -201,7 +199,7 @@ class TelegramSender:
 
     async def _call(self, chunk: Chunk) -> None:
         if chunk.photo:
-            await _upload(self.bot, chunk)
+            await _upload(self.bot, chunk.chat_id, chunk.photo)
         elif chunk.media:
             await _forward(self.bot, chunk.chat_id, *chunk.media)
         else:
@@ -247,10 +245,9 @@ class TelegramSender:
         return failures + 1
 
 
-async def _upload(bot: Bot, chunk: Chunk) -> None:
-    assert chunk.photo is not None
-    photo = await asyncio.to_thread(Path(chunk.photo).read_bytes)
-    await bot.send_photo(chunk.chat_id, photo=photo)
+async def _upload(bot: Bot, chat_id: str, path: str) -> None:
+    photo = await asyncio.to_thread(Path(path).read_bytes)
+    await bot.send_photo(chat_id, photo=photo)
 
 
 async def _forward(bot: Bot, chat_id: str, kind: MediaKind, file_id: str) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
 from bot import redact
+from bot.channels.base import ChannelRuntime
 from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
 from bot.channels.wechat.crypto import Verifier
 from bot.channels.wechat.inbound import InboundProcessor
@@ -21,9 +21,6 @@ from bot.dispatcher import Receive
 from bot.messages import OutboundMessage, SendCheck
 from config.settings import Settings
 from config.wechat import load_menu, load_templates
-
-if TYPE_CHECKING:
-    from bot.app import Runtime
 
 
 class WeChatChannel:
@@ -106,7 +103,7 @@ def api_from_settings(settings: Settings, redis: Redis) -> WeChatApi | None:
     return WeChatApi(client, redis)
 
 
-def wechat_channel(runtime: Runtime) -> WeChatChannel | None:
+def wechat_channel(runtime: ChannelRuntime) -> WeChatChannel | None:
     """The channel when ``SHOPBOT_WECHAT_TOKEN`` is set, else None."""
     if not runtime.settings.wechat_token:
         return None

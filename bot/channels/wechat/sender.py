@@ -42,6 +42,9 @@ _WINDOW_ERRORS = {
 }
 
 
+NOT_CONFIGURED = "WeChat AppID and AppSecret are not configured"
+
+
 class WeChatSender:
     """Decides how (and whether) a message may go out, sends it and records why."""
 
@@ -62,10 +65,17 @@ class WeChatSender:
         self._tz = timezone
         self._clock = clock
 
+    @property
+    def _client(self) -> WeChatApi:
+        """The API client; without one :meth:`check` refuses every message first."""
+        if self._api is None:
+            raise DeliveryError(NOT_CONFIGURED)
+        return self._api
+
     async def check(self, message: OutboundMessage) -> SendCheck:
         """Whether ``message`` may be sent now, and how (``custom`` or ``template``)."""
         if self._api is None:
-            return SendCheck(False, "WeChat AppID and AppSecret are not configured")
+            return SendCheck(False, NOT_CONFIGURED)
         contact = await contacts.get(self._redis, message.recipient.id)
         if contact is not None and contact.unreachable:
             return SendCheck(False, f"the contact cannot be reached: {contact.unreachable}")
@@ -116,10 +126,9 @@ class WeChatSender:
 
     async def _send_custom(self, message: OutboundMessage) -> str | None:
         """Send through the customer-service API; the refusal reason if the window was shut."""
-        assert self._api is not None
         contact_id = message.recipient.id
         try:
-            await self._api.send_text(message.target_chat, render_text(message))
+            await self._client.send_text(message.target_chat, render_text(message))
         except WeChatApiError as exc:
             if exc.errcode in _WINDOW_ERRORS:
                 reason, update_window = _WINDOW_ERRORS[exc.errcode]
@@ -134,7 +143,6 @@ class WeChatSender:
 
     async def _send_picture(self, message: OutboundMessage) -> None:
         """The message's picture after its text, when there is one WeChat can show."""
-        assert self._api is not None
         picture = _picture(message)
         if picture is None:
             return
@@ -144,22 +152,24 @@ class WeChatSender:
             await self._record(message, SendCheck(False, f"{kind} not sent: no window quota left"))
             return
         try:
-            media_id = source if isinstance(source, str) else await self._api.upload_image(source)
-            await self._api.send_media(message.target_chat, kind, media_id)
+            media_id = (
+                source if isinstance(source, str) else await self._client.upload_image(source)
+            )
+            await self._client.send_media(message.target_chat, kind, media_id)
         except (WeChatApiError, OSError) as exc:  # OSError: the chart file could not be read
             await wechat_window.refund(self._redis, contact_id)
             await self._record(message, SendCheck(False, f"{kind} send failed: {exc}", "custom"))
 
     async def _send_template(self, message: OutboundMessage) -> str:
-        assert self._api is not None
         spec = self._template_for(message.purpose)
-        assert spec is not None
+        if spec is None:  # _outside_window allowed the template route only with a template
+            raise DeliveryError(f"no template message configured for {message.purpose}")
         now = self._clock().astimezone(self._tz)
         data = spec.render(
             text=render_text(message), shop_name=self._shop_name, date=f"{now:%Y-%m-%d %H:%M}"
         )
         try:
-            return await self._api.send_template(
+            return await self._client.send_template(
                 message.target_chat, spec.template_id, data, spec.url
             )
         except WeChatApiError as exc:

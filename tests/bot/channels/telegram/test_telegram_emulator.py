@@ -57,11 +57,13 @@ def service(emulator, token, redis_url, redis) -> Iterator[subprocess.Popen[str]
     process = subprocess.Popen(
         [PYTHON, "-m", "bot", "run"], cwd=PROJECT_ROOT, env=env, stderr=subprocess.PIPE, text=True
     )
-    _wait_until_healthy(f"http://127.0.0.1:{port}/healthz", process)
-    yield process
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+    try:
+        _wait_until_healthy(f"http://127.0.0.1:{port}/healthz", process)
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)  # reaps it and closes its stderr pipe
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:

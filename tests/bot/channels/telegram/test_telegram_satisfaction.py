@@ -37,6 +37,7 @@ async def test_rating_buttons_on_telegram(settings, redis, bot, fake_bot_api):
     )
     async with open_runtime(tg_settings, clock=lambda: FIXED_NOW) as runtime:
         channel = runtime.channels["telegram"]
+        await channel.bot.initialize()  # as start() would: stop() then closes its HTTP client
         await channel.handle_update(
             Update.de_json(_text(1, "我要退货 订单号 202611220001", CUSTOMER), bot)
         )
