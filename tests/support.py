@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,19 @@ def bot_env(**overrides: str) -> dict[str, str]:
         env["SHOPBOT_FAQ_CACHE_DIR"] = os.environ[FAQ_CACHE_ENV]
     env.update(overrides)
     return env
+
+
+def run_cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot ARGS`` as a subprocess, with only the ``SHOPBOT_`` settings in ``env``."""
+    return subprocess.run(
+        [PYTHON, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+        env=bot_env(**env),
+    )
 
 
 def make_dispatcher(

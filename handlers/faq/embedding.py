@@ -162,10 +162,12 @@ class EmbeddingCache:
 
     def _read(self) -> dict[bytes, np.ndarray]:
         try:
-            with np.load(self.path) as data:
+            # Our own handle: np.load leaves the file open when it cannot read it.
+            with self.path.open("rb") as fh:
+                data = np.load(fh)
                 keys, vectors = data["keys"], data["vectors"]
                 return dict(zip((row.tobytes() for row in keys), vectors, strict=True))
-        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile):
+        except (OSError, KeyError, IndexError, ValueError, EOFError, zipfile.BadZipFile):
             return {}  # no cache yet, or unreadable: embed again and rewrite it
 
     def _write(self, entries: dict[bytes, np.ndarray]) -> None:

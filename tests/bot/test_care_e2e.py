@@ -10,7 +10,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from starlette.applications import Starlette
-from support import FIXED_NOW, PROJECT_ROOT, PYTHON, MovableClock, bot_env
+from support import FIXED_NOW, MovableClock, run_cli
 
 from bot.api import order_api_routes
 from config.catalog import default_catalog
@@ -28,15 +28,7 @@ AMY = "console:amy"
 
 
 def bot(redis_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=PROJECT_ROOT,
-        env=bot_env(SHOPBOT_REDIS_URL=redis_url, SHOPBOT_LOG_LEVEL="WARNING"),
-    )
+    return run_cli(*args, stdin=stdin, SHOPBOT_REDIS_URL=redis_url, SHOPBOT_LOG_LEVEL="WARNING")
 
 
 @pytest.fixture

@@ -10,22 +10,14 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from support import PROJECT_ROOT, PYTHON, bot_env
+from support import run_cli
 
 ALICE_WORDS = "我的手机号 13912345678，住在秘密路八十八号"
 BOB_WORDS = "我是保留先生 13800001111"
 
 
 def run_bot(data: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=PROJECT_ROOT,
-        env=bot_env(SHOPBOT_DATA_DIR=str(data)),
-    )
+    return run_cli(*args, stdin=stdin, SHOPBOT_DATA_DIR=str(data))
 
 
 def on_disk(folder: Path) -> bytes:

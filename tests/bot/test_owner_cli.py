@@ -7,21 +7,9 @@ import signal
 import subprocess
 
 from openpyxl import load_workbook
-from support import PROJECT_ROOT, PYTHON, bot_env, free_port
+from support import PROJECT_ROOT, PYTHON, bot_env, free_port, run_cli
 
 from storage import keys
-
-
-def run_bot(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PYTHON, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=PROJECT_ROOT,
-        env=bot_env(**env),
-    )
 
 
 def _claim_code_from_run(env: dict[str, str]) -> str:
@@ -46,9 +34,9 @@ def _claim_code_from_run(env: dict[str, str]) -> str:
 async def test_first_start_prints_a_claim_code_that_works_once(redis, redis_url):
     env = {"SHOPBOT_REDIS_URL": redis_url, "SHOPBOT_LANGUAGE": "en"}
     code = _claim_code_from_run(env)
-    claimed = run_bot("chat", "--as", "boss", stdin=f"/claim {code}\n/tags\n", **env)
+    claimed = run_cli("chat", "--as", "boss", stdin=f"/claim {code}\n/tags\n", **env)
     assert "you are now an owner" in claimed.stdout and "All tags (contacts):" in claimed.stdout
-    late = run_bot("chat", "--as", "other", stdin=f"/claim {code}\n", **env)
+    late = run_cli("chat", "--as", "other", stdin=f"/claim {code}\n", **env)
     assert "owner" not in late.stdout and "passed your question on" in late.stdout
     assert await redis.smembers(keys.claimed_owners()) == {"console:boss"}
 
@@ -80,28 +68,28 @@ async def test_import_with_a_bad_row_then_export(redis, redis_url, tmp_path):
         "id,contact,status,sku,qty\nA1,wechat:oA,paid,tea-250g,2\nA2,wechat:oB,lost,tea-250g,1\n",
         encoding="utf-8",
     )
-    imported = run_bot("import", "orders", str(orders_csv), **env)
+    imported = run_cli("import", "orders", str(orders_csv), **env)
     assert imported.returncode == 1
     assert "importing orders [" in imported.stderr and "2/2" in imported.stderr
     assert "row 3: status: must be one of" in imported.stderr
     assert "orders: 1 imported, 0 unchanged, 1 rows with errors" in imported.stdout
 
     archive = tmp_path / "archive.xlsx"
-    exported = run_bot("export", "contacts", str(archive), **env)
+    exported = run_cli("export", "contacts", str(archive), **env)
     assert exported.returncode == 0, exported.stderr
     rows = list(load_workbook(archive).active.iter_rows(values_only=True))
     header = rows[0]
     [row] = [dict(zip(header, r, strict=True)) for r in rows[1:]]
     assert (row["contact"], row["spend"], row["products"]) == ("wechat:oA", 118, "西湖龙井 250g")
 
-    missing = run_bot("import", "contacts", str(tmp_path / "nope.csv"), **env)
+    missing = run_cli("import", "contacts", str(tmp_path / "nope.csv"), **env)
     assert missing.returncode == 2 and "no such file" in missing.stderr
 
 
 async def test_owner_runs_the_shop_from_the_terminal(redis, redis_url):
     env = {"SHOPBOT_REDIS_URL": redis_url, "SHOPBOT_LANGUAGE": "en"}
-    run_bot("chat", "--as", "amy", stdin="hello\n", **env)
-    owner = run_bot(
+    run_cli("chat", "--as", "amy", stdin="hello\n", **env)
+    owner = run_cli(
         "chat",
         "--owner",
         stdin="/tag console:amy VIP\n/find tag:VIP\n/order add console:amy tea-500g\n"
