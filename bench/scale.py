@@ -149,8 +149,9 @@ T0 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # a Monday 10:00 in Shanghai
 
 
 async def _fill_queue(url: str, items: int) -> None:
+    from bot.messages import Purpose
     from storage import contacts, followups
-    from storage.followups import Followup, Purpose
+    from storage.followups import Followup
 
     redis = create_client(url)
     try:

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -30,6 +29,7 @@ from config.settings import Settings
 from handlers.orders import Recorded, record_order
 from storage import audit
 from storage.orders import OrderError, OrderListener
+from storage.timestamps import Clock
 
 API_ACTOR = "api"
 
@@ -40,7 +40,7 @@ def order_api_routes(
     redis: Redis,
     settings: Settings,
     listeners: Iterable[OrderListener],
-    clock: Callable[[], datetime],
+    clock: Clock,
     catalog: Catalog | None = None,
 ) -> list[BaseRoute]:
     """The order API's routes; none when no API key is configured."""

@@ -16,7 +16,7 @@ from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
 from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
-from bot.dispatcher import Clock, Dispatcher, DispatchResult, Finish, utc_now
+from bot.dispatcher import Dispatcher, DispatchResult, Finish
 from bot.gate import Gate
 from bot.messages import InboundMessage
 from bot.roles import Roles
@@ -31,6 +31,7 @@ from schedules.campaigns import CampaignAttribution
 from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
 from storage.connect import connect_supervised
+from storage.timestamps import Clock, utc_now
 
 
 @dataclass

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
@@ -29,19 +29,14 @@ from storage import activity, contacts, dedupe
 from storage import outbox as stored_outbox
 from storage.batch import Coalescer, Queued, Reader
 from storage.staff import Role
+from storage.timestamps import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 StorageUnavailable = (RedisError,)
 """Raised out of :meth:`Dispatcher.dispatch` on any Redis error (unreachable, a
 read-only replica, out of memory, NOSCRIPT, ...): the message was not handled, and
 the channel should let the platform redeliver it. None becomes an apology."""
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,9 +9,9 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from bot import outbox
 from bot.app import Runtime
-from bot.dispatcher import Clock, utc_now
 from handlers.handoff import SWEEP_INTERVAL_S, expire_idle
 from storage import job_locks
+from storage.timestamps import Clock, utc_now
 
 JOB_ID = "handoff:expire"
 

@@ -22,11 +22,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.dispatcher import Clock, DispatchResult
+from bot.dispatcher import DispatchResult
 from schedules.dispatch import PassReport
 from storage import campaigns, keys
 from storage.campaigns import Status
-from storage.timestamps import to_epoch
+from storage.timestamps import Clock, to_epoch
 
 MESSAGES_IN = Counter("shopbot_messages_in", "Inbound messages dispatched", ["channel"])
 DUPLICATES_IN = Counter("shopbot_messages_duplicate", "Inbound repeats dropped", ["channel"])

@@ -20,11 +20,11 @@ from redis.exceptions import RedisError
 
 from bot import outbox
 from bot.app import Runtime
-from bot.dispatcher import Clock, utc_now
 from bot.messages import OutboundMessage, Purpose
 from handlers.orders import redeliver_pending
 from storage import send_claims
 from storage.send_claims import UncertainSend
+from storage.timestamps import Clock, utc_now
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from bot.messages import Purpose
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from storage import contacts, followups
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.timestamps import to_epoch
 
 TEMPLATE = "birthday"

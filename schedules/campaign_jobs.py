@@ -10,8 +10,8 @@ takes the slot with ``SET NX`` so it runs once however many processes run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -24,6 +24,7 @@ from schedules.campaign_rules import cron_trigger, validate
 from schedules.campaigns import CampaignRunner
 from storage import campaigns, job_locks
 from storage.campaigns import Campaign, Status
+from storage.timestamps import Clock, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ def add_campaign_jobs(
     scheduler: BaseScheduler,
     runner: CampaignRunner,
     every_s: float = 5.0,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> None:
     """``campaigns:tick`` every ``every_s``: start, feed and close campaigns, and keep one cron
     job ``campaign:<id>`` per armed campaign (also those armed from chat in another process)."""
@@ -90,9 +91,7 @@ def add_campaign_jobs(
     )
 
 
-async def campaign_tick(
-    scheduler: BaseScheduler, runner: CampaignRunner, clock: Callable[[], datetime]
-) -> None:
+async def campaign_tick(scheduler: BaseScheduler, runner: CampaignRunner, clock: Clock) -> None:
     """One tick; Redis trouble is logged and the next tick tries again.
 
     Every process keeps its cron jobs in step; starting, feeding and closing campaigns is
@@ -116,9 +115,7 @@ def cron_job_id(campaign_id: str) -> str:
     return f"{CRON_JOB_PREFIX}{campaign_id}"
 
 
-async def sync_cron_jobs(
-    scheduler: BaseScheduler, runner: CampaignRunner, clock: Callable[[], datetime]
-) -> None:
+async def sync_cron_jobs(scheduler: BaseScheduler, runner: CampaignRunner, clock: Clock) -> None:
     """One cron job per armed campaign, none for the others."""
     armed = {
         c.id: c for c in await campaigns.all_campaigns(runner.redis) if c.status is Status.ARMED
@@ -144,9 +141,7 @@ def _job_name(campaign: Campaign) -> str:
     return f"campaign {campaign.id}: {campaign.when}"
 
 
-async def fire_slot_job(
-    runner: CampaignRunner, campaign_id: str, clock: Callable[[], datetime]
-) -> None:
+async def fire_slot_job(runner: CampaignRunner, campaign_id: str, clock: Clock) -> None:
     """The cron job body: take the slot (once across processes) and start its run."""
     try:
         run_id = await runner.fire_slot(campaign_id, clock())
@@ -161,7 +156,7 @@ async def load_and_schedule(
     scheduler: BaseScheduler,
     runner: CampaignRunner,
     settings: Settings,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> list[Campaign]:
     """At start: load the configured campaigns, wire the jobs."""
     specs = load_campaign_specs(settings.campaigns_file)

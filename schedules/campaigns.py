@@ -364,7 +364,7 @@ class CampaignRunner:
             contact_id,
             now,
             MESSAGE_TEMPLATE,
-            followups.Purpose.MARKETING,
+            Purpose.MARKETING,
             data=data,
         )
 

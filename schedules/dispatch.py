@@ -45,7 +45,7 @@ from config.settings import Settings
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from schedules.quiet_hours import QuietHours
 from storage import followups, send_claims
-from storage.followups import Addressee, Cap, Claimed, Outcome, RetryPolicy, State
+from storage.followups import Addressee, Cap, Claimed, FollowupRetry, Outcome, State
 from storage.optouts import OptOutCategory
 from storage.timestamps import to_epoch
 
@@ -59,11 +59,9 @@ YIELD_EVERY = 50
 """Items rendered (or sent, per sending worker) between two returns to the event loop:
 other lanes' replies are read and their next requests sent meanwhile, so Redis is not
 left idle while a batch is rendered or sent to an outlet that answers at once."""
-_PURPOSES = {
-    followups.Purpose.TRANSACTIONAL: Purpose.TRANSACTIONAL,
-    followups.Purpose.MARKETING: Purpose.MARKETING,
-}
-_MARKETING = followups.Purpose.MARKETING
+_MARKETING = Purpose.MARKETING
+_PURPOSE_OF = {purpose.value: purpose for purpose in Purpose}
+"""A stored purpose (text) as the message's ``Purpose`` (a dict: cheaper per item)."""
 
 
 class Outlet(Protocol):
@@ -90,7 +88,7 @@ class DispatchPolicy:
     quiet: QuietHours
     weekly_cap: int = 2
     lease_s: int = 60
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: FollowupRetry = field(default_factory=FollowupRetry)
     keep_s: int = followups.DEFAULT_KEEP_S
     batch: int = 200
     language: str = "zh-CN"
@@ -104,7 +102,7 @@ class DispatchPolicy:
             quiet=QuietHours.parse(settings.followup_quiet_hours),
             weekly_cap=settings.followup_weekly_cap,
             lease_s=settings.followup_lease_s,
-            retry=RetryPolicy(
+            retry=FollowupRetry(
                 settings.followup_max_attempts,
                 settings.followup_retry_base_s,
                 settings.followup_retry_cap_s,
@@ -255,12 +253,12 @@ class FollowupDispatcher:
         """The contact's and the clock's rules; ``quiet_until`` ends the current quiet hours."""
         item = job.claimed
         addressee = item.addressee
-        waits = item.purpose is _MARKETING or bool(item.data.get(WAITS_FOR_QUIET_END))
+        waits = item.purpose == _MARKETING or bool(item.data.get(WAITS_FOR_QUIET_END))
         if _expired(item.data, (quiet_until if waits else None) or now):
             job.finish(State.SKIPPED, "expired")  # Never weeks late, nor after quiet hours.
         elif addressee.unreachable:
             job.finish(State.SKIPPED, f"unreachable: {addressee.unreachable}")
-        elif item.purpose is not _MARKETING:
+        elif item.purpose != _MARKETING:
             if quiet_until is not None and waits:
                 job.postpone(quiet_until, "quiet hours")
         elif blocked := addressee.opted_out & _categories(item.optout):
@@ -283,7 +281,7 @@ class FollowupDispatcher:
         job.message = OutboundMessage(
             recipient=ContactRef.parse(item.contact_id),
             text=body,
-            purpose=_PURPOSES[item.purpose],
+            purpose=_PURPOSE_OF[item.purpose],
             buttons=self._buttons(template, item.data),
             idempotency_key=item.id,
         )

@@ -14,11 +14,12 @@ from datetime import datetime
 
 from redis.asyncio import Redis
 
+from bot.messages import Purpose
 from config.catalog import Catalog
 from config.followup_rules import FollowupRules, LifecycleRule
 from schedules import repurchase
 from storage import followups
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.orders import OrderItem
 from storage.timestamps import to_epoch
 

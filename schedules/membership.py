@@ -15,21 +15,22 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from apscheduler.job import Job
 from apscheduler.schedulers.base import BaseScheduler
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from bot.messages import Purpose
 from config.catalog import Catalog
 from config.membership import Basis, Membership, Mode, Tier
 from schedules.repurchase import personal_interval
 from storage import contacts, followups, job_locks, membership, orders
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.orders import Order, OrderEvent
-from storage.timestamps import to_epoch
+from storage.timestamps import Clock, to_epoch, utc_now
 
 log = logging.getLogger(__name__)
 SILENT_SOURCES = frozenset({"import"})
@@ -179,7 +180,7 @@ def schedule_tier_reviews(
     redis: Redis,
     rules: Membership,
     catalog: Catalog,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
 ) -> Job | None:
     """Run :func:`review_due` hourly in upgrade-and-downgrade mode (None in upgrade-only).
 

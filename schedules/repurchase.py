@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from redis.asyncio import Redis
 
+from bot.messages import Purpose
 from config.catalog import Catalog
 from config.followup_rules import REPURCHASE, WINBACK, FollowupRules
 from storage import followups, purchases
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.optouts import OptOutCategory
 from storage.timestamps import to_epoch
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +16,8 @@ from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.job import Job
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.exceptions import RedisError
+
+from storage.timestamps import Clock, utc_now
 
 if TYPE_CHECKING:
     from schedules.dispatch import FollowupDispatcher, PassReport
@@ -75,7 +76,7 @@ def add_followups_dispatch(
     scheduler: AsyncIOScheduler,
     dispatcher: FollowupDispatcher,
     every_s: float = 1.0,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
     on_pass: PassObserver | None = None,
 ) -> Job:
     """Run a dispatch pass every ``every_s`` seconds, with a jitter so processes spread out.
@@ -96,7 +97,7 @@ def add_followups_dispatch(
 
 async def dispatch_tick(
     dispatcher: FollowupDispatcher,
-    clock: Callable[[], datetime],
+    clock: Clock,
     on_pass: PassObserver | None = None,
 ) -> None:
     """One pass; Redis trouble is logged and the next tick tries again (leases cover the gap)."""

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from bot.messages import ContactRef
+from bot.messages import ContactRef, Purpose
 from config.settings import Settings
 from storage import followups, tickets
 from storage.followups import Followup
@@ -67,7 +67,7 @@ def reminders(
             contact_id=owner.id,
             due_at=at,
             template=f"owner_ticket_reminder_{stage}",
-            purpose=followups.Purpose.TRANSACTIONAL,
+            purpose=Purpose.TRANSACTIONAL,
             data=data,
         )
         for owner in owners

@@ -38,13 +38,6 @@ DECODE_SLICE = 100
 """Claimed items decoded between two returns to the event loop (a batch of 500 takes ~2 ms)."""
 
 
-class Purpose(StrEnum):
-    """Which sending rules apply; mirrors ``bot.messages.Purpose`` (storage imports no ``bot``)."""
-
-    TRANSACTIONAL = "transactional"
-    MARKETING = "marketing"
-
-
 class State(StrEnum):
     """Where a follow-up stands."""
 
@@ -67,7 +60,8 @@ class Followup:
     contact_id: str
     due_at: datetime
     template: str
-    purpose: Purpose
+    purpose: str
+    """``transactional`` or ``marketing`` (a ``bot.messages.Purpose``; storage keeps the text)."""
     data: Mapping[str, Any] = field(default_factory=dict)
     optout: str | None = None
 
@@ -106,7 +100,7 @@ class Claimed:
     id: str
     contact_id: str
     template: str
-    purpose: Purpose
+    purpose: str
     data: Mapping[str, Any]
     optout: str | None
     token: str
@@ -334,7 +328,7 @@ class Outcome:
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class FollowupRetry:
     """Backoff ``base_s * 2**(attempt-1)`` capped at ``cap_s``; dead after ``max_attempts``."""
 
     max_attempts: int = 5
@@ -346,7 +340,7 @@ async def record_outcomes(
     redis: Redis,
     outcomes: Sequence[Outcome],
     now: datetime,
-    retry: RetryPolicy,
+    retry: FollowupRetry,
 ) -> list[str]:
     """Finish, retry or postpone every item in one script run.
 
@@ -457,7 +451,7 @@ def _pack(followup: Followup) -> tuple[str, str]:
     """The item's head, and its data when the data does not fit in the head (then chunked)."""
     data = _encode_data(followup.data) if followup.data else ""
     lead = _US.join(
-        (followup.contact_id, followup.template, followup.purpose.value[0], followup.optout or "")
+        (followup.contact_id, followup.template, followup.purpose[0], followup.optout or "")
     )
     head = f"{lead}{_US}{data}"
     if len(head.encode()) <= _SMALL_VALUE:
@@ -526,7 +520,8 @@ _ARGUMENT_CHARS = 8_000
 past 32 KB after the call."""
 _SMALL_VALUE = 64
 """Redis keeps a hash small (listpack/ziplist) while every value is at most this long."""
-_PURPOSES = {purpose.value[0]: purpose for purpose in Purpose}
+_PURPOSES = {"t": "transactional", "m": "marketing"}
+"""An item's purpose as stored (its first letter) and as read back."""
 _PROFILE_FIELDS = ("language", "display_name", "unreachable")
 """The contact profile fields (``storage.contacts``) an :class:`Addressee` holds, in order."""
 _OPT_OUTS = frozenset(category.value for category in OptOutCategory)

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from storage import keys, send_claims
 from storage.followup_scripts import script
 from storage.send_claims import DEFAULT_SENT_TTL_S, SENT
+from storage.timestamps import Clock, utc_now
 
 MAILBOX_LIMIT = 500
 
@@ -40,7 +41,7 @@ async def deliver_once(
     idempotency_key: str,
     message: dict[str, Any],
     *,
-    clock: send_claims.Clock = send_claims.utc_now,
+    clock: Clock = utc_now,
 ) -> bool:
     """Append ``message`` unless ``idempotency_key`` was already sent to the contact.
 

@@ -27,14 +27,14 @@ import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from storage import durability, keys
-from storage.timestamps import from_epoch, to_epoch
+from storage.timestamps import Clock, from_epoch, to_epoch, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +46,6 @@ DEFAULT_SENT_TTL_S = 7 * 86_400
 UNCERTAIN_KEEP_S = 30 * 86_400
 """How long an uncertain send stays in the owners' list."""
 _US = "\x1f"
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    """The real clock."""
-    return datetime.now(UTC)
 
 
 class Held(Exception):

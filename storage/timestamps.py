@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+"""What tells the time: :func:`utc_now`, or a test's movable clock."""
+
+
+def utc_now() -> datetime:
+    """The real clock (timezone-aware, UTC)."""
+    return datetime.now(UTC)
 
 
 def to_epoch(moment: datetime) -> float:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 from support import FIXED_NOW, make_dispatcher
 
-from bot.messages import ContactRef, InboundMessage, MessageKind
+from bot.messages import ContactRef, InboundMessage, MessageKind, Purpose
 from config.settings import Settings
 from storage import (
     audit,
@@ -37,7 +37,7 @@ from storage import (
 )
 from storage.campaigns import Campaign, Status
 from storage.contacts import TagSource
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.orders import OrderChange, OrderItem, OrderStatus
 from storage.send_decisions import SendDecision
 

@@ -29,8 +29,9 @@ import redis as sync_redis
 from redis.asyncio import Redis
 from support import PROJECT_ROOT, PYTHON, bot_env, free_port
 
+from bot.messages import Purpose
 from storage import contacts, followups, keys
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.redis import EmbeddedRedis, create_client
 
 POLL_S = 0.05

@@ -14,9 +14,8 @@ import contextlib
 import re
 import sys
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TextIO
 
 from redis.asyncio import Redis
@@ -34,6 +33,7 @@ from bot.messages import (
 )
 from bot.roles import CONSOLE_OWNER
 from storage import mailbox, send_claims
+from storage.timestamps import Clock, utc_now
 
 CHANNEL = "console"
 MAILBOX_POLL_S = 1.0
@@ -52,7 +52,7 @@ class ConsoleChannel:
 
     name = CHANNEL
 
-    def __init__(self, redis: Redis, clock: Callable[[], datetime] = send_claims.utc_now) -> None:
+    def __init__(self, redis: Redis, clock: Clock = utc_now) -> None:
         self._redis = redis
         self._clock = clock
 
@@ -104,7 +104,7 @@ class ChatSession:
     receive: Receive
     redis: Redis
     out: TextIO
-    clock: Callable[[], datetime]
+    clock: Clock
     buttons: tuple[Button, ...] = field(default=())
 
     async def say(self, line: str) -> None:

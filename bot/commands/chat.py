@@ -8,10 +8,10 @@ import sys
 
 from bot.app import open_runtime
 from bot.channels.terminal import ChatSession, customer_ref, run_chat
-from bot.dispatcher import utc_now
 from bot.messages import ContactRef
 from bot.roles import CONSOLE_OWNER
 from config.settings import Settings
+from storage.timestamps import utc_now
 
 DEFAULT_CUSTOMER = "customer"
 

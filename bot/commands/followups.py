@@ -102,7 +102,7 @@ def describe(record: Record, tz: ZoneInfo) -> str:
             item.id,
             item.contact_id,
             item.template,
-            item.purpose.value,
+            item.purpose,
             why,
         )
         if part

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 from bot.app import open_runtime
-from bot.dispatcher import utc_now
 from bot.progress import ProgressBar
 from bot.sheets import SheetError, read_rows
 from config.catalog import default_catalog
 from config.settings import Settings
 from handlers.spreadsheets import ImportReport, import_contacts, import_orders
 from storage import audit
+from storage.timestamps import utc_now
 
 ACTOR = "import"
 EXIT_ROW_ERRORS = 1

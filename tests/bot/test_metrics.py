@@ -11,11 +11,11 @@ from starlette.applications import Starlette
 from support import FIXED_NOW, MovableClock
 
 from bot import metrics
-from bot.messages import ContactRef
+from bot.messages import ContactRef, Purpose
 from schedules.dispatch import PassReport
 from storage import campaigns, followups
 from storage.campaigns import Campaign, Status
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.redis import create_client
 
 

@@ -8,9 +8,9 @@ import pytest
 from followup_support import RecordingOutlet, dispatcher
 from support import FIXED_NOW, make_dispatcher
 
-from bot.messages import MessageKind, parse_command
+from bot.messages import MessageKind, Purpose, parse_command
 from storage import followups, keys, satisfaction, tickets
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 
 OWNER = "telegram:1"
 AMY = "telegram:77"

@@ -329,7 +329,7 @@ async def test_status_counts_sent_skipped_by_reason_failed_and_remaining(redis, 
     assert await bot.feed(await campaigns.get(redis, "K1"), now) == 8  # 9 after the opt-out
 
     outlet.fail_times = 1  # the first send fails for good (one attempt allowed)
-    await dispatcher(redis, settings, outlet, retry=followups.RetryPolicy(1, 1, 1)).run_due(now)
+    await dispatcher(redis, settings, outlet, retry=followups.FollowupRetry(1, 1, 1)).run_due(now)
     tally = await bot.tally(await campaigns.get(redis, "K1"), now)
 
     assert (tally.audience, tally.opted_out, tally.fed) == (9, 1, 8)

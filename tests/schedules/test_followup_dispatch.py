@@ -11,9 +11,10 @@ from support import MovableClock
 
 from bot.channels.terminal import ConsoleChannel
 from bot.delivery import Delivery
+from bot.messages import Purpose
 from schedules.repurchase import reminder, winback
 from storage import followups, keys, mailbox, send_claims
-from storage.followups import Followup, Purpose, State
+from storage.followups import Followup, State
 from storage.optouts import OptOutCategory, opt_out
 
 pytestmark = pytest.mark.cluster

@@ -10,6 +10,7 @@ import pytest
 from apscheduler.schedulers.base import STATE_PAUSED
 from followup_support import T0, RecordingOutlet, dispatcher
 
+from bot.messages import Purpose
 from schedules.scheduler import (
     FOLLOWUPS_DISPATCH_JOB,
     add_followups_dispatch,
@@ -17,7 +18,7 @@ from schedules.scheduler import (
     dispatch_tick,
 )
 from storage import followups
-from storage.followups import Followup, Purpose, State
+from storage.followups import Followup, State
 
 pytestmark = pytest.mark.cluster
 

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 import pytest
 from support import FIXED_NOW
 
+from bot.messages import Purpose
 from config.settings import Settings
 from storage import durability, followups, keys, orders
 from storage.connect import connect
-from storage.followups import Followup, Purpose
+from storage.followups import Followup
 from storage.orders import OrderChange, OrderItem
 
 

@@ -14,11 +14,11 @@ from redis.exceptions import RedisError
 from support import MovableClock
 from valkey_servers import is_synced_replica, wait_for
 
-from bot.messages import OutboundMessage, SendCheck
+from bot.messages import OutboundMessage, Purpose, SendCheck
 from config.settings import Settings
 from storage import durability, followups, orders, send_claims
 from storage.connect import connect
-from storage.followups import Followup, Purpose, State
+from storage.followups import Followup, State
 from storage.orders import OrderChange, OrderItem
 
 ORDERS = 150

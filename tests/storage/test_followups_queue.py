@@ -7,16 +7,9 @@ from datetime import timedelta
 import pytest
 from followup_support import T0
 
+from bot.messages import Purpose
 from storage import followups, keys, optouts
-from storage.followups import (
-    Addressee,
-    Cap,
-    Followup,
-    Outcome,
-    Purpose,
-    RetryPolicy,
-    State,
-)
+from storage.followups import Addressee, Cap, Followup, FollowupRetry, Outcome, State
 from storage.optouts import OptOutCategory
 
 pytestmark = pytest.mark.cluster
@@ -88,21 +81,21 @@ async def test_expired_lease_is_claimed_again_with_a_new_token(redis):
 
     assert second.token != first.token
     skip_first, skip_second = (Outcome(c, State.SKIPPED, "test") for c in (first, second))
-    assert await followups.record_outcomes(redis, [skip_first], T0, RetryPolicy()) == ["stale"]
-    assert await followups.record_outcomes(redis, [skip_second], T0, RetryPolicy()) == ["ok"]
+    assert await followups.record_outcomes(redis, [skip_first], T0, FollowupRetry()) == ["stale"]
+    assert await followups.record_outcomes(redis, [skip_second], T0, FollowupRetry()) == ["ok"]
 
 
 async def test_claims_in_the_same_second_get_different_tokens(redis):
     await followups.schedule(redis, item())
     [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
     await followups.record_outcomes(
-        redis, [Outcome(first, postpone_to=T0, reason="test")], T0, RetryPolicy()
+        redis, [Outcome(first, postpone_to=T0, reason="test")], T0, FollowupRetry()
     )
     [second] = await followups.claim_due(redis, T0, 10, lease_s=60)
 
     assert second.token != first.token
     retry_first = Outcome(first, retry_error="late")
-    assert await followups.record_outcomes(redis, [retry_first], T0, RetryPolicy()) == ["stale"]
+    assert await followups.record_outcomes(redis, [retry_first], T0, FollowupRetry()) == ["stale"]
 
 
 async def test_a_late_ack_of_an_earlier_holder_records_the_item_as_sent(redis):
@@ -110,11 +103,13 @@ async def test_a_late_ack_of_an_earlier_holder_records_the_item_as_sent(redis):
     [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
     [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, lease_s=60)
     # The first holder's send was slower than its lease; it went out, so it is sent.
-    acked = await followups.record_outcomes(redis, [Outcome(first, State.SENT)], T0, RetryPolicy())
+    acked = await followups.record_outcomes(
+        redis, [Outcome(first, State.SENT)], T0, FollowupRetry()
+    )
     late_retry = Outcome(second, retry_error="channel down")
 
     assert acked == ["ok"]
-    assert await followups.record_outcomes(redis, [late_retry], T0, RetryPolicy()) == ["stale"]
+    assert await followups.record_outcomes(redis, [late_retry], T0, FollowupRetry()) == ["stale"]
     [record] = await followups.records(redis, ["order:1:shipped"])
     assert record.state is State.SENT
     assert await followups.claim_due(redis, T0 + timedelta(minutes=5), 10, 60) == []
@@ -125,9 +120,9 @@ async def test_a_late_ack_after_another_holders_retry_leaves_nothing_pending(red
     [first] = await followups.claim_due(redis, T0, 10, lease_s=60)
     [second] = await followups.claim_due(redis, T0 + timedelta(minutes=2), 10, lease_s=60)
     retry = Outcome(second, retry_error="channel down")
-    assert await followups.record_outcomes(redis, [retry], T0, RetryPolicy()) == ["retry"]
+    assert await followups.record_outcomes(redis, [retry], T0, FollowupRetry()) == ["retry"]
 
-    await followups.record_outcomes(redis, [Outcome(first, State.SENT)], T0, RetryPolicy())
+    await followups.record_outcomes(redis, [Outcome(first, State.SENT)], T0, FollowupRetry())
 
     [record] = await followups.records(redis, ["order:1:shipped"])
     assert record.state is State.SENT
@@ -137,7 +132,7 @@ async def test_a_late_ack_after_another_holders_retry_leaves_nothing_pending(red
 async def test_ack_finishes_and_keeps_the_record(redis):
     await followups.schedule(redis, item())
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    await followups.record_outcomes(redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy())
+    await followups.record_outcomes(redis, [Outcome(claimed, State.SENT)], T0, FollowupRetry())
 
     [record] = await followups.of_contact(redis, "console:amy")
     assert record.state is State.SENT and record.finished_at == T0
@@ -151,7 +146,7 @@ async def test_ack_finishes_and_keeps_the_record(redis):
 async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
     await followups.schedule_many(redis, [item("a:1"), item("a:2", due=T0 + timedelta(days=1))])
     [claimed] = await followups.claim_due(redis, T0, 10, 60)
-    await followups.record_outcomes(redis, [Outcome(claimed, State.SENT)], T0, RetryPolicy())
+    await followups.record_outcomes(redis, [Outcome(claimed, State.SENT)], T0, FollowupRetry())
     await followups.cancel(redis, "a:2", T0, "moved on")
 
     await followups.claim_due(redis, T0 + timedelta(seconds=3599), 10, 60, keep_s=3600)
@@ -163,7 +158,7 @@ async def test_finished_records_are_swept_after_keep_and_leave_no_index(redis):
 
 async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
     await followups.schedule(redis, item())
-    policy = RetryPolicy(max_attempts=3, base_s=10, cap_s=15)
+    policy = FollowupRetry(max_attempts=3, base_s=10, cap_s=15)
     now, delays = T0, []
     for error in ("timeout", "502", "503"):
         [claimed] = await followups.claim_due(redis, now, 10, 60)
@@ -182,7 +177,7 @@ async def test_retry_backs_off_then_dead_letters_with_the_last_error(redis):
 async def _dead_letter(redis, item_id: str, now) -> None:
     await followups.schedule(redis, item(item_id, due=now))
     [claimed] = await followups.claim_due(redis, now, 10, 60)
-    policy = RetryPolicy(max_attempts=1)
+    policy = FollowupRetry(max_attempts=1)
     assert await followups.record_outcomes(redis, [Outcome(claimed, retry_error="x")], now, policy)
 
 
@@ -238,7 +233,7 @@ async def test_an_item_in_flight_is_not_cancelled_its_outcome_is_recorded(redis)
 
     assert not await followups.cancel(redis, "order:1:shipped", T0, "order refunded")
     sent = Outcome(claimed, State.SENT)
-    assert await followups.record_outcomes(redis, [sent], T0, RetryPolicy()) == ["ok"]
+    assert await followups.record_outcomes(redis, [sent], T0, FollowupRetry()) == ["ok"]
     [record] = await followups.records(redis, ["order:1:shipped"])
     assert record.state is State.SENT
 
@@ -306,7 +301,7 @@ async def test_a_marketing_item_not_sent_gives_back_its_cap_slot(redis):
     one, two = await followups.claim_due(redis, T0, 10, 60, Cap(limit=2))
     outcomes = [Outcome(one, State.SENT), Outcome(two, State.SKIPPED, "opted out")]
 
-    await followups.record_outcomes(redis, outcomes, T0, RetryPolicy())
+    await followups.record_outcomes(redis, outcomes, T0, FollowupRetry())
 
     assert await redis.zrange(keys.marketing_sent("console:amy"), 0, -1) == ["w:1"]
 
@@ -327,7 +322,7 @@ async def test_large_batches_span_several_script_arguments(redis):
     assert all(await followups.schedule_many(redis, batch))
     claimed = await followups.claim_due(redis, T0, 300, 60)
     answers = await followups.record_outcomes(
-        redis, [Outcome(c, State.SENT) for c in claimed], T0, RetryPolicy()
+        redis, [Outcome(c, State.SENT) for c in claimed], T0, FollowupRetry()
     )
 
     assert len(claimed) == 300 and {c.followup.data["note"] for c in claimed} == {long["note"]}

@@ -31,7 +31,7 @@ from bot.channels.telegram.parsing import (
 from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
-from bot.dispatcher import Clock, Receive, utc_now
+from bot.dispatcher import Receive
 from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
 from bot.outbox import item_id
 from bot.redact import scrub_error
@@ -40,6 +40,7 @@ from config.i18n import Templates
 from config.settings import Settings
 from storage import contacts, keys, outbox, send_claims
 from storage.leases import Lease
+from storage.timestamps import Clock, utc_now
 
 log = logging.getLogger(__name__)
 

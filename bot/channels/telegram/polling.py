@@ -21,7 +21,7 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 
 from bot.channels.telegram.parsing import ALLOWED_UPDATES
-from bot.channels.telegram.sender import RetryPolicy, retry_after_seconds
+from bot.channels.telegram.sender import TelegramRetry, retry_after_seconds
 from bot.dispatcher import StorageUnavailable
 from storage.leases import Lease
 
@@ -39,7 +39,7 @@ class Poller:
         handle: HandleUpdate,
         *,
         timeout_s: int = 25,
-        retry: RetryPolicy | None = None,
+        retry: TelegramRetry | None = None,
         lease: Lease | None = None,
     ) -> None:
         self.bot = bot
@@ -48,7 +48,7 @@ class Poller:
         self.lease = lease
         self.leading = lease is None
         """True while this process is the one polling."""
-        self.retry = retry or RetryPolicy(backoff_base_s=1.0, backoff_cap_s=30.0)
+        self.retry = retry or TelegramRetry(backoff_base_s=1.0, backoff_cap_s=30.0)
         self.offset: int | None = None
         self._stopping = asyncio.Event()
         self._failures = 0

@@ -51,7 +51,7 @@ OnBlocked = Callable[[OutboundMessage, str], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class TelegramRetry:
     """How often and how patiently a message is tried again."""
 
     network_attempts: int = 5
@@ -88,13 +88,13 @@ class TelegramSender:
         redis: Redis,
         *,
         limiter: FloodLimiter | None = None,
-        retry: RetryPolicy | None = None,
+        retry: TelegramRetry | None = None,
         on_blocked: OnBlocked | None = None,
     ) -> None:
         self.bot = bot
         self.redis = redis
         self.limiter = limiter or FloodLimiter()
-        self.retry = retry or RetryPolicy()
+        self.retry = retry or TelegramRetry()
         self.on_blocked = on_blocked
         self._queues: dict[str, deque[_Job]] = {}
         # Hundreds of chat workers must not take every Redis connection at once.

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
@@ -21,6 +20,7 @@ from bot.dispatcher import Receive
 from bot.messages import OutboundMessage, SendCheck
 from config.settings import Settings
 from config.wechat import load_menu, load_templates
+from storage.timestamps import Clock
 
 
 class WeChatChannel:
@@ -34,7 +34,7 @@ class WeChatChannel:
         settings: Settings,
         redis: Redis,
         receive: Receive,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         if not settings.wechat_token:
             raise ValueError("SHOPBOT_WECHAT_TOKEN is not set")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +43,7 @@ from storage import (
 )
 from storage.batch import Queued
 from storage.contacts import TagSource
+from storage.timestamps import Clock
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class InboundProcessor:
         redis: Redis,
         receive: Receive,
         sender: WeChatSender,
-        clock: Callable[[], datetime],
+        clock: Clock,
         budget_s: float,
         dedupe_ttl_s: int,
         tasks: TaskTracker,

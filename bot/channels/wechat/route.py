@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 
 import xmltodict
 from redis.asyncio import Redis
@@ -42,6 +41,7 @@ from bot.channels.wechat.parsing import Handling, Parsed, parse
 from bot.channels.wechat.xmlsafe import MAX_BODY_BYTES, UnsafeXml, check_xml
 from storage import wechat_requests
 from storage.batch import Coalescer
+from storage.timestamps import Clock
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class WeChatEndpoint:
         processor: InboundProcessor,
         redis: Redis,
         menu: Mapping[str, str],
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._verifier = verifier
         self._processor = processor

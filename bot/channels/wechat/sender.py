@@ -17,8 +17,7 @@ from another platform) is recorded on the contact and the message still counts a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import NoReturn
@@ -33,6 +32,7 @@ from bot.messages import DeliveryError, MediaKind, OutboundMessage, Purpose, Sen
 from config.wechat import TemplateSpec
 from storage import contacts, send_claims, send_decisions, wechat_window
 from storage.send_decisions import SendDecision
+from storage.timestamps import Clock
 
 UNSUBSCRIBED = 43004
 """WeChat: the user does not follow the account (any more)."""
@@ -56,7 +56,7 @@ class WeChatSender:
         templates: Mapping[str, TemplateSpec],
         shop_name: str,
         timezone: ZoneInfo,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self._redis = redis
         self._api = api

@@ -9,8 +9,9 @@ from fakes.wechat_messages import TOKEN, signed_params, text_xml
 from followup_support import dispatcher
 
 from bot.commands.followups import describe, uncertain
+from bot.messages import Purpose
 from storage import followups, send_claims
-from storage.followups import Followup, Purpose, State
+from storage.followups import Followup, State
 
 ALICE = "wechat:oAlice"
 
