@@ -105,24 +105,16 @@ def _local(moment: datetime, runtime: Runtime) -> str:
 
 def schedule_recovery(scheduler: BaseScheduler, runtime: Runtime) -> None:
     """Add the three jobs (each with a fixed id, replacing an earlier definition)."""
-    scheduler.add_job(
-        recover_outbox,
-        "interval",
-        seconds=EVERY_S,
-        jitter=EVERY_S / 2,
-        id=OUTBOX_JOB,
-        args=[runtime],
-        replace_existing=True,
-    )
-    scheduler.add_job(
-        redeliver_order_events,
-        "interval",
-        seconds=EVERY_S,
-        jitter=EVERY_S / 2,
-        id=ORDER_EVENTS_JOB,
-        args=[runtime],
-        replace_existing=True,
-    )
+    for job, job_id in ((recover_outbox, OUTBOX_JOB), (redeliver_order_events, ORDER_EVENTS_JOB)):
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=EVERY_S,
+            jitter=EVERY_S / 2,
+            id=job_id,
+            args=[runtime],
+            replace_existing=True,
+        )
     scheduler.add_job(
         send_uncertain_digest,
         "cron",

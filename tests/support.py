@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 
 from bot.context import Observer, Responder
 from bot.dispatcher import Dispatcher
+from bot.messages import MessageKind, parse_command
 from bot.roles import Roles
 from config.i18n import default_templates
 from config.settings import Settings
@@ -64,6 +65,19 @@ def run_cli(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProc
         cwd=PROJECT_ROOT,
         env=bot_env(**env),
     )
+
+
+async def send_command(
+    dispatcher: Dispatcher, make_message: Callable[..., Any], contact: str, text: str
+) -> str:
+    """Dispatch the command ``text`` from ``contact`` (in English); its replies, one per line."""
+    name, args = parse_command(text) or ("", "")
+    message = make_message(
+        text, contact=contact, kind=MessageKind.COMMAND, command=name, payload=args,
+        language_hint="en",
+    )  # fmt: skip
+    result = await dispatcher.dispatch(message)
+    return "\n".join(reply.text for reply in result.replies)
 
 
 def make_dispatcher(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import FIXED_NOW, make_dispatcher
+from support import FIXED_NOW, make_dispatcher, send_command
 
 from bot.messages import MessageKind, parse_command
 from config.i18n import default_templates
@@ -280,13 +280,7 @@ def ownerless_say(redis, settings, make_message):
     dispatcher = make_dispatcher(redis, settings.model_copy(update={"owners": ()}))
 
     async def send(contact: str, text: str) -> str:
-        name, args = parse_command(text)
-        message = make_message(
-            text, contact=contact, kind=MessageKind.COMMAND, command=name, payload=args,
-            language_hint="en",
-        )  # fmt: skip
-        result = await dispatcher.dispatch(message)
-        return "\n".join(reply.text for reply in result.replies)
+        return await send_command(dispatcher, make_message, contact, text)
 
     return send
 

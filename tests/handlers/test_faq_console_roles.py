@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from support import make_dispatcher
+from support import make_dispatcher, send_command
 
-from bot.messages import MessageKind, parse_command
 from storage import audit, staff
 
 OWNER = "telegram:1"
@@ -24,13 +23,7 @@ def say(redis, make_message):
         dispatcher = make_dispatcher(redis, settings)
 
         async def send(contact: str, text: str) -> str:
-            name, args = parse_command(text)
-            message = make_message(
-                text, contact=contact, kind=MessageKind.COMMAND, command=name, payload=args,
-                language_hint="en",
-            )  # fmt: skip
-            result = await dispatcher.dispatch(message)
-            return "\n".join(reply.text for reply in result.replies)
+            return await send_command(dispatcher, make_message, contact, text)
 
         return send
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from support import FIXED_NOW, make_dispatcher
+from support import FIXED_NOW, make_dispatcher, send_command
 
-from bot.messages import MessageKind, parse_command
 from storage import audit, contacts, keys, staff, tickets
 
 OWNER = "telegram:1"
@@ -18,17 +17,7 @@ def say(redis, settings, make_message):
     dispatcher = make_dispatcher(redis, settings)
 
     async def send(contact: str, text: str) -> str:
-        name, args = parse_command(text) or ("", "")
-        message = make_message(
-            text,
-            contact=contact,
-            kind=MessageKind.COMMAND,
-            command=name,
-            payload=args,
-            language_hint="en",
-        )
-        result = await dispatcher.dispatch(message)
-        return "\n".join(reply.text for reply in result.replies)
+        return await send_command(dispatcher, make_message, contact, text)
 
     return send
 

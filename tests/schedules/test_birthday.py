@@ -8,9 +8,8 @@ from datetime import date, datetime, timedelta
 import pytest
 from followup_support import T0, RecordingOutlet, dispatcher, make_contact
 from openpyxl import Workbook
-from support import FIXED_NOW, make_dispatcher
+from support import FIXED_NOW, make_dispatcher, send_command
 
-from bot.messages import MessageKind, parse_command
 from bot.sheets import read_rows
 from config.settings import Settings
 from handlers.spreadsheets import import_contacts
@@ -71,12 +70,7 @@ def say(redis, settings, make_message):
     bot = make_dispatcher(redis, settings)
 
     async def send(contact: str, text: str) -> str:
-        name, args = parse_command(text)
-        message = make_message(
-            text, contact=contact, kind=MessageKind.COMMAND, command=name, payload=args,
-            language_hint="en",
-        )  # fmt: skip
-        return "\n".join(reply.text for reply in (await bot.dispatch(message)).replies)
+        return await send_command(bot, make_message, contact, text)
 
     return send
 

@@ -13,13 +13,12 @@ from fakes.wechat_api import (
     TAGS_UNTAG,
     USER_TAG_LIMIT,
 )
-from support import FIXED_NOW
+from support import FIXED_NOW, send_command
 
 from bot.channels.wechat.tags import WeChatTagMirror, wechat_tag_mirror
 from bot.commands.wechat_tags import sync_tags
 from bot.context import TagMirrorFailure, TagProblem
 from bot.dispatcher import Dispatcher
-from bot.messages import MessageKind, parse_command
 from bot.roles import Roles
 from config.i18n import default_templates
 from handlers.pipeline import default_pipeline
@@ -163,17 +162,7 @@ async def console(wechat_settings, redis, mirror, make_message):
     }
 
     async def say(text: str, *, mirrored: bool = True) -> str:
-        name, args = parse_command(text)
-        message = make_message(
-            text,
-            contact=OWNER,
-            kind=MessageKind.COMMAND,
-            command=name,
-            payload=args,
-            language_hint="en",
-        )
-        result = await dispatchers[mirrored].dispatch(message)
-        return "\n".join(reply.text for reply in result.replies)
+        return await send_command(dispatchers[mirrored], make_message, OWNER, text)
 
     return say
 
