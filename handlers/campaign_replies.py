@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot import payloads
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
 from handlers.promises import promise
@@ -31,13 +32,11 @@ async def note_campaign_reply(message: InboundMessage, ctx: Context) -> None:
 
 async def campaign_buttons(message: InboundMessage, ctx: Context) -> bool:
     """Claim a press of a campaign's button; anything else passes on."""
-    if message.kind is not MessageKind.BUTTON or not message.payload:
-        return False
-    owner = campaigns.campaign_of_item(message.payload)
-    if owner is None or not owner[1].isdigit():
-        return False
-    campaign = await campaigns.get(ctx.redis, owner[0])
-    number = int(owner[1])
+    match message.kind, payloads.parse(message.payload):
+        case MessageKind.BUTTON, payloads.CampaignPayload(campaign_id, number):
+            campaign = await campaigns.get(ctx.redis, campaign_id)
+        case _:
+            return False
     if campaign is None or not 1 <= number <= len(campaign.buttons):
         return False
     labels = campaign.buttons[number - 1]

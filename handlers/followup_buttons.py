@@ -1,10 +1,11 @@
 """Answers to follow-up buttons: repurchase reminders (reorder, snooze, no thanks) and the
 revisit (回访) question. Payloads are ``<template>:<action>:<ref>`` (``repurchase:snooze:tea-250g``,
-``revisit:good:8812``), as ``schedules.dispatch`` builds them.
+``revisit:good:8812``), as ``schedules.dispatch`` builds them with :func:`bot.payloads.followup`.
 """
 
 from __future__ import annotations
 
+from bot import payloads
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
 from config.catalog import default_catalog
@@ -21,12 +22,15 @@ REVISIT_UNHAPPY = "revisit_unhappy"
 
 async def followup_buttons(message: InboundMessage, ctx: Context) -> bool:
     """Claim a follow-up button press and act on it; anything else passes on."""
-    if message.kind is not MessageKind.BUTTON or not message.payload:
-        return False
-    template, _, rest = message.payload.partition(":")
-    action, _, ref = rest.partition(":")
-    if not ref:
-        return False
+    match message.kind, payloads.parse(message.payload):
+        case MessageKind.BUTTON, payloads.FollowupPayload(template, action, ref):
+            return await _answer(ctx, template, action, ref, message.text)
+        case _:
+            return False
+
+
+async def _answer(ctx: Context, template: str, action: str, ref: str, label: str) -> bool:
+    """Act on ``action`` to follow-up ``template`` about ``ref``; False if it is none of ours."""
     match template, action:
         case ("repurchase", "reorder"):
             _reorder(ctx, ref)
@@ -38,7 +42,7 @@ async def followup_buttons(message: InboundMessage, ctx: Context) -> bool:
             await repurchase.stop(ctx.redis, ctx.ref.id, ref, ctx.now)
             ctx.reply(ctx.render("repurchase_stopped", product=_product(ctx, ref)))
         case ("revisit", answer) if answer in REVISIT_ANSWERS:
-            await _revisit(ctx, ref, answer, message.text)
+            await _revisit(ctx, ref, answer, label)
         case _:
             return False
     return True

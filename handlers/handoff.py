@@ -26,6 +26,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from bot import payloads
 from bot.context import Context
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage, Purpose
 from config.i18n import Templates, default_templates
@@ -51,16 +52,12 @@ class EndReason(StrEnum):
     IDLE = "idle"
 
 
-HANDOFF_PAYLOAD = "handoff"
-"""Button payload that asks for a person (e.g. the FAQ's "talk to a person" button)."""
-
-
 def _asks_for_person(message: InboundMessage) -> bool:
     match message.kind:
         case MessageKind.TEXT:
             return wants_handoff(message.text)
         case MessageKind.BUTTON:
-            return message.payload == HANDOFF_PAYLOAD
+            return isinstance(payloads.parse(message.payload), payloads.HandoffPayload)
         case _:
             return False
 

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
+from bot import payloads
 from bot.messages import Button
 from storage import followups, orders
 from storage.followups import State
 from storage.orders import Order, OrderStatus
 
-BUTTON_PREFIX = "order"
 NOTICES = frozenset({"shipped", "arrived"})
 """Follow-up rules after which 查件 means "that order"."""
 CANDIDATE_STATUSES: Mapping[str, frozenset[OrderStatus]] = {
@@ -74,7 +74,7 @@ def choice_buttons(intent_name: str, found: list[Order], label: str) -> tuple[Bu
     return tuple(
         Button(
             label.format(order_id=order.id, items=_items(order)),
-            f"{BUTTON_PREFIX}:{intent_name}:{order.id}",
+            payloads.order(intent_name, order.id),
         )
         for order in found[:MAX_BUTTONS]
     )
@@ -82,11 +82,11 @@ def choice_buttons(intent_name: str, found: list[Order], label: str) -> tuple[Bu
 
 def pressed(payload: str | None) -> tuple[str, str] | None:
     """``(intent name, order id)`` of a pressed order button, else None."""
-    prefix, _, rest = (payload or "").partition(":")
-    intent_name, _, order_id = rest.partition(":")
-    if prefix != BUTTON_PREFIX or not understands(intent_name) or not order_id:
-        return None
-    return intent_name, order_id
+    match payloads.parse(payload):
+        case payloads.OrderPayload(intent_name, order_id) if understands(intent_name):
+            return intent_name, order_id
+        case _:
+            return None
 
 
 def _items(order: Order) -> str:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
+from bot import payloads
 from bot.context import Context
 from bot.messages import Button, ContactRef, InboundMessage, MessageKind, OutboundMessage, Purpose
 from config.followup_rules import rules_from
@@ -28,8 +29,8 @@ from storage import followups, satisfaction, tickets
 from storage.followups import State
 from storage.tickets import Ticket
 
-RATE = "rate"
-"""The payload prefix and the follow-up rule's name."""
+RATE = payloads.RATE
+"""The follow-up rule's name, which is also its buttons' payload prefix."""
 LOW_RATING_INTENT = "low_rating"
 _DIGITS = {str(n): n for n in satisfaction.SCORES} | {
     chr(0xFF10 + n): n for n in satisfaction.SCORES
@@ -42,7 +43,7 @@ def rating_buttons(ref: str, language: str, settings: Settings) -> tuple[Button,
     return tuple(
         Button(
             texts.text(f"{RATE}.{n}", language) if f"{RATE}.{n}" in texts else str(n),
-            f"{RATE}:{n}:{ref}",
+            payloads.rate(n, ref),
         )
         for n in satisfaction.SCORES
     )
@@ -95,12 +96,10 @@ async def satisfaction_responder(message: InboundMessage, ctx: Context) -> bool:
 
 
 async def _rating_in(message: InboundMessage, ctx: Context) -> tuple[str, int] | None:
-    match message.kind:
-        case MessageKind.BUTTON if (message.payload or "").startswith(f"{RATE}:"):
-            digit, _, ref = (message.payload or "").removeprefix(f"{RATE}:").partition(":")
-            score = _DIGITS.get(digit)
-            return (ref, score) if score and ref else None
-        case MessageKind.TEXT if (score := _DIGITS.get(message.text.strip())) is not None:
+    match message.kind, payloads.parse(message.payload):
+        case MessageKind.BUTTON, payloads.RatePayload(score, ref):
+            return (ref, score) if score in satisfaction.SCORES else None
+        case MessageKind.TEXT, _ if (score := _DIGITS.get(message.text.strip())) is not None:
             ref = await pending_ref(ctx.redis, ctx.ref.id, ctx.now, ctx.settings)
             return (ref, score) if ref else None
         case _:

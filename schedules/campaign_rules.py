@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from bot import payloads
 from config.i18n import Templates
 from config.membership import StageRules, membership_from
 from config.settings import Settings
@@ -147,7 +148,7 @@ def render(
     fallback = templates.text("followup_name_fallback", language)
     fields = _Blank(name=name or fallback, shop_name=policy.shop_name)
     buttons = [
-        (labels.get(language) or next(iter(labels.values())), f"{campaign.item_group}:{n}")
+        (labels.get(language) or next(iter(labels.values())), payloads.campaign(campaign.id, n))
         for n, labels in enumerate(campaign.buttons, start=1)
     ]
     return text.format_map(fields), buttons

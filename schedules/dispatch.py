@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from bot import payloads
 from bot.messages import Button, ContactRef, DeliveryError, OutboundMessage, Purpose, SendCheck
 from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
@@ -353,10 +354,8 @@ class FollowupDispatcher:
         if template.buttons:
             ref = data.get("sku") or data.get("order_id")
             ruled = tuple(
-                [
-                    Button(label, f"{template.name}:{action}:{ref}")
-                    for action, label in template.buttons
-                ]
+                Button(label, payloads.followup(template.name, action, str(ref)))
+                for action, label in template.buttons
             )
         # Items may carry ready-made buttons ([label, payload] pairs): campaigns do.
         if "buttons" not in data:

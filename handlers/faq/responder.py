@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot import payloads
 from bot.context import Context
 from bot.messages import Button, InboundMessage, MessageKind
 from config.i18n import detect_language
@@ -17,8 +18,6 @@ from handlers.faq.store import KnowledgeStore
 from handlers.membership_answers import MEMBERSHIP_FAQ, overview
 from handlers.tagging import tag_from_faq
 
-FAQ_PAYLOAD = "faq:"
-"""Button payload prefix: ``faq:<entry id>`` answers that entry."""
 SUGGESTIONS = 3
 
 
@@ -29,16 +28,15 @@ class FaqResponder:
         self.store = store
 
     async def __call__(self, message: InboundMessage, ctx: Context) -> bool:
-        payload = message.payload or ""
-        match message.kind:
-            case MessageKind.BUTTON if payload.startswith(FAQ_PAYLOAD):
+        match message.kind, payloads.parse(message.payload):
+            case MessageKind.BUTTON, payloads.FaqPayload(entry_id):
                 kb, _ = await self.store.current()
-                entry = kb.get(payload.removeprefix(FAQ_PAYLOAD))
+                entry = kb.get(entry_id)
                 if entry is None:
                     return False
                 await _answer(entry, ctx)
                 return True
-            case MessageKind.TEXT:
+            case MessageKind.TEXT, _:
                 return await self._match(message.text, ctx)
             case _:
                 return False
@@ -53,7 +51,7 @@ class FaqResponder:
         if decision.ambiguous:
             entries = [kb[hit.faq_id] for hit in decision.alternatives[:SUGGESTIONS]]
             buttons = tuple(
-                Button(question_in(entry, ctx.language), f"{FAQ_PAYLOAD}{entry.id}")
+                Button(question_in(entry, ctx.language), payloads.faq(entry.id))
                 for entry in entries
             )
             ctx.reply(ctx.render("faq_did_you_mean"), buttons=buttons)
