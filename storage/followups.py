@@ -1,7 +1,8 @@
 """The follow-up queue: what to send to whom and when, with leases and dead letters.
 
 A follow-up lives in a sorted set scored by its due time plus one packed field in
-a bucketed hash (``storage.followup_scripts`` describes the layout). Its id is deterministic
+a bucketed hash (``storage.followup_scripts`` describes the layout, ``storage.followup_codec``
+reads and writes it). Its id is deterministic
 (``order:8812:shipped``), so scheduling is idempotent; its *group* is any prefix
 of the id ending at a ``:`` (``order:8812``), so all of one order's care can be
 cancelled at once. A dispatcher claims due items with a lease (one Lua script);
@@ -14,21 +15,41 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
-from functools import lru_cache
-from typing import Any
 
-import orjson
 from redis.asyncio import Redis
 
 from storage import durability, keys
+from storage import followup_codec as codec
 from storage import followup_scripts as lua
-from storage.optouts import OptOutCategory
-from storage.timestamps import from_epoch, to_epoch
+from storage.followup_codec import Addressee, Claimed, Followup, Outcome, Record, State
+from storage.timestamps import to_epoch
+
+__all__ = [
+    "DEFAULT_CAP",
+    "Addressee",
+    "Cap",
+    "Claimed",
+    "Followup",
+    "FollowupRetry",
+    "Outcome",
+    "Record",
+    "State",
+    "bucket_of",
+    "cancel",
+    "cancel_group",
+    "claim_due",
+    "dead_letters",
+    "forget_contact",
+    "of_contact",
+    "pending",
+    "record_outcomes",
+    "records",
+    "schedule",
+    "schedule_many",
+]
 
 DEFAULT_KEEP_S = 30 * 86_400
 """How long a finished item stays readable, and blocks a re-schedule of its id."""
@@ -36,104 +57,6 @@ SCHEDULE_SLICE = 1000
 """Items per script run of :func:`schedule_many`."""
 DECODE_SLICE = 100
 """Claimed items decoded between two returns to the event loop (a batch of 500 takes ~2 ms)."""
-
-
-class State(StrEnum):
-    """Where a follow-up stands."""
-
-    PENDING = "pending"
-    IN_FLIGHT = "in-flight"
-    SENT = "sent"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"
-    DEAD = "dead"
-    UNCERTAIN = "uncertain"
-    """The send's outcome is unknown (a timeout, or its sender died before confirming):
-    it may have gone out, so it is never sent again nor counted as sent."""
-
-
-@dataclass(frozen=True, slots=True)
-class Followup:
-    """One message to send later. ``optout`` names an extra opt-out category (``repurchase``)."""
-
-    id: str
-    contact_id: str
-    due_at: datetime
-    template: str
-    purpose: str
-    """``transactional`` or ``marketing`` (a ``bot.messages.Purpose``; storage keeps the text)."""
-    data: Mapping[str, Any] = field(default_factory=dict)
-    optout: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.due_at.tzinfo is None:
-            raise ValueError("due_at must be timezone-aware")
-        if ":" not in self.id:
-            raise ValueError(f"follow-up id {self.id!r} needs a group, e.g. order:8812:shipped")
-
-
-@dataclass(slots=True)
-class Addressee:
-    """What sending to a contact needs, read by the claim (None when the profile lacks it).
-
-    ``opted_out`` is read for marketing items only (transactional items ignore opt-outs).
-    Built per claimed item, so not frozen (cheaper to build): treat it as read-only.
-    """
-
-    language: str | None = None
-    display_name: str | None = None
-    unreachable: str | None = None
-    opted_out: frozenset[OptOutCategory] = frozenset()
-
-
-@dataclass(slots=True)
-class Claimed:
-    """A follow-up a dispatcher holds under a lease; ``token`` proves it still does.
-
-    The item's fields are flat (``followup`` builds the :class:`Followup`) and the class
-    is not frozen: one is built per claimed item, and a frozen dataclass costs several
-    times more to build. Treat it as read-only. ``addressee`` holds the contact's profile
-    fields the dispatch needs, read by the claim; ``due`` and ``bucket`` are kept as the
-    claim returned them, to hand back when recording the outcome.
-    """
-
-    id: str
-    contact_id: str
-    template: str
-    purpose: str
-    data: Mapping[str, Any]
-    optout: str | None
-    token: str
-    due: str
-    bucket: str
-    addressee: Addressee
-    cap_frees_at: datetime | None = None
-    """For a marketing item whose contact's weekly cap is full: when a slot frees (the
-    claim took no slot). None when it holds a slot, and for transactional items."""
-
-    @property
-    def followup(self) -> Followup:
-        """The claimed item."""
-        return Followup(
-            self.id,
-            self.contact_id,
-            from_epoch(self.due),
-            self.template,
-            self.purpose,
-            self.data,
-            self.optout,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """A follow-up as listed: the item, its state and why (reason or last error)."""
-
-    followup: Followup
-    state: State
-    reason: str = ""
-    attempts: int = 0
-    finished_at: datetime | None = None
 
 
 async def schedule(redis: Redis, followup: Followup, *, replace: bool = False) -> bool:
@@ -170,12 +93,10 @@ async def schedule_many(
 
 
 def _packed_slices(followups: Iterable[Followup]) -> Iterator[list[str]]:
-    """The items as script rows (id, due, contact, head, data), ``SCHEDULE_SLICE`` at a time."""
+    """The items as script rows (``codec.schedule_row``), ``SCHEDULE_SLICE`` at a time."""
     rows: list[str] = []
     for followup in followups:
-        head, data = _pack(followup)
-        due = str(to_epoch(followup.due_at))
-        rows.append(_GS.join((followup.id, due, followup.contact_id, head, data)))
+        rows.append(codec.schedule_row(followup))
         if len(rows) == SCHEDULE_SLICE:
             yield rows
             rows = []
@@ -184,7 +105,7 @@ def _packed_slices(followups: Iterable[Followup]) -> Iterator[list[str]]:
 
 
 async def _store(redis: Redis, rows: list[str], replace: bool) -> list[bool]:
-    args = ["1" if replace else "0", *_batch(rows)]
+    args = ["1" if replace else "0", *codec.batch(rows)]
     added = await lua.SCHEDULE_MANY(keys=_keys(), args=args, client=redis)
     await durability.barrier(redis)
     return [flag == "1" for flag in added]
@@ -195,7 +116,7 @@ async def cancel(redis: Redis, followup_id: str, now: datetime, reason: str = ""
 
     An item in flight is not cancelled: its dispatcher may be sending it at this moment,
     and its outcome (sent, most likely) is what gets recorded."""
-    args = [followup_id, to_epoch(now), _clean(reason)]
+    args = [followup_id, to_epoch(now), codec.clean(reason)]
     cancelled = bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
     await durability.barrier(redis)
     return cancelled
@@ -211,7 +132,7 @@ async def cancel_group(
     keep: Iterable[str] = (),
 ) -> list[str]:
     """Cancel the contact's pending items whose id starts with ``group:``, except ``keep``."""
-    args = [contact_id, f"{group}:", to_epoch(now), _clean(reason), *keep]
+    args = [contact_id, f"{group}:", to_epoch(now), codec.clean(reason), *keep]
     cancelled = await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis)
     await durability.barrier(redis)
     return sorted(cancelled)
@@ -256,7 +177,7 @@ async def claim_due(
         cap.window_s,
         keep_s,
         profile_after,
-        _GS.join(_PROFILE_FIELDS),
+        codec.GS.join(codec.PROFILE_FIELDS),
         optouts_after,
     ]
     claim_keys = [*_keys(), profile_before, optouts_before]
@@ -265,66 +186,13 @@ async def claim_due(
         await durability.barrier(redis)
     if not reply:
         return []
-    token, *rows = reply.split(_FS)
+    token, *rows = reply.split(codec.FS)
     claimed: list[Claimed] = []
     for start in range(0, len(rows), DECODE_SLICE):
         if start:  # Let other tasks (a dispatcher's other lanes) run between slices.
             await asyncio.sleep(0)
-        claimed += [_claimed(token, row.split(_US)) for row in rows[start : start + DECODE_SLICE]]
+        claimed += [codec.claimed(token, row) for row in rows[start : start + DECODE_SLICE]]
     return claimed
-
-
-def _claimed(token: str, parts: list[str]) -> Claimed:
-    """One row of the claim (see ``CLAIM``)."""
-    item_id, due, bucket, frees, language, name, unreachable, blocked, data = parts[:9]
-    contact, template, purpose, optout, inline = parts[9:]
-    addressee = Addressee(
-        language or None,
-        name or None,
-        unreachable or None,
-        _opted_out(blocked) if blocked else _NO_OPT_OUTS,
-    )
-    data = data or inline
-    return Claimed(
-        item_id,
-        contact,
-        template,
-        _PURPOSES[purpose],
-        _decode_data(data) if data else {},
-        optout or None,
-        token,
-        due,
-        bucket,
-        addressee,
-        from_epoch(frees) if frees else None,
-    )
-
-
-@lru_cache(maxsize=64)
-def _opted_out(blocked: str) -> frozenset[OptOutCategory]:
-    """The known categories of the claim's comma-joined list (few distinct lists: cached)."""
-    return frozenset(
-        OptOutCategory(category) for category in blocked.split(",") if category in _OPT_OUTS
-    )
-
-
-_NO_OPT_OUTS: frozenset[OptOutCategory] = frozenset()
-
-
-@dataclass(slots=True)
-class Outcome:
-    """How a claimed item ends this pass; see :func:`record_outcomes`.
-
-    One per claimed item, so not frozen (cheaper to build): treat it as read-only.
-    """
-
-    claimed: Claimed
-    state: State | None = None
-    """SENT, SKIPPED or UNCERTAIN finish the item; otherwise ``postpone_to`` delays it,
-    else it is retried."""
-    reason: str = ""
-    retry_error: str | None = None
-    postpone_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,33 +219,17 @@ async def record_outcomes(
     """
     if not outcomes:
         return []
-    rows = (_record_row(outcome) for outcome in outcomes)
+    rows = (codec.outcome_row(outcome) for outcome in outcomes)
     args = [to_epoch(now), retry.max_attempts, retry.base_s, retry.cap_s]
-    answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *_batch(rows)], client=redis)
+    answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *codec.batch(rows)], client=redis)
     await durability.barrier(redis)
-    return answers.split(_GS)
-
-
-def _record_row(outcome: Outcome) -> str:
-    """One item of :func:`record_outcomes`: kind, id, bucket, token, contact, due,
-    x, y (an ack, ``SENT``, needs no token or contact)."""
-    item = outcome.claimed
-    if outcome.state is State.SENT:
-        return _GS.join(("a", item.id, item.bucket, "", "", item.due, "", ""))
-    if outcome.state is not None:
-        kind, x, y = "f", outcome.state.value, _clean(outcome.reason)
-    elif outcome.postpone_to is not None:
-        kind, x, y = "p", str(to_epoch(outcome.postpone_to)), _clean(outcome.reason)
-    else:
-        kind, x, y = "r", _clean(outcome.retry_error or "failed"), ""
-    fields = (kind, item.id, item.bucket, item.token, item.contact_id, item.due)
-    return _GS.join((*fields, x, y))
+    return answers.split(codec.GS)
 
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
     """Every follow-up of the contact still on record (pending, in flight, finished), by due."""
     rows = await lua.ROWS_OF_CONTACT(keys=_keys(), args=[contact_id], client=redis)
-    records = [_record_from(row) for row in rows]
+    records = [codec.record(row) for row in rows]
     return sorted(records, key=lambda record: (record.followup.due_at, record.followup.id))
 
 
@@ -421,79 +273,7 @@ async def _records(redis: Redis, ids: Sequence[str]) -> list[Record]:
     if not ids:
         return []
     rows = await lua.ROWS(keys=_keys(), args=[*ids], client=redis)
-    return [_record_from(row) for row in rows if row[1]]
-
-
-def _record_from(row: Sequence[str]) -> Record:
-    item_id, head, data, state_raw, due, lease, done = row
-    attempts, state, finished, finished_due, reason = (
-        state_raw.split(_US) if state_raw else ("0", "", "", "", "")
-    )
-    if state:
-        current = State(state)
-    elif done:  # Sent: an ack writes no state, only the finish time.
-        current, finished, reason = State.SENT, done, ""
-    else:
-        current = State.IN_FLIGHT if lease else State.PENDING
-    # An item in flight shows when its lease expires, a sent one when it was sent (neither
-    # the claim nor the ack keeps the due time).
-    shown_due = float(due or finished_due or lease or finished or 0)
-    return Record(
-        followup=_followup(item_id, head.split(_US), data, shown_due),
-        state=current,
-        reason=reason,
-        attempts=int(attempts),
-        finished_at=from_epoch(finished) if finished else None,
-    )
-
-
-def _pack(followup: Followup) -> tuple[str, str]:
-    """The item's head, and its data when the data does not fit in the head (then chunked)."""
-    data = _encode_data(followup.data) if followup.data else ""
-    lead = _US.join(
-        (followup.contact_id, followup.template, followup.purpose[0], followup.optout or "")
-    )
-    head = f"{lead}{_US}{data}"
-    if len(head.encode()) <= _SMALL_VALUE:
-        return head, ""
-    chunks = -(-len(data.encode()) // _SMALL_VALUE)
-    return f"{lead}{_US}{_RS}{chunks}", data
-
-
-def _followup(item_id: str, head: Sequence[str], data: str, due: float) -> Followup:
-    """The item from its head's fields and its chunked data ('' when inline in the head)."""
-    contact, template, purpose, optout, inline = head
-    data = data or inline
-    return Followup(
-        id=item_id,
-        contact_id=contact,
-        due_at=from_epoch(due),
-        template=template,
-        purpose=_PURPOSES[purpose],
-        data=_decode_data(data) if data else {},
-        optout=optout or None,
-    )
-
-
-def _batch(rows: Iterable[str]) -> list[str]:
-    """Batch items as script arguments: joined by FS, each under ``_ARGUMENT_CHARS``."""
-    arguments: list[str] = []
-    piece: list[str] = []
-    size = 0
-    for row in rows:
-        if piece and size + len(row) > _ARGUMENT_CHARS:
-            arguments.append(_FS.join(piece))
-            piece, size = [], 0
-        piece.append(row)
-        size += len(row) + 1
-    if piece:
-        arguments.append(_FS.join(piece))
-    return arguments
-
-
-def _clean(text: str) -> str:
-    """A reason without the separators of the packed state and of batch arguments."""
-    return text.translate(_SEPARATORS) if _NEEDS_CLEANING.search(text) else text
+    return [codec.record(row) for row in rows if row[1]]
 
 
 def _keys() -> list[str]:
@@ -510,25 +290,3 @@ def _keys() -> list[str]:
         keys.followups_by_contact_prefix(),
         keys.marketing_sent_prefix(),
     ]
-
-
-_US, _RS, _GS, _FS = "\x1f", "\x1e", "\x1d", "\x1c"
-_SEPARATORS = str.maketrans(dict.fromkeys(_US + _RS + _GS + _FS, " "))
-_NEEDS_CLEANING = re.compile("[\x1c-\x1f]")
-_ARGUMENT_CHARS = 8_000
-"""Under 32 KB even in 3-byte UTF-8: Redis keeps a query buffer as large as an argument
-past 32 KB after the call."""
-_SMALL_VALUE = 64
-"""Redis keeps a hash small (listpack/ziplist) while every value is at most this long."""
-_PURPOSES = {"t": "transactional", "m": "marketing"}
-"""An item's purpose as stored (its first letter) and as read back."""
-_PROFILE_FIELDS = ("language", "display_name", "unreachable")
-"""The contact profile fields (``storage.contacts``) an :class:`Addressee` holds, in order."""
-_OPT_OUTS = frozenset(category.value for category in OptOutCategory)
-_decode_data = orjson.loads
-
-
-def _encode_data(data: Mapping[str, Any]) -> str:
-    """Compact JSON of an item's data (orjson: several times faster than ``json`` for the
-    claim's per-item decode, which is a large part of a dispatch's client time)."""
-    return orjson.dumps(data).decode()
