@@ -38,11 +38,6 @@ class Incoming:
     addressed_to: str | None = None
     """The bot a group command names (``/help@ShopBot``), if any."""
 
-    @property
-    def start_source(self) -> str | None:
-        """The deep-link payload of ``/start <payload>``, when it is a valid one."""
-        return self.message.source
-
 
 @dataclass(frozen=True, slots=True)
 class Membership:
