@@ -123,6 +123,8 @@ class InboundMessage:
     display_name: str | None = None
     attachment: Attachment | None = None
     """The photo, voice, video or file of a ``media`` message, when the platform gave one."""
+    source: str | None = None
+    """Where the contact says it came from (a Telegram ``/start`` deep link's payload)."""
     raw: Any = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:

@@ -3,10 +3,10 @@
 Responders: opt-out -> owner commands -> satisfaction ratings -> human handoff ->
 order questions -> greeting -> follow-up buttons -> campaign buttons -> small talk ->
 own membership -> catalogue -> FAQ -> fallback.
-Observers run first, for every message: tagging, the statistics' message counter, campaign
-replies. Preloads (the handoff state) are read with the message's arrival, in the
-dispatcher's first round trip. Order questions, FAQ and fallback are wrapped to count
-answered and unanswered questions.
+Observers run first, for every message: platform events (source, QR scenes, WeChat
+events), tagging, the statistics' message counter, campaign replies. Preloads (the
+handoff state) are read with the message's arrival, in the dispatcher's first round trip.
+Order questions, FAQ and fallback are wrapped to count answered and unanswered questions.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from handlers.membership_answers import my_membership
 from handlers.optout import optout
 from handlers.order_questions import OrderQuestions
 from handlers.order_status import OrderStatusAnswers
+from handlers.platform_events import record_platform_event
 from handlers.satisfaction import satisfaction_responder
 from handlers.small_talk import small_talk
 from handlers.tagging import tag_contact
@@ -84,7 +85,7 @@ def default_pipeline(
         tag_mirror=tag_mirror,
     )
     return Pipeline(
-        observers=(tag_contact, count_message, note_campaign_reply),
+        observers=(record_platform_event, tag_contact, count_message, note_campaign_reply),
         responders=(
             optout,
             console,  # before handoff, so owners are never relayed

@@ -168,16 +168,18 @@ def _arrived_fields(
         fields.setdefault("last_seen", epoch)
     else:
         fields.update({name: str(value) for name, value in updates.items()})
+        fields.pop("unreachable", None)
     fields["short_id"] = short_id
     return fields
 
 
 # A contact's arrival, atomic: the profile as it was, first seen (kept), the updates and last
-# seen, then what only a new contact or a new language needs: the short id (taken from the
-# sequence once, so racing first messages leave no gap and no second id) and the segment
-# indexes. KEYS: profile, last-seen, first-seen, the channel's set, the short-id sequence and
-# map, then the language sets (the new language's first). ARGV: contact id, epoch, mode
-# ("touch", or "ensure": last seen only if unset), the new language or "", field/value pairs.
+# seen (a touch also clears ``unreachable``: the contact just reached us), then what only a
+# new contact or a new language needs: the short id (taken from the sequence once, so racing
+# first messages leave no gap and no second id) and the segment indexes. KEYS: profile,
+# last-seen, first-seen, the channel's set, the short-id sequence and map, then the language
+# sets (the new language's first). ARGV: contact id, epoch, mode ("touch", or "ensure": last
+# seen only if unset), the new language or "", field/value pairs.
 # The keys span hash slots: like segment evaluation, this needs a single Redis node.
 _ARRIVE = """
 local id, epoch, mode, language = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -187,6 +189,7 @@ for i = 1, #before, 2 do was[before[i]] = before[i + 1] end
 local created = redis.call('HSETNX', KEYS[1], 'first_seen', epoch) == 1
 if mode == 'touch' then
   redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+  redis.call('HDEL', KEYS[1], 'unreachable')
   redis.call('ZADD', KEYS[2], epoch, id)
 else
   redis.call('HSETNX', KEYS[1], 'last_seen', epoch)
@@ -237,14 +240,19 @@ async def resolve_short_id(redis: Redis, short_id: str) -> str | None:
 
 async def update(redis: Redis, contact_id: str, fields: Mapping[str, str]) -> None:
     """Set profile fields named in :data:`WRITABLE_FIELDS`."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_update(pipe, contact_id, fields)
+        await pipe.execute()
+
+
+def queue_update(pipe: Pipeline, contact_id: str, fields: Mapping[str, str]) -> None:
+    """:func:`update` as commands queued on ``pipe`` (e.g. a handler's deferred write)."""
     unknown = set(fields) - WRITABLE_FIELDS
     if unknown:
         raise ValueError(f"not writable contact fields: {sorted(unknown)}")
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.hset(keys.contact(contact_id), mapping=dict(fields))
-        if fields.get("language"):
-            _index_language(pipe, contact_id, fields["language"])
-        await pipe.execute()
+    pipe.hset(keys.contact(contact_id), mapping=dict(fields))
+    if fields.get("language"):
+        _index_language(pipe, contact_id, fields["language"])
 
 
 async def ensure(redis: Redis, contact_id: str, now: datetime) -> Contact:

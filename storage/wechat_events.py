@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from storage import keys
 from storage.timestamps import from_epoch, to_epoch
@@ -25,12 +26,17 @@ class WeChatEvent:
 
 async def record(redis: Redis, contact_id: str, name: str, detail: str, at: datetime) -> None:
     """Remember an event, keeping the newest :data:`KEEP`."""
+    async with redis.pipeline(transaction=False) as pipe:
+        queue_record(pipe, contact_id, name, detail, at)
+        await pipe.execute()
+
+
+def queue_record(pipe: Pipeline, contact_id: str, name: str, detail: str, at: datetime) -> None:
+    """:func:`record` as commands queued on ``pipe`` (e.g. a handler's deferred write)."""
     item = json.dumps({"at": to_epoch(at), "name": name, "detail": detail}, ensure_ascii=False)
     key = keys.wechat_events(contact_id)
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.lpush(key, item)
-        pipe.ltrim(key, 0, KEEP - 1)
-        await pipe.execute()
+    pipe.lpush(key, item)
+    pipe.ltrim(key, 0, KEEP - 1)
 
 
 async def recent(redis: Redis, contact_id: str, limit: int = 10) -> list[WeChatEvent]:

@@ -99,3 +99,19 @@ async def test_unreachable_is_recorded_and_cleared(redis):
     await contacts.mark_reachable(redis, "telegram:9")
     contact = await contacts.get(redis, "telegram:9")
     assert contact is not None and contact.unreachable is None
+
+
+async def test_a_touch_clears_unreachable(redis):
+    await contacts.touch(redis, "telegram:9", FIXED_NOW)
+    await contacts.mark_unreachable(redis, "telegram:9", "blocked the bot")
+    touched = await contacts.touch(redis, "telegram:9", FIXED_NOW)
+    stored = await contacts.get(redis, "telegram:9")
+    assert touched.unreachable is None
+    assert stored is not None and stored.unreachable is None
+
+
+async def test_ensure_keeps_unreachable(redis):
+    await contacts.touch(redis, "wechat:oU", FIXED_NOW)
+    await contacts.mark_unreachable(redis, "wechat:oU", "unsubscribed")
+    ensured = await contacts.ensure(redis, "wechat:oU", FIXED_NOW)
+    assert ensured.unreachable == "unsubscribed"

@@ -220,13 +220,9 @@ class TelegramChannel:
         message = incoming.message
         if incoming.in_group and not await self._accepts_in_group(incoming):
             return
-        if not incoming.in_group:
-            await contacts.mark_reachable(self.redis, message.contact.id)
         result = await self.receive(message, keep_replies=True)  # settled once sent
         if result.duplicate:
             return
-        if incoming.start_source:
-            await contacts.update(self.redis, message.contact.id, {"source": incoming.start_source})
         if incoming.callback_query_id:
             self._track(self._answer_callback(incoming.callback_query_id))
         self._queue_replies(result.replies)

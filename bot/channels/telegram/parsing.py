@@ -38,15 +38,6 @@ class Incoming:
     addressed_to: str | None = None
     """The bot a group command names (``/help@ShopBot``), if any."""
 
-    @property
-    def start_source(self) -> str | None:
-        """The deep-link payload of ``/start <payload>``, when it is a valid one."""
-        message = self.message
-        if message.kind is MessageKind.COMMAND and message.command == "start":
-            payload = message.payload or ""
-            return payload if _DEEP_LINK_PAYLOAD.match(payload) else None
-        return None
-
 
 @dataclass(frozen=True, slots=True)
 class Membership:
@@ -88,11 +79,17 @@ def _from_message(update_id: int, message: Message, now: datetime) -> Incoming |
     in_group = message.chat.type != ChatType.PRIVATE
     if kind is MessageKind.COMMAND:
         name, args = parse_command(text) or ("", "")
+        fields["source"] = _deep_link_source(name, args)
         inbound = InboundMessage(kind=kind, text=text, command=name, payload=args, **fields)
         return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
     if kind is MessageKind.MEDIA:
         fields["attachment"] = _attachment(message)
     return Incoming(InboundMessage(kind=kind, text=text, **fields), in_group=in_group)
+
+
+def _deep_link_source(command: str, payload: str) -> str | None:
+    """The deep-link payload of ``/start <payload>``, when it is a valid one."""
+    return payload if command == "start" and _DEEP_LINK_PAYLOAD.match(payload) else None
 
 
 def _attachment(message: Message) -> Attachment | None:

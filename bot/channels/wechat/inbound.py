@@ -16,7 +16,6 @@ import dataclasses
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import datetime
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -42,7 +41,6 @@ from storage import (
     wechat_window,
 )
 from storage.batch import Queued
-from storage.contacts import TagSource
 from storage.timestamps import Clock
 
 log = logging.getLogger(__name__)
@@ -113,7 +111,6 @@ class InboundProcessor:
         result = await self._receive(message, finish=self._open_window_and_decide)
         if result.duplicate:
             return _Outcome(duplicate=True)
-        await self._record_event(message)
         replies = result.replies
         won, first = result.finished
         if won and replies:
@@ -165,30 +162,6 @@ class InboundProcessor:
             return message
         label, payload = pressed
         return dataclasses.replace(message, kind=MessageKind.BUTTON, text=label, payload=payload)
-
-    async def _record_event(self, message: InboundMessage) -> None:
-        """What the channel itself remembers about a dispatched event."""
-        contact_id, key, now = message.contact.id, message.event_key, self._clock()
-        match message.event:
-            case "subscribe":
-                await contacts.mark_reachable(self._redis, contact_id)
-                if key:
-                    await self._record_scene(contact_id, key, now, first_source=True)
-            case "scan" if key:
-                await self._record_scene(contact_id, key, now, first_source=False)
-            case "view" | "click":
-                await wechat_events.record(self._redis, contact_id, message.event, key or "", now)
-
-    async def _record_scene(
-        self, contact_id: str, scene: str, now: datetime, *, first_source: bool
-    ) -> None:
-        source = f"qr:{scene}"
-        if first_source:
-            contact = await contacts.get(self._redis, contact_id)
-            if contact is not None and not contact.source:
-                await contacts.update(self._redis, contact_id, {"source": source})
-        await contacts.add_tags(self._redis, contact_id, [source], TagSource.AUTO, now)
-        await wechat_events.record(self._redis, contact_id, "scan", scene, now)
 
     async def _bookkeep(self, message: InboundMessage) -> None:
         """Updates that are no conversation: unsubscribes and template delivery reports."""

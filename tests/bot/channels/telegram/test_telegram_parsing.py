@@ -47,12 +47,13 @@ def test_text_becomes_a_text_message_with_the_update_id():
 def test_start_with_a_deep_link_payload_is_a_command_with_a_source():
     incoming = _parse(_message(text="/start spring_sale-2026"))
     assert (incoming.message.kind, incoming.message.command) == (MessageKind.COMMAND, "start")
-    assert incoming.start_source == "spring_sale-2026"
+    assert incoming.message.source == "spring_sale-2026"
 
 
 def test_start_without_or_with_an_odd_payload_has_no_source():
-    assert _parse(_message(text="/start")).start_source is None
-    assert _parse(_message(text="/start hello world!")).start_source is None
+    assert _parse(_message(text="/start")).message.source is None
+    assert _parse(_message(text="/start hello world!")).message.source is None
+    assert _parse(_message(text="/help spring")).message.source is None
 
 
 def test_a_photo_is_media_with_its_caption():
