@@ -41,6 +41,7 @@ from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
 from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
+from config.placeholders import fill
 from config.settings import Settings
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from schedules.quiet_hours import QuietHours
@@ -274,7 +275,8 @@ class FollowupDispatcher:
         language = addressee.language or self.policy.language
         try:
             template = self._template(item.template, language)
-            body = template.text.format_map(self._fields(item.data, addressee, template))
+            fields = self._fields(item.data, addressee, template)
+            body = fill(template.text, fields, blank_missing=True)
         except (KeyError, ValueError, IndexError) as exc:
             job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
             return
@@ -306,9 +308,11 @@ class FollowupDispatcher:
             )
         return template
 
-    def _fields(self, data: Mapping[str, Any], addressee: Addressee, template: _Template) -> _Blank:
+    def _fields(
+        self, data: Mapping[str, Any], addressee: Addressee, template: _Template
+    ) -> dict[str, Any]:
         """The item's data plus the derived fields its template names."""
-        fields = _Blank(data)
+        fields = dict(data)
         wanted = template.placeholders
         if "shop_name" in wanted:
             fields["shop_name"] = self.policy.shop_name
@@ -412,13 +416,6 @@ def _expired(data: Mapping[str, Any], send_at: datetime) -> bool:
     """True when an item with an ``expires_at`` could only go out after it."""
     expires_at = data.get(EXPIRES_AT)
     return expires_at is not None and to_epoch(send_at) > float(expires_at)
-
-
-class _Blank(dict):
-    """Template fields where a missing placeholder renders empty rather than failing."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 @lru_cache(maxsize=16)
