@@ -31,12 +31,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from string import Formatter
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
-from bot.messages import Button, ContactRef, DeliveryError, OutboundMessage, Purpose, SendCheck
+from bot.messages import (
+    Button,
+    ContactRef,
+    DeliveryError,
+    OutboundMessage,
+    Outlet,
+    Purpose,
+)
 from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
 from config.followup_rules import FollowupRules, rules_from
@@ -63,22 +70,6 @@ left idle while a batch is rendered or sent to an outlet that answers at once.""
 _MARKETING = Purpose.MARKETING
 _PURPOSE_OF = {purpose.value: purpose for purpose in Purpose}
 """A stored purpose (text) as the message's ``Purpose`` (a dict: cheaper per item)."""
-
-
-class Outlet(Protocol):
-    """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel).
-
-    ``send`` must drop a message whose ``idempotency_key`` it already sent: an item whose
-    dispatcher died after sending is claimed again and sent again. It raises
-    ``storage.send_claims.Held`` while another sender holds the key (the item is
-    postponed) and ``Uncertain`` when the send's outcome is unknown (the item ends so).
-    """
-
-    async def check(self, message: OutboundMessage) -> SendCheck:
-        """Whether ``message`` may be sent now under its channel's rules."""
-
-    async def send(self, message: OutboundMessage) -> None:
-        """Deliver ``message`` or raise :class:`bot.messages.DeliveryError`."""
 
 
 @dataclass(frozen=True, slots=True)
