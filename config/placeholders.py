@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from string import Formatter
 from typing import Any
 
 
@@ -14,6 +16,12 @@ def fill(text: str, fields: Mapping[str, Any], *, blank_missing: bool = False) -
     text raises ``ValueError`` or ``IndexError``.
     """
     return text.format_map(_Blank(fields) if blank_missing else fields)
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The field names ``text`` formats (of ``{amount:.2f}`` or ``{order.id}``: the first part)."""
+    names = (field for _, field, _, _ in Formatter().parse(text) if field)
+    return frozenset(re.split(r"[.\[]", field, maxsplit=1)[0] for field in names)
 
 
 class _Blank(dict[str, Any]):

@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from string import Formatter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,7 +46,7 @@ from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
 from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
-from config.placeholders import fill
+from config.placeholders import fill, placeholders
 from config.settings import Settings
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from schedules.quiet_hours import QuietHours
@@ -157,12 +155,6 @@ class _Template:
     placeholders: frozenset[str]
     buttons: tuple[tuple[str, str], ...]
     name_fallback: str
-
-
-def _placeholders(text: str) -> frozenset[str]:
-    """The field names ``text`` formats (of ``{amount:.2f}`` or ``{order.id}``: the first part)."""
-    names = (field for _, field, _, _ in Formatter().parse(text) if field)
-    return frozenset(re.split(r"[.\[]", field, maxsplit=1)[0] for field in names)
 
 
 class FollowupDispatcher:
@@ -290,7 +282,7 @@ class FollowupDispatcher:
                 name,
                 language,
                 text,
-                _placeholders(text),
+                placeholders(text),
                 tuple(
                     (action, self.rules.templates.text(f"{name}.{action}", language))
                     for action in self.rules.buttons.get(name, ())

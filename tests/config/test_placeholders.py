@@ -2,7 +2,7 @@
 
 import pytest
 
-from config.placeholders import fill
+from config.placeholders import fill, placeholders
 
 
 def test_fills_named_placeholders_with_their_format_spec():
@@ -18,3 +18,12 @@ def test_a_missing_placeholder_raises_unless_blanks_are_allowed():
 def test_a_malformed_text_raises_value_error():
     with pytest.raises(ValueError):
         fill("Hi {name", {"name": "Bo"}, blank_missing=True)
+
+
+def test_placeholders_names_the_first_part_of_each_field():
+    assert placeholders("{name}, ¥{amount:.2f} for {order.id} {items[0]} {{x}}") == {
+        "name",
+        "amount",
+        "order",
+        "items",
+    }
