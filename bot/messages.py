@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from bot.redact import scrub
 
@@ -150,6 +150,23 @@ class DeliveryError(RuntimeError):
 
     def __init__(self, reason: str) -> None:
         super().__init__(scrub(reason))
+
+
+class Outlet(Protocol):
+    """Where outbound messages go: every channel, and ``bot.delivery.Delivery`` (which
+    routes by channel and is where follow-ups go out).
+
+    ``send`` drops a message whose ``idempotency_key`` it already sent: a follow-up whose
+    dispatcher died after sending is claimed again and sent again. It raises
+    ``storage.send_claims.Held`` while another sender holds the key (the item is
+    postponed) and ``Uncertain`` when the send's outcome is unknown (the item ends so).
+    """
+
+    async def check(self, message: OutboundMessage) -> SendCheck:
+        """Whether ``message`` may be sent now under its channel's rules (no side effects)."""
+
+    async def send(self, message: OutboundMessage) -> None:
+        """Deliver ``message`` or raise :class:`DeliveryError`."""
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

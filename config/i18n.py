@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from config.placeholders import fill
 from config.settings import LANGUAGES
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -72,7 +73,7 @@ class Templates:
 
     def render(self, key: str, language: str, **fields: Any) -> str:
         """Render ``key`` in ``language`` with ``fields``."""
-        return self.text(key, language).format(**fields)
+        return fill(self.text(key, language), fields)
 
 
 @cache

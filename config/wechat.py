@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from config.placeholders import fill
+
 CONFIG_DIR = Path(__file__).parent
 DEFAULT_MENU_FILE = CONFIG_DIR / "wechat_menu.yaml"
 DEFAULT_TEMPLATES_FILE = CONFIG_DIR / "wechat_templates.yaml"
@@ -30,7 +32,7 @@ class TemplateSpec:
 
     def render(self, **values: str) -> dict[str, dict[str, str]]:
         """The ``data`` WeChat expects: ``{field: {"value": text}}``."""
-        return {name: {"value": spec.format(**values)} for name, spec in self.fields.items()}
+        return {name: {"value": fill(spec, values)} for name, spec in self.fields.items()}
 
 
 def load_menu(path: Path | None = None) -> dict[str, str]:
@@ -63,7 +65,7 @@ def _template(source: Path, purpose: str, entry: Any) -> TemplateSpec:
     sample = dict.fromkeys(TEMPLATE_PLACEHOLDERS, "")
     for name, spec in fields.items():
         try:
-            spec.format(**sample)
+            fill(spec, sample)
         except (KeyError, IndexError, ValueError) as exc:
             raise WeChatConfigError(f"{source}: {purpose}.{name}: bad placeholder {exc}") from None
     return TemplateSpec(str(entry["template_id"]), fields, entry.get("url") or None)

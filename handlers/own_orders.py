@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from bot import payloads
 from bot.messages import Button
+from config.placeholders import fill
 from storage import followups, orders
 from storage.followups import State
 from storage.orders import Order, OrderStatus
@@ -73,7 +74,7 @@ def choice_buttons(intent_name: str, found: list[Order], label: str) -> tuple[Bu
     """One button per order (at most ``MAX_BUTTONS``); ``label`` formats ``order_id``, ``items``."""
     return tuple(
         Button(
-            label.format(order_id=order.id, items=_items(order)),
+            fill(label, {"order_id": order.id, "items": _items(order)}),
             payloads.order(intent_name, order.id),
         )
         for order in found[:MAX_BUTTONS]

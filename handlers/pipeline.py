@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.context import Observer, Preload, Responder, TagMirror
+from bot.messages import Outlet
 from config.settings import Settings
 from handlers.campaign_replies import campaign_buttons, note_campaign_reply
 from handlers.catalog_answers import CatalogAnswers
@@ -39,7 +40,6 @@ from handlers.platform_events import record_platform_event
 from handlers.satisfaction import satisfaction_responder
 from handlers.small_talk import small_talk
 from handlers.tagging import tag_contact
-from schedules.dispatch import Outlet
 from storage.daily_counters import Metric
 from storage.orders import OrderListener
 

@@ -15,6 +15,7 @@ from apscheduler.triggers.cron import CronTrigger
 from bot import payloads
 from config.i18n import Templates
 from config.membership import StageRules, membership_from
+from config.placeholders import fill
 from config.settings import Settings
 from schedules.quiet_hours import QuietHours
 from storage.campaigns import Campaign
@@ -131,11 +132,6 @@ class CampaignPolicy:
         )
 
 
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
 def render(
     campaign: Campaign,
     language: str,
@@ -146,9 +142,9 @@ def render(
     """The text and ``(label, payload)`` buttons a contact in ``language`` gets."""
     text = campaign.texts.get(language) or next(iter(campaign.texts.values()))
     fallback = templates.text("followup_name_fallback", language)
-    fields = _Blank(name=name or fallback, shop_name=policy.shop_name)
+    fields = {"name": name or fallback, "shop_name": policy.shop_name}
     buttons = [
         (labels.get(language) or next(iter(labels.values())), payloads.campaign(campaign.id, n))
         for n, labels in enumerate(campaign.buttons, start=1)
     ]
-    return text.format_map(fields), buttons
+    return fill(text, fields, blank_missing=True), buttons

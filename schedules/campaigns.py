@@ -24,11 +24,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.messages import ContactRef, OutboundMessage, Purpose
+from bot.messages import ContactRef, OutboundMessage, Outlet, Purpose
 from config.i18n import Templates, default_templates
 from config.settings import Settings
 from schedules.campaign_rules import CampaignPolicy, cron_trigger, current_slot, parse_when, render
-from schedules.dispatch import Outlet
 from storage import campaigns, contacts, followups, keys, optouts, segments
 from storage.campaigns import LIVE, Campaign, Status
 from storage.contacts import Contact

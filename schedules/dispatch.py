@@ -24,24 +24,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from string import Formatter
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
 from bot import payloads
-from bot.messages import Button, ContactRef, DeliveryError, OutboundMessage, Purpose, SendCheck
+from bot.messages import (
+    Button,
+    ContactRef,
+    DeliveryError,
+    OutboundMessage,
+    Outlet,
+    Purpose,
+)
 from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
 from config.followup_rules import FollowupRules, rules_from
 from config.i18n import Templates, default_templates
+from config.placeholders import fill, placeholders
 from config.settings import Settings
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
 from schedules.quiet_hours import QuietHours
@@ -63,22 +69,6 @@ left idle while a batch is rendered or sent to an outlet that answers at once.""
 _MARKETING = Purpose.MARKETING
 _PURPOSE_OF = {purpose.value: purpose for purpose in Purpose}
 """A stored purpose (text) as the message's ``Purpose`` (a dict: cheaper per item)."""
-
-
-class Outlet(Protocol):
-    """Where follow-ups go out; ``bot.delivery.Delivery`` is one (it routes by channel).
-
-    ``send`` must drop a message whose ``idempotency_key`` it already sent: an item whose
-    dispatcher died after sending is claimed again and sent again. It raises
-    ``storage.send_claims.Held`` while another sender holds the key (the item is
-    postponed) and ``Uncertain`` when the send's outcome is unknown (the item ends so).
-    """
-
-    async def check(self, message: OutboundMessage) -> SendCheck:
-        """Whether ``message`` may be sent now under its channel's rules."""
-
-    async def send(self, message: OutboundMessage) -> None:
-        """Deliver ``message`` or raise :class:`bot.messages.DeliveryError`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,12 +156,6 @@ class _Template:
     placeholders: frozenset[str]
     buttons: tuple[tuple[str, str], ...]
     name_fallback: str
-
-
-def _placeholders(text: str) -> frozenset[str]:
-    """The field names ``text`` formats (of ``{amount:.2f}`` or ``{order.id}``: the first part)."""
-    names = (field for _, field, _, _ in Formatter().parse(text) if field)
-    return frozenset(re.split(r"[.\[]", field, maxsplit=1)[0] for field in names)
 
 
 class FollowupDispatcher:
@@ -275,7 +259,8 @@ class FollowupDispatcher:
         language = addressee.language or self.policy.language
         try:
             template = self._template(item.template, language)
-            body = template.text.format_map(self._fields(item.data, addressee, template))
+            fields = self._fields(item.data, addressee, template)
+            body = fill(template.text, fields, blank_missing=True)
         except (KeyError, ValueError, IndexError) as exc:
             job.finish(State.SKIPPED, f"template {item.template!r}: {exc}")
             return
@@ -298,7 +283,7 @@ class FollowupDispatcher:
                 name,
                 language,
                 text,
-                _placeholders(text),
+                placeholders(text),
                 tuple(
                     (action, self.rules.templates.text(f"{name}.{action}", language))
                     for action in self.rules.buttons.get(name, ())
@@ -307,9 +292,11 @@ class FollowupDispatcher:
             )
         return template
 
-    def _fields(self, data: Mapping[str, Any], addressee: Addressee, template: _Template) -> _Blank:
+    def _fields(
+        self, data: Mapping[str, Any], addressee: Addressee, template: _Template
+    ) -> dict[str, Any]:
         """The item's data plus the derived fields its template names."""
-        fields = _Blank(data)
+        fields = dict(data)
         wanted = template.placeholders
         if "shop_name" in wanted:
             fields["shop_name"] = self.policy.shop_name
@@ -411,13 +398,6 @@ def _expired(data: Mapping[str, Any], send_at: datetime) -> bool:
     """True when an item with an ``expires_at`` could only go out after it."""
     expires_at = data.get(EXPIRES_AT)
     return expires_at is not None and to_epoch(send_at) > float(expires_at)
-
-
-class _Blank(dict):
-    """Template fields where a missing placeholder renders empty rather than failing."""
-
-    def __missing__(self, key: str) -> str:
-        return ""
 
 
 @lru_cache(maxsize=16)

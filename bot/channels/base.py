@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
 from bot.dispatcher import Dispatcher, DispatchResult, Finish
-from bot.messages import DeliveryError, InboundMessage, OutboundMessage, SendCheck
+from bot.messages import DeliveryError, InboundMessage, Outlet
 from config.i18n import Templates
 from config.settings import Settings
 
@@ -20,8 +20,8 @@ class ChannelStartError(RuntimeError):
     """A channel cannot start (a wrong token, the platform unreachable); one line says why."""
 
 
-class Channel(Protocol):
-    """A platform adapter: receives (by polling or web routes) and sends."""
+class Channel(Outlet, Protocol):
+    """A platform adapter: receives (by polling or web routes) and sends (as an :class:`Outlet`)."""
 
     name: str
 
@@ -33,12 +33,6 @@ class Channel(Protocol):
 
     async def stop(self) -> None:
         """Stop receiving and wait for in-flight work."""
-
-    async def check(self, message: OutboundMessage) -> SendCheck:
-        """Whether ``message`` may be sent now under the platform's rules (no side effects)."""
-
-    async def send(self, message: OutboundMessage) -> None:
-        """Deliver one message, or raise :class:`DeliveryError`."""
 
     def routes(self) -> Sequence[BaseRoute]:
         """HTTP routes this channel serves on the app (webhooks)."""

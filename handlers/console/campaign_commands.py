@@ -17,12 +17,11 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from bot.messages import Button
+from bot.messages import Button, Outlet
 from config.campaigns import label_per_language
 from handlers.console.framework import Call, Command, Refusal
 from schedules.campaign_rules import parse_when, validate
 from schedules.campaigns import CampaignRunner, Preview, Tally, results_between
-from schedules.dispatch import Outlet
 from storage import campaigns, contacts
 from storage.campaigns import Campaign, Status
 

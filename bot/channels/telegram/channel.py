@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -20,6 +20,7 @@ from telegram.request import HTTPXRequest
 
 from bot import redact
 from bot.channels.base import ChannelRuntime, ChannelStartError
+from bot.channels.tasks import TaskTracker
 from bot.channels.telegram.commands import publish_menus
 from bot.channels.telegram.parsing import (
     ALLOWED_UPDATES,
@@ -92,10 +93,10 @@ class TelegramChannel:
         """Held while this process serves the webhook, so pollers leave it alone."""
         self.webhook_secret = settings.telegram_webhook_secret or derived_secret(bot.token)
         """The ``secret_token`` registered with Telegram (configured, or derived from the token)."""
+        self.tasks = TaskTracker(CHANNEL)
         self.webhook = WebhookEndpoint(
-            bot, self.webhook_secret, self.handle_update, self._track, ack_wait_s=ack_wait_s
+            bot, self.webhook_secret, self.handle_update, self.tasks.spawn, ack_wait_s=ack_wait_s
         )
-        self._tasks: set[asyncio.Task[None]] = set()
         self._polling: asyncio.Task[None] | None = None
         self._keeping: asyncio.Task[None] | None = None
 
@@ -175,8 +176,7 @@ class TelegramChannel:
 
     async def wait_idle(self) -> None:
         """Wait until every update taken so far is handled and its replies are out."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.tasks.drain()
 
     async def check(self, message: OutboundMessage) -> SendCheck:
         """Refuses contacts marked unreachable (they blocked the bot); no side effects."""
@@ -224,7 +224,7 @@ class TelegramChannel:
         if result.duplicate:
             return
         if incoming.callback_query_id:
-            self._track(self._answer_callback(incoming.callback_query_id))
+            self.tasks.spawn(self._answer_callback(incoming.callback_query_id))
         self._queue_replies(result.replies)
 
     async def _accepts_in_group(self, incoming: Incoming) -> bool:
@@ -238,7 +238,7 @@ class TelegramChannel:
     def _queue_replies(self, replies: Iterable[OutboundMessage]) -> None:
         pending = [(reply, self.sender.enqueue(reply)) for reply in replies]
         if pending:
-            self._track(self._settle_replies(pending))
+            self.tasks.spawn(self._settle_replies(pending))
 
     async def _settle_replies(
         self, pending: list[tuple[OutboundMessage, asyncio.Future[None]]]
@@ -265,17 +265,6 @@ class TelegramChannel:
     async def _mark_blocked(self, message: OutboundMessage, reason: str) -> None:
         reason_text = BLOCKED_REASON.format(reason=reason.removeprefix("Forbidden: "))
         await contacts.mark_unreachable(self.redis, message.recipient.id, reason_text)
-
-    def _track(self, work: Awaitable[None]) -> asyncio.Task[None]:
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("telegram background work failed", exc_info=task.exception())
 
 
 def build_bot(settings: Settings) -> Bot:

@@ -14,7 +14,8 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -30,8 +31,8 @@ PATH = "/telegram"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name, not a secret
 ACK_WAIT_S = 5.0
 
-Process = Callable[[Update], Awaitable[None]]
-Track = Callable[[Awaitable[None]], "asyncio.Task[None]"]
+Process = Callable[[Update], Coroutine[Any, Any, None]]
+Track = Callable[[Coroutine[Any, Any, None]], "asyncio.Task[None]"]
 
 
 def derived_secret(token: str) -> str:

@@ -9,13 +9,13 @@ from starlette.routing import BaseRoute
 
 from bot import redact
 from bot.channels.base import ChannelRuntime
+from bot.channels.tasks import TaskTracker
 from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
 from bot.channels.wechat.crypto import Verifier
 from bot.channels.wechat.inbound import InboundProcessor
 from bot.channels.wechat.parsing import CHANNEL
 from bot.channels.wechat.route import WeChatEndpoint
 from bot.channels.wechat.sender import WeChatSender
-from bot.channels.wechat.tasks import TaskTracker
 from bot.dispatcher import Receive
 from bot.messages import OutboundMessage, SendCheck
 from config.settings import Settings
@@ -39,7 +39,7 @@ class WeChatChannel:
         if not settings.wechat_token:
             raise ValueError("SHOPBOT_WECHAT_TOKEN is not set")
         redact.install(settings.secret_values)
-        self.tasks = TaskTracker()
+        self.tasks = TaskTracker(CHANNEL)
         self.sender = WeChatSender(
             redis=redis,
             api=api_from_settings(settings, redis),

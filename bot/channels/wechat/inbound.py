@@ -22,9 +22,9 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from bot import metrics
+from bot.channels.tasks import TaskTracker
 from bot.channels.wechat.parsing import Handling, Parsed
 from bot.channels.wechat.sender import WeChatSender, has_picture
-from bot.channels.wechat.tasks import TaskTracker
 from bot.channels.wechat.text import remember_buttons, render_text
 from bot.channels.wechat.window import grant_for
 from bot.dispatcher import DispatchResult, Receive

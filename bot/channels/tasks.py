@@ -15,13 +15,13 @@ T = TypeVar("T")
 class TaskTracker:
     """Keeps a reference to every task it starts, logs their failures and drains them."""
 
-    def __init__(self) -> None:
+    def __init__(self, channel: str) -> None:
+        self._channel = channel
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Start ``coro`` as a tracked task."""
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
+        self._tasks.add(task := asyncio.get_running_loop().create_task(coro))
         task.add_done_callback(self._finished)
         return task
 
@@ -36,4 +36,4 @@ class TaskTracker:
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            log.warning("WeChat background task failed: %r", task.exception())
+            log.error("%s background task failed", self._channel, exc_info=task.exception())
