@@ -83,7 +83,7 @@ class Catalog:
         return len(self._by_sku)
 
 
-def _product(item: Mapping) -> Product:
+def _product(item: Mapping[str, Any]) -> Product:
     try:
         cycle = item.get("cycle_days")
         stock = item.get("stock")

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -43,7 +44,7 @@ class CatalogQuestions:
     kinds: dict[str, PhraseRule]
 
     @classmethod
-    def build(cls, catalog: Catalog, spec: dict) -> CatalogQuestions:
+    def build(cls, catalog: Catalog, spec: dict[str, Any]) -> CatalogQuestions:
         """From a catalogue and the parsed ``catalog_questions.yaml``."""
         spoken = [
             (normalize(name), product) for product in catalog for name in product.spoken_names

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from functools import partial
+from typing import TypedDict
 
 from bot.context import Context
 from bot.messages import InboundMessage, MessageKind
@@ -47,6 +48,15 @@ from schedules import ticket_reminders
 from storage import orders, pending_questions, tickets
 from storage.orders import Order, OrderListener, OrderStatus
 from storage.tickets import Ticket
+
+
+class _NoticeFields(TypedDict):
+    """What every owner notice about a new ticket fills in."""
+
+    ticket_id: str
+    intent_label: str
+    order_number: str
+    text: str
 
 
 class OrderQuestions:
@@ -196,7 +206,7 @@ async def open_ticket(
         )
     )
     owner_label = _topic_label(partial(render_for_owners, ctx), intent, category)
-    fields = {
+    fields: _NoticeFields = {
         "ticket_id": ticket.id,
         "intent_label": owner_label,
         "order_number": number or render_for_owners(ctx, "no_order_number"),
@@ -210,7 +220,7 @@ async def open_ticket(
 
 
 async def _promise_follow_up(
-    ctx: Context, intent: Intent, ticket: Ticket, fields: dict[str, str]
+    ctx: Context, intent: Intent, ticket: Ticket, fields: _NoticeFields
 ) -> None:
     """Tell the owners by when to answer, with the reply script to use; queue the reminders."""
     settings = ctx.settings

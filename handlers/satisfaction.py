@@ -99,9 +99,9 @@ async def _rating_in(message: InboundMessage, ctx: Context) -> tuple[str, int] |
     match message.kind, payloads.parse(message.payload):
         case MessageKind.BUTTON, payloads.RatePayload(score, ref):
             return (ref, score) if score in satisfaction.SCORES else None
-        case MessageKind.TEXT, _ if (score := _DIGITS.get(message.text.strip())) is not None:
-            ref = await pending_ref(ctx.redis, ctx.ref.id, ctx.now, ctx.settings)
-            return (ref, score) if ref else None
+        case MessageKind.TEXT, _ if (digit := _DIGITS.get(message.text.strip())) is not None:
+            pending = await pending_ref(ctx.redis, ctx.ref.id, ctx.now, ctx.settings)
+            return (pending, digit) if pending else None
         case _:
             return None
 

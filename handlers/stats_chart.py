@@ -15,6 +15,7 @@ def render(series: DailySeries, path: Path) -> Path:
     """Draw ``series`` as a PNG at ``path`` (parents created); returns ``path``."""
     # Imported here: matplotlib takes a second or more to load, and only /stats chart needs it.
     # A bare Figure draws with the Agg canvas: no display is ever touched.
+    import numpy as np
     from matplotlib.figure import Figure
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -26,8 +27,9 @@ def render(series: DailySeries, path: Path) -> Path:
         "orders": series.orders,
         "repurchases": series.repurchases,
     }
+    days = np.array(series.days, dtype="datetime64[D]")
     for label, values in lines.items():
-        axes.plot(series.days, values, marker="o", markersize=3, label=label)
+        axes.plot(days, values, marker="o", markersize=3, label=label)
     axes.set_title(f"Last {len(series.days)} days")
     axes.set_ylabel("per day")
     axes.legend(loc="upper left")

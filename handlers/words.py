@@ -22,9 +22,14 @@ SMALL_TALK_ORDER = ("farewell", "thanks", "acknowledge")
 """Small-talk kinds, the first present in a message wins."""
 
 
+_Lists = dict[str, list[object]]
+"""A word rule's ``exact`` / ``contains`` lists, or the small-talk phrases of each kind."""
+
+
 @cache
-def _data() -> dict:
-    return yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+def _data() -> dict[str, _Lists]:
+    data: dict[str, _Lists] = yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))
+    return data
 
 
 @cache

@@ -8,6 +8,7 @@ import sys
 
 from bot.app import open_runtime
 from bot.channels.terminal import ChatSession, customer_ref, run_chat
+from bot.commands import Subparsers
 from bot.messages import ContactRef
 from bot.roles import CONSOLE_OWNER
 from config.settings import Settings
@@ -16,7 +17,7 @@ from storage.timestamps import utc_now
 DEFAULT_CUSTOMER = "customer"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``chat`` command."""
     parser = subparsers.add_parser(
         "chat",

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 
 from bot.app import open_runtime
+from bot.commands import Subparsers
 from bot.sheets import FORMATS, write_rows
 from config.settings import Settings
 from handlers.spreadsheets import EXPORT_COLUMNS, export_contacts
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``export`` command."""
     parser = subparsers.add_parser(
         "export",

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
-
+from bot.commands import Subparsers
 from handlers.faq.cli import add_faq_arguments
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``faq`` command group (``faq ask [--kb PATH] [--matcher KIND] [--json] TEXT|-``)."""
     add_faq_arguments(subparsers)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from redis.asyncio import Redis
 
 from bot.app import open_runtime
+from bot.commands import Subparsers
 from bot.messages import ContactRef
 from config.settings import Settings
 from schedules.dispatch import FollowupDispatcher, PassReport
@@ -25,7 +26,7 @@ from storage import contacts, followups, send_claims
 from storage.followups import Record, State
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``followups`` command and its ``list`` and ``run-due`` subcommands."""
     parser = subparsers.add_parser("followups", help="list follow-ups, run a dispatch pass")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from bot.app import open_runtime
+from bot.commands import Subparsers
 from bot.commands.followups import resolve_contact
 from bot.roles import Roles
 from config.settings import Settings
@@ -39,7 +40,7 @@ _DISK = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``forget`` command."""
     parser = subparsers.add_parser(
         "forget",

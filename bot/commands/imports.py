@@ -12,11 +12,12 @@ import sys
 from pathlib import Path
 
 from bot.app import open_runtime
+from bot.commands import Subparsers
 from bot.progress import ProgressBar
 from bot.sheets import SheetError, read_rows
 from config.catalog import default_catalog
 from config.settings import Settings
-from handlers.spreadsheets import ImportReport, import_contacts, import_orders
+from handlers.spreadsheets import ImportReport, NumberedRow, import_contacts, import_orders
 from storage import audit
 from storage.timestamps import utc_now
 
@@ -25,7 +26,7 @@ EXIT_ROW_ERRORS = 1
 EXIT_BAD_FILE = 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``import`` command."""
     parser = subparsers.add_parser(
         "import",
@@ -48,7 +49,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(import_file(settings, args.kind, args.file, rows))
 
 
-async def import_file(settings: Settings, kind: str, path: Path, rows: list) -> int:
+async def import_file(settings: Settings, kind: str, path: Path, rows: list[NumberedRow]) -> int:
     """Import ``rows`` of ``kind``; prints the report; returns the exit status."""
     bar = ProgressBar(f"importing {kind}", len(rows))
     now = utc_now()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from typing import TextIO
 
+from bot.commands import Subparsers
 from bot.progress import ProgressBar
 from config.settings import Settings
 from storage.connect import connect
 from storage.key_migration import migrate, old_key_count
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``migrate-keys`` command."""
     parser = subparsers.add_parser(
         "migrate-keys", help="rename keys of the old layout into the shop's hash tag (resumable)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import signal
@@ -16,6 +15,7 @@ import uvicorn
 from bot import metrics
 from bot.app import open_runtime
 from bot.channels.base import Channel, ChannelStartError
+from bot.commands import Subparsers
 from bot.handoff_job import schedule_handoff_expiry
 from bot.heap import freeze_startup_heap
 from bot.recovery_jobs import schedule_recovery
@@ -33,7 +33,7 @@ from schedules.scheduler import add_followups_dispatch, build_scheduler
 EXIT_CHANNEL_FAILED = 2
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``run`` command."""
     parser = subparsers.add_parser("run", help="run the bot service (HTTP, channels, scheduler)")
     parser.set_defaults(func=lambda args, settings: asyncio.run(serve(settings)))

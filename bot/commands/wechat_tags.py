@@ -8,18 +8,18 @@ WeChat refused are printed with the reason (exit status 1 if any).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 from typing import TextIO
 
 from bot.channels.wechat.tags import wechat_tag_mirror
+from bot.commands import Subparsers
 from config.settings import Settings
 from storage import wechat_tags
 from storage.connect import connect
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Subparsers) -> None:
     """Add the ``wechat-tags`` command and its ``sync`` action."""
     parser = subparsers.add_parser("wechat-tags", help="copy owner tags to WeChat user tags")
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")

@@ -24,6 +24,7 @@ Design choices, measured with ``bench/faq_quality.py``:
   when the runner-up is within ``margin`` (0.04), and otherwise declines.
 """
 
+from handlers.faq.decision import Decision, Hit
 from handlers.faq.knowledge import (
     FaqButton,
     FaqEntry,
@@ -32,7 +33,7 @@ from handlers.faq.knowledge import (
     answer_for,
     default_kb_path,
 )
-from handlers.faq.matcher import Decision, FaqMatcher, Hit
+from handlers.faq.matcher import FaqMatcher
 from handlers.faq.synonyms import Synonyms
 
 __all__ = [

@@ -98,7 +98,9 @@ def _write_json(stdout: TextIO, record: dict[str, Any]) -> None:
     stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def add_faq_arguments(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_faq_arguments(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> argparse.ArgumentParser:
     """Register ``faq ask``; the ``ask`` parser sets ``func(args) -> int``."""
     faq = subparsers.add_parser("faq", help="FAQ knowledge base tools")
     commands = faq.add_subparsers(dest="faq_command", required=True)
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="shopbot")
     add_faq_arguments(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return args.func(args)
+    code: int = args.func(args)
+    return code
 
 
 if __name__ == "__main__":

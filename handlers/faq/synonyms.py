@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import yaml
 
@@ -22,6 +23,9 @@ from handlers.faq.text import is_cjk, normalise, stem
 
 DEFAULT_SYNONYMS_PATH = Path(config.__file__).parent / "faq" / "synonyms.yaml"
 """The synonym list shipped in the ``config`` package."""
+
+_Trie: TypeAlias = dict[str, "_Trie"]
+"""One character per edge; the empty key marks the end of a term."""
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ def _phrase_pattern(phrases: dict[str, int]) -> re.Pattern[str] | None:
     """
     if not phrases:
         return None
-    trie: dict = {}
+    trie: _Trie = {}
     for term in phrases:
         node = trie
         for char in term:
@@ -116,7 +120,7 @@ def _phrase_pattern(phrases: dict[str, int]) -> re.Pattern[str] | None:
     return re.compile(_trie_regex(trie))
 
 
-def _trie_regex(node: dict) -> str:
+def _trie_regex(node: _Trie) -> str:
     branches = [
         re.escape(char) + _trie_regex(child) for char, child in sorted(node.items()) if char
     ]

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from handlers.faq.decision import Hit
 from handlers.faq.knowledge import FaqEntry, KnowledgeBase, default_kb_path
-from handlers.faq.matcher import FaqMatcher, Hit
+from handlers.faq.matcher import FaqMatcher
 from handlers.faq.synonyms import Synonyms
 from handlers.faq.text import normalise
 
