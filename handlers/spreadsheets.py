@@ -187,13 +187,18 @@ async def import_contacts(
             report.errors.append(RowError(number, "birthday", str(exc)))
         else:
             changed = await _import_contact(redis, contact_id, row, now, author)
-            if born and born != (await contacts.get(redis, contact_id)).birthday:
+            if born and born != await _stored_birthday(redis, contact_id):
                 await birthday.record_birthday(redis, contact_id, born, now, tz)
                 changed = True
             report.imported += changed
             report.unchanged += not changed
         progress(1)
     return report
+
+
+async def _stored_birthday(redis: Redis, contact_id: str) -> str | None:
+    contact = await contacts.get(redis, contact_id)
+    return contact.birthday if contact else None
 
 
 def _birthday(value: Any) -> str | None:

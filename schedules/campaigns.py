@@ -224,6 +224,7 @@ class CampaignRunner:
         """Second step of sending: start now, wait for the time, or arm the cron; None if not
         waiting for confirmation."""
         when = parse_when(campaign.when, self.policy.tz)
+        fields: dict[str, float]
         if when.recurring:
             target, fields = Status.ARMED, {}
         elif when.at is not None and when.at > now:

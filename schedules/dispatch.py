@@ -328,7 +328,7 @@ class FollowupDispatcher:
         for sku, *_ in items:
             product = self.catalog.get(sku)
             tip = product.usage_tip(language) if product else None
-            if tip:
+            if product and tip:
                 name = product.name(language)
                 lines.append(
                     self.templates.render("usage_tip_line", language, product=name, tip=tip)

@@ -66,11 +66,16 @@ def winback(contact_id: str, order_id: str, days: int, last_order_at: datetime) 
     )
 
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def personal_interval(history: list[datetime]) -> timedelta | None:
     """The median time between the contact's purchases; None with fewer than two."""
     if len(history) < 2:
         return None
-    return median(later - earlier for earlier, later in pairwise(history))
+    # statistics.median is typed for numbers: take it over whole microseconds (exact).
+    gaps = [(later - earlier) // _MICROSECOND for earlier, later in pairwise(history)]
+    return timedelta(microseconds=median(gaps))
 
 
 async def on_purchase(

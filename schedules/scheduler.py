@@ -31,7 +31,7 @@ JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 30}
 FOLLOWUPS_DISPATCH_JOB = "followups:dispatch"
 
 
-class DrainingExecutor(AsyncIOExecutor):
+class DrainingExecutor(AsyncIOExecutor):  # type: ignore[misc]  # APScheduler 3 ships no type information
     """APScheduler's asyncio executor, plus a way to wait for the jobs it is running.
 
     Its own ``shutdown`` cancels running coroutine jobs (it cannot wait: it is not a
@@ -53,7 +53,7 @@ class DrainingExecutor(AsyncIOExecutor):
         return False
 
 
-class ShopScheduler(AsyncIOScheduler):
+class ShopScheduler(AsyncIOScheduler):  # type: ignore[misc]  # APScheduler 3 ships no type information
     """An ``AsyncIOScheduler`` whose running jobs can finish on the way out."""
 
     def __init__(self, **options: Any) -> None:

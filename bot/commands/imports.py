@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.app import open_runtime
@@ -49,7 +50,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(import_file(settings, args.kind, args.file, rows))
 
 
-async def import_file(settings: Settings, kind: str, path: Path, rows: list[NumberedRow]) -> int:
+async def import_file(
+    settings: Settings, kind: str, path: Path, rows: Sequence[NumberedRow]
+) -> int:
     """Import ``rows`` of ``kind``; prints the report; returns the exit status."""
     bar = ProgressBar(f"importing {kind}", len(rows))
     now = utc_now()

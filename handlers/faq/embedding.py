@@ -85,7 +85,8 @@ class Embedder:
         tokens = self.token_count(text)
         if tokens > QUERY_TOKENS:
             text = text[-max(1, len(text) * QUERY_TOKENS // tokens) :]
-        return self.embed([text])[0]
+        vector: np.ndarray = self.embed([text])[0]
+        return vector
 
     def token_count(self, text: str) -> int:
         """How many tokens the model reads for ``text`` as a query. Blocking."""

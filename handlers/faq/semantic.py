@@ -80,7 +80,8 @@ class SemanticIndex:
         centroid = (self._centroids @ query).reshape(self.n_groups, 2).max(axis=1)
         w = self._centroid_weight
         cosine = (1 - w) * best + w * centroid
-        return np.clip((cosine - COSINE_FLOOR) / (1 - COSINE_FLOOR), 0.0, 1.0)
+        stretched: np.ndarray = np.clip((cosine - COSINE_FLOOR) / (1 - COSINE_FLOOR), 0.0, 1.0)
+        return stretched
 
 
 class SemanticMatcher:

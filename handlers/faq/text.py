@@ -90,7 +90,8 @@ def raw_tokens(text: str) -> list[str]:
 
 def segment(run: str) -> list[str]:
     """jieba segmentation of one CJK run."""
-    return _segmenter().lcut(run, HMM=False)
+    words: list[str] = _segmenter().lcut(run, HMM=False)
+    return words
 
 
 def stem(word: str) -> str:
