@@ -29,7 +29,7 @@ from config.i18n import Templates, default_templates
 from config.settings import Settings
 from schedules.campaign_rules import CampaignPolicy, cron_trigger, current_slot, parse_when, render
 from storage import campaigns, contacts, followups, keys, optouts, segments
-from storage.campaigns import LIVE, Campaign, Status
+from storage.campaigns import LIVE, Campaign, CampaignResults, Status
 from storage.contacts import Contact
 from storage.followups import Followup, Record, State
 from storage.optouts import OptOutCategory
@@ -99,7 +99,7 @@ class Tally:
         """Messages sent a minute over the last ten minutes."""
         return self.sent_recently / (RATE_WINDOW.total_seconds() / 60)
 
-    def frozen(self) -> dict[str, Any]:
+    def frozen(self) -> CampaignResults:
         """The figures kept on a finished campaign."""
         return {
             "sent": self.sent,

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TypedDict
 
 from redis.asyncio import Redis
 
@@ -45,6 +46,16 @@ LIVE = frozenset({Status.SCHEDULED, Status.ARMED, Status.SENDING, Status.PAUSED}
 EDITABLE = frozenset({Status.DRAFT, Status.CONFIRMING})
 
 
+class CampaignResults(TypedDict, total=False):
+    """The figures kept on a finished campaign (schedules' ``Tally.frozen``)."""
+
+    sent: int
+    failed: int
+    cancelled: int
+    skipped: dict[str, int]
+    """Messages left unsent, per reason."""
+
+
 @dataclass(frozen=True, slots=True)
 class Campaign:
     """One campaign; ``when`` is ``now``, an ISO time, or a five-field cron line."""
@@ -70,7 +81,7 @@ class Campaign:
     fed: int = 0
     fed_at: datetime | None = None
     finished_at: datetime | None = None
-    results: Mapping[str, int] = field(default_factory=dict)
+    results: CampaignResults = field(default_factory=CampaignResults)
     """The final tally, frozen when the campaign is done."""
     swept_at: datetime | None = None
     """When the frozen audience was dropped (``SHOPBOT_FOLLOWUP_KEEP_DAYS`` after finishing)."""
