@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from string import Formatter
-from typing import Any
 
 
-def fill(text: str, fields: Mapping[str, Any], *, blank_missing: bool = False) -> str:
+def fill(text: str, fields: Mapping[str, object], *, blank_missing: bool = False) -> str:
     """``text`` with its ``{placeholders}`` filled from ``fields``.
 
     A placeholder ``fields`` lacks raises ``KeyError``, or renders empty with
@@ -24,7 +23,7 @@ def placeholders(text: str) -> frozenset[str]:
     return frozenset(re.split(r"[.\[]", field, maxsplit=1)[0] for field in names)
 
 
-class _Blank(dict[str, Any]):
+class _Blank(dict[str, object]):
     """Fields where a missing placeholder renders empty rather than failing."""
 
     def __missing__(self, key: str) -> str:

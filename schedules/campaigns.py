@@ -20,7 +20,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -356,7 +355,7 @@ class CampaignRunner:
         language = (contact and contact.language) or self.policy.language
         name = contact.display_name if contact else None
         text, buttons = render(campaign, language, name, self.policy, self.templates)
-        data: dict[str, Any] = {"text": text}
+        data: dict[str, object] = {"text": text}
         if buttons:
             data["buttons"] = buttons
         return Followup(
@@ -495,7 +494,7 @@ def _count(tally: Tally, record: Record, recent: datetime) -> None:
             tally.pending += 1
 
 
-def _json(value: Any) -> str:
+def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 

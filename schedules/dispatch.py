@@ -294,9 +294,9 @@ class FollowupDispatcher:
 
     def _fields(
         self, data: Mapping[str, Any], addressee: Addressee, template: _Template
-    ) -> dict[str, Any]:
+    ) -> dict[str, object]:
         """The item's data plus the derived fields its template names."""
-        fields = dict(data)
+        fields: dict[str, object] = dict(data)
         wanted = template.placeholders
         if "shop_name" in wanted:
             fields["shop_name"] = self.policy.shop_name
