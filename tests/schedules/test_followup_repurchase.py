@@ -12,6 +12,7 @@ from bot.messages import MessageKind
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
 from schedules.lifecycle import OrderFacts, on_order_status
+from schedules.repurchase import personal_interval
 from storage import contacts, followups
 from storage.followups import State
 from storage.orders import OrderItem
@@ -54,6 +55,17 @@ async def test_personal_median_interval_wins_after_two_purchases(redis):
         State.PENDING,
         T0 + timedelta(days=44 + 22 - 3),  # median of 20 and 24 days
     )
+
+
+def test_personal_interval_is_the_exact_median_gap():
+    assert personal_interval([T0]) is None
+    odd = [T0, T0 + timedelta(days=3), T0 + timedelta(days=4), T0 + timedelta(days=9)]
+    assert personal_interval(odd) == timedelta(days=3)  # gaps 3, 1 and 5 days
+    # Gaps of 1 s and 2.000001 s: their mean 1.5000005 s, to the microsecond (half to even).
+    even = [T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=3, microseconds=1)]
+    assert personal_interval(even) == timedelta(seconds=1, microseconds=500_000)
+    uneven = [T0, T0 + timedelta(microseconds=1), T0 + timedelta(microseconds=3)]
+    assert personal_interval(uneven) == timedelta(microseconds=2)  # 1.5 µs, half to even
 
 
 async def test_products_without_a_cycle_get_no_reminder(redis):
