@@ -169,6 +169,25 @@ class Outlet(Protocol):
         """Deliver ``message`` or raise :class:`DeliveryError`."""
 
 
+class EventSink(Protocol):
+    """Where a channel reports what it does not dispatch: the platform facts about a contact.
+
+    A channel only carries; what these facts mean for a contact is written by the
+    implementation the app passes in (``handlers.platform_events.PlatformEvents``).
+    Each method lets a Redis error out, so the channel lets the platform redeliver.
+    """
+
+    async def record(self, event: InboundMessage) -> None:
+        """An update that is no conversation (kind ``EVENT``: ``blocked``, ``unblocked``,
+        ``unsubscribe``, ``templatesendjobfinish``), recorded once per message id."""
+
+    async def unreachable(self, contact: ContactRef, reason: str) -> None:
+        """A send found that ``contact`` can no longer be reached (blocked, unsubscribed)."""
+
+    async def sent(self, message: OutboundMessage) -> None:
+        """``message`` went out (or is the passive answer about to go out)."""
+
+
 def parse_command(text: str) -> tuple[str, str] | None:
     """Split ``/name@bot args`` into ``("name", "args")``; None if ``text`` is no command."""
     stripped = text.strip()

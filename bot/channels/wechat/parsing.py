@@ -34,8 +34,9 @@ class Handling(StrEnum):
 
     DISPATCH = "dispatch"
     """A user action for the dispatcher (and its handlers)."""
-    CHANNEL = "channel"
-    """Bookkeeping the channel does itself (unsubscribe, template delivery results)."""
+    RECORD = "record"
+    """No conversation, but a fact to record (unsubscribe, template delivery results):
+    reported to the event sink, never dispatched."""
     IGNORE = "ignore"
     """Nothing to do: logged and answered ``success``."""
 
@@ -50,7 +51,7 @@ class Parsed:
 
 
 _DISPATCHED_EVENTS = frozenset({"subscribe", "scan", "click", "view"})
-_CHANNEL_EVENTS = frozenset({"unsubscribe", "templatesendjobfinish"})
+_RECORDED_EVENTS = frozenset({"unsubscribe", "templatesendjobfinish"})
 
 
 def parse(xml: str, menu: Mapping[str, str], received_at: datetime) -> Parsed:
@@ -72,8 +73,8 @@ def _handling(message: InboundMessage) -> Handling:
     match message.kind:
         case MessageKind.EVENT if message.event in _DISPATCHED_EVENTS:
             return Handling.DISPATCH
-        case MessageKind.EVENT if message.event in _CHANNEL_EVENTS:
-            return Handling.CHANNEL
+        case MessageKind.EVENT if message.event in _RECORDED_EVENTS:
+            return Handling.RECORD
         case MessageKind.EVENT:
             return Handling.IGNORE
         case _:

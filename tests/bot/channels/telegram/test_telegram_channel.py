@@ -24,6 +24,7 @@ from bot.messages import ContactRef, DeliveryError, InboundMessage, MessageKind,
 from bot.roles import Roles
 from config.i18n import default_templates
 from config.settings import Settings
+from handlers.platform_events import PlatformEvents
 from storage import contacts, keys
 
 SECRET = "s3cret-token_1"
@@ -50,6 +51,7 @@ def _channel(bot, redis, settings, receive=None, **options) -> TelegramChannel:
         receive=receive or dispatcher.dispatch,
         roles=Roles(settings),
         templates=default_templates(),
+        events=PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s),
         clock=lambda: FIXED_NOW,
         **options,
     )
@@ -299,7 +301,7 @@ async def test_a_blocked_user_becomes_unreachable_until_they_write_again(
     bot, redis, tg_settings, fake_bot_api
 ):
     channel = _channel(bot, redis, tg_settings)
-    await channel.handle_update(_parse(bot, _update(41, "hello", user=77)))
+    await channel.accept(_parse(bot, _update(41, "hello", user=77)))
     await channel.wait_idle()
     fake_bot_api.blocked.add("77")
     notice = OutboundMessage(ContactRef("telegram", "77"), "Your order shipped")
@@ -316,7 +318,7 @@ async def test_a_blocked_user_becomes_unreachable_until_they_write_again(
     assert len(fake_bot_api.calls_to("sendMessage")) == 2, "nothing more was tried"
 
     fake_bot_api.blocked.clear()
-    await channel.handle_update(_parse(bot, _update(42, "hello again", user=77)))
+    await channel.accept(_parse(bot, _update(42, "hello again", user=77)))
     assert (await contacts.get(redis, "telegram:77")).unreachable is None
     assert (await channel.check(notice)).allowed
     await channel.stop()
@@ -326,7 +328,7 @@ async def test_start_with_a_payload_records_the_source_and_greets(
     bot, redis, tg_settings, fake_bot_api
 ):
     channel = _channel(bot, redis, tg_settings)
-    await channel.handle_update(_parse(bot, _update(51, "/start xhs_spring", user=78)))
+    await channel.accept(_parse(bot, _update(51, "/start xhs_spring", user=78)))
     await channel.stop()
 
     assert (await contacts.get(redis, "telegram:78")).source == "xhs_spring"
@@ -352,7 +354,7 @@ async def test_a_button_press_is_answered_and_dispatched_as_a_button(
         "data": "track:A1",
         "message": {"message_id": 3, "date": 1, "chat": {"id": 79, "type": "private"}},
     }
-    await channel.handle_update(_parse(bot, {"update_id": 61, "callback_query": query}))
+    await channel.accept(_parse(bot, {"update_id": 61, "callback_query": query}))
     await channel.stop()
 
     assert [(m.kind, m.payload) for m in pressed] == [(MessageKind.BUTTON, "track:A1")]
@@ -378,7 +380,7 @@ async def test_in_groups_only_owner_commands_are_taken(bot, redis, tg_settings, 
         _update(74, "/tickets@SomeOtherBot", user=OWNER_ID, chat=group),
         _update(75, "/tickets@ShopTestBot open", user=OWNER_ID, chat=group),
     ):
-        await channel.handle_update(_parse(bot, update))
+        await channel.accept(_parse(bot, update))
     await channel.stop()
 
     assert [(m.id, m.command, m.payload) for m in seen] == [("75", "tickets", "open")]
@@ -388,7 +390,7 @@ async def test_in_groups_only_owner_commands_are_taken(bot, redis, tg_settings, 
 
 async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis, tg_settings):
     channel = _channel(bot, redis, tg_settings)
-    await channel.handle_update(_parse(bot, _update(81, "hi", user=82)))
+    await channel.accept(_parse(bot, _update(81, "hi", user=82)))
     await channel.wait_idle()
     member = {
         "user": {"id": 4242, "is_bot": True, "first_name": "Shop"},
@@ -402,7 +404,7 @@ async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis
         "old_chat_member": member | {"status": "member"},
         "new_chat_member": member,
     }
-    await channel.handle_update(_parse(bot, {"update_id": 82, "my_chat_member": change}))
+    await channel.accept(_parse(bot, {"update_id": 82, "my_chat_member": change}))
     await channel.stop()
 
     assert (await contacts.get(redis, "telegram:82")).unreachable == "telegram: blocked the bot"

@@ -13,6 +13,7 @@ from bot.channels.telegram.channel import build_bot
 from bot.messages import ContactRef, DeliveryError, OutboundMessage
 from bot.roles import Roles
 from config.i18n import default_templates
+from handlers.platform_events import PlatformEvents
 
 
 @pytest.fixture
@@ -27,6 +28,7 @@ async def channel(settings, fake_bot_api, redis):
         receive=make_dispatcher(redis, tg).dispatch,
         roles=Roles(tg),
         templates=default_templates(),
+        events=PlatformEvents(redis, dedupe_ttl_s=tg.dedupe_ttl_s),
         clock=lambda: FIXED_NOW,
     )
     await channel.bot.initialize()
