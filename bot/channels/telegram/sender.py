@@ -62,7 +62,7 @@ class TelegramRetry:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th (0-based) network failure."""
-        return min(self.backoff_cap_s, self.backoff_base_s * 2**attempt)
+        return min(self.backoff_cap_s, self.backoff_base_s * 2.0**attempt)
 
 
 class Blocked(DeliveryError):

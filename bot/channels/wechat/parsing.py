@@ -111,8 +111,8 @@ def _text_fields(text: str) -> dict[str, Any]:
 
 def _media(wx: Any, description: str, kind: MediaKind | None = None) -> dict[str, Any]:
     fields = {"id": str(wx.id), "kind": MessageKind.MEDIA, "text": description, "payload": wx.type}
-    media_id = getattr(wx, "media_id", None) if kind else None
-    if media_id:
+    media_id = getattr(wx, "media_id", None)
+    if kind is not None and media_id:
         fields["attachment"] = Attachment(kind, CHANNEL, media_id)
     return fields
 
@@ -125,7 +125,7 @@ def _event(wx: Any, menu: Mapping[str, str]) -> dict[str, Any]:
         "event": name,
         "event_key": key,
     }
-    if name == "click" and key in menu:
+    if name == "click" and key is not None and key in menu:
         fields.update(_text_fields(menu[key]))
     if name == "templatesendjobfinish":
         fields["payload"] = wx.status or ""
