@@ -410,6 +410,31 @@ async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis
     assert (await contacts.get(redis, "telegram:82")).unreachable == "telegram: blocked the bot"
 
 
+async def test_a_redis_error_on_a_block_leaves_the_update_to_be_taken_again(
+    bot, redis, tg_settings
+):
+    channel = _channel(bot, redis, tg_settings)
+    contact_key = keys.contact("telegram:83")
+    await redis.set(contact_key, "not a hash")  # the real server refuses HSET: WRONGTYPE
+    member = {"user": {"id": 4242, "is_bot": True, "first_name": "Shop"}, "status": "kicked"}
+    change = {
+        "chat": {"id": 83, "type": "private"},
+        "from": {"id": 83, "is_bot": False, "first_name": "Cy"},
+        "date": 1,
+        "old_chat_member": member | {"status": "member"},
+        "new_chat_member": member | {"until_date": 0},
+    }
+    update = {"update_id": 83, "my_chat_member": change}
+
+    with pytest.raises(ResponseError):
+        await channel.accept(_parse(bot, update))
+    await redis.delete(contact_key)
+    await channel.accept(_parse(bot, update))  # the poller takes it again
+    await channel.stop()
+
+    assert await redis.hget(contact_key, "unreachable") == "telegram: blocked the bot"
+
+
 def _parse(bot, data: dict) -> Update:
     return Update.de_json(data, bot)
 
