@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatType
@@ -78,22 +78,27 @@ def _from_message(update_id: int, message: Message, now: datetime) -> Incoming |
         return None  # service messages: members joining, pinned messages, ...
     common = _common(update_id, user, str(message.chat.id), now)
     in_group = message.chat.type != ChatType.PRIVATE
-    raw = message.to_dict()
     if kind is MessageKind.COMMAND:
-        name, args = parse_command(text) or ("", "")
-        inbound = InboundMessage(
-            kind=kind,
-            text=text,
-            command=name,
-            payload=args,
-            source=_deep_link_source(name, args),
-            raw=raw,
-            **common,
-        )
-        return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
+        return _command(text, message.to_dict(), common, in_group)
     attachment = _attachment(message) if kind is MessageKind.MEDIA else None
+    raw = message.to_dict()
     inbound = InboundMessage(kind=kind, text=text, attachment=attachment, raw=raw, **common)
     return Incoming(inbound, in_group=in_group)
+
+
+def _command(text: str, raw: dict[str, Any], common: _Common, in_group: bool) -> Incoming:
+    name, args = parse_command(text) or ("", "")
+    source = _deep_link_source(name, args)
+    inbound = InboundMessage(
+        kind=MessageKind.COMMAND,
+        text=text,
+        command=name,
+        payload=args,
+        source=source,
+        raw=raw,
+        **common,
+    )
+    return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
 
 
 def _deep_link_source(command: str, payload: str) -> str | None:
