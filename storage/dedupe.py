@@ -19,6 +19,7 @@ from redis.commands.core import AsyncScript
 
 from storage import batch, keys
 from storage.batch import Queued
+from storage.replies import maybe_text
 
 _RELEASE = AsyncScript(
     None,  # type: ignore[arg-type]
@@ -53,7 +54,7 @@ def queue_claim(
         pipe.get(key)
 
     def parse(replies: Sequence[Any]) -> bool:
-        return replies[1] == token
+        return maybe_text(replies[1]) == token
 
     return batch.queue(pipe, commands, parse)
 
