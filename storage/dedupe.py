@@ -22,7 +22,7 @@ from storage.batch import Queued
 from storage.replies import maybe_text
 
 _RELEASE = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] the holder's token.
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -15,11 +15,13 @@ So a storage module reads each reply through one of these helpers, where it awai
     profile = text_map(await redis.hgetall(key))
     ids = texts(await redis.zrange(key, 0, -1))
 
-and writes a hash with ``mapping=hash_fields(...)``. Each helper checks what it narrows (one
+and writes a hash built beforehand with ``mapping=hash_fields(fields)`` (a dict literal
+written in the call needs nothing: mypy types it from the parameter). Each helper checks what it narrows (one
 ``isinstance`` per value, small next to the round trip), so a client built without
 decoding fails at its first reply with :class:`UndecodedReply` instead of silently
 comparing ``bytes`` with ``str``. Replies of Lua scripts and pipelines, which redis-py
-types ``Any``, go through the same helpers.
+types ``Any`` (mypy cannot flag them), go through the same helpers where a module reads
+them as text.
 
 Why this way: a ``cast`` or ``# type: ignore`` at each call would be unchecked and
 repeated by every new module; a ``Protocol`` of the commands we use is not satisfied by

@@ -76,7 +76,7 @@ def new_token() -> str:
 
 
 _CLAIM = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] token, ARGV[2] now, ARGV[3] deadline, ARGV[4] ttl.
 -- Replies {state, detail}: claimed, sent, held (detail: deadline), uncertain (detail:
@@ -99,7 +99,7 @@ return {value, ''}
 )
 
 _RELEASE = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] token. Deletes it only while this token holds it.
 local value = redis.call('GET', KEYS[1])
@@ -110,7 +110,7 @@ return 0
 )
 
 _MARK_UNCERTAIN = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] token, ARGV[2] ttl. Our claim (or none) becomes uncertain;
 -- a 'sent' stays sent.
