@@ -16,10 +16,10 @@ So a storage module reads each reply through one of these helpers, where it awai
     ids = texts(await redis.zrange(key, 0, -1))
 
 and writes a hash built beforehand with ``mapping=hash_fields(fields)`` (a dict literal
-written in the call needs nothing: mypy types it from the parameter). Each helper checks what it narrows (one
-``isinstance`` per value, small next to the round trip), so a client built without
-decoding fails at its first reply with :class:`UndecodedReply` instead of silently
-comparing ``bytes`` with ``str``. Replies of Lua scripts and pipelines, which redis-py
+written in the call needs nothing: mypy types it from the parameter). Each helper checks
+what it narrows (one ``isinstance`` per value, small next to the round trip), so a client
+built without decoding fails at its first reply with :class:`UndecodedReply` instead of
+silently comparing ``bytes`` with ``str``. Replies of Lua scripts and pipelines, which redis-py
 types ``Any`` (mypy cannot flag them), go through the same helpers where a module reads
 them as text.
 
