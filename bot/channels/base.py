@@ -8,7 +8,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
-from bot.dispatcher import Dispatcher, DispatchResult, Finish
+from bot.dispatcher import Dispatcher, DispatchResult, Finishing
 from bot.messages import DeliveryError, InboundMessage, Outlet
 from config.i18n import Templates
 from config.settings import Settings
@@ -24,6 +24,8 @@ class Channel(Outlet, Protocol):
     """A platform adapter: receives (by polling or web routes) and sends (as an :class:`Outlet`)."""
 
     name: str
+    finishing: Finishing
+    """How the dispatch of this channel's messages ends (the app registers it once)."""
 
     async def start(self) -> None:
         """Begin receiving (start polling, register webhooks)."""
@@ -49,7 +51,5 @@ class ChannelRuntime(Protocol):
     templates: Templates
     dispatcher: Dispatcher
 
-    def receive(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
-    ) -> Awaitable[DispatchResult]:
+    def receive(self, message: InboundMessage) -> Awaitable[DispatchResult]:
         """Dispatch an inbound message (see :class:`bot.dispatcher.Receive`)."""

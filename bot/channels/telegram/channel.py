@@ -32,7 +32,7 @@ from bot.channels.telegram.parsing import (
 from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
-from bot.dispatcher import Receive
+from bot.dispatcher import Finishing, Receive
 from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
 from bot.outbox import item_id
 from bot.redact import scrub_error
@@ -57,6 +57,8 @@ class TelegramChannel:
     """A Telegram bot as a Shopbot channel (see :class:`bot.channels.base.Channel`)."""
 
     name = CHANNEL
+    finishing = Finishing(keep_replies=True)
+    """Replies wait behind the flood limiter: kept in the durable outbox until settled."""
 
     def __init__(
         self,
@@ -220,7 +222,7 @@ class TelegramChannel:
         message = incoming.message
         if incoming.in_group and not await self._accepts_in_group(incoming):
             return
-        result = await self.receive(message, keep_replies=True)  # settled once sent
+        result = await self.receive(message)
         if result.duplicate:
             return
         if incoming.callback_query_id:

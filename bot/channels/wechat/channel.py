@@ -57,6 +57,7 @@ class WeChatChannel:
             dedupe_ttl_s=settings.dedupe_ttl_s,
             tasks=self.tasks,
         )
+        self.finishing = processor.finishing
         self._endpoint = WeChatEndpoint(
             verifier=Verifier(
                 settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id
