@@ -33,7 +33,7 @@ from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
 from bot.dispatcher import Finishing, Receive
-from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
+from bot.messages import MessageKind, OutboundMessage, Refused, SendCheck
 from bot.outbox import item_id
 from bot.redact import scrub_error
 from bot.roles import Roles
@@ -190,10 +190,11 @@ class TelegramChannel:
         return SendCheck(True, via="bot_api")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Deliver within the flood limits, or raise :class:`DeliveryError`."""
+        """Deliver within the flood limits, or raise :class:`DeliveryError` (:class:`Refused`
+        when :meth:`check` does not allow it)."""
         verdict = await self.check(message)
         if not verdict.allowed:
-            raise DeliveryError(verdict.reason)
+            raise Refused(verdict.reason)
         await self.sender.send(message)
 
     def routes(self) -> Sequence[BaseRoute]:

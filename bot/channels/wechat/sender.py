@@ -28,7 +28,14 @@ from redis.asyncio import Redis
 from bot.channels.wechat.client import OUT_OF_COUNT, OUT_OF_TIME, WeChatApi, WeChatApiError
 from bot.channels.wechat.parsing import CHANNEL
 from bot.channels.wechat.text import remember_buttons, render_text
-from bot.messages import DeliveryError, MediaKind, OutboundMessage, Purpose, SendCheck
+from bot.messages import (
+    DeliveryError,
+    MediaKind,
+    OutboundMessage,
+    Purpose,
+    Refused,
+    SendCheck,
+)
 from config.wechat import TemplateSpec
 from storage import contacts, send_claims, send_decisions, wechat_window
 from storage.send_decisions import SendDecision
@@ -85,7 +92,8 @@ class WeChatSender:
         return self._outside_window(message.purpose, "outside the customer-service window")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not.
+        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not
+        (:class:`Refused` when the window rules do not allow it).
 
         A call WeChat did not answer in time raises :class:`storage.send_claims.Uncertain`
         (it may have been delivered; it is not sent again).
@@ -110,7 +118,7 @@ class WeChatSender:
             check = self._outside_window(message.purpose, refusal)
         if not check.allowed:
             await self._record(message, check)
-            raise DeliveryError(check.reason)
+            raise Refused(check.reason)
         msgid = await self._send_template(message)
         await self._record(message, SendCheck(True, f"{check.reason} (msgid {msgid})", "template"))
 

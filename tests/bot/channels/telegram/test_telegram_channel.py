@@ -20,7 +20,14 @@ from bot.bodies import MAX_JSON_BODY_BYTES
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.dispatcher import DispatchResult
-from bot.messages import ContactRef, DeliveryError, InboundMessage, MessageKind, OutboundMessage
+from bot.messages import (
+    ContactRef,
+    DeliveryError,
+    InboundMessage,
+    MessageKind,
+    OutboundMessage,
+    Refused,
+)
 from bot.roles import Roles
 from config.i18n import default_templates
 from config.settings import Settings
@@ -299,6 +306,21 @@ async def test_webhook_mode_registers_the_webhook_with_its_secret(
 
 
 # --- reachability, deep links, buttons, groups ---
+
+
+async def test_a_send_the_rules_refuse_raises_refused_and_calls_nothing(
+    bot, redis, tg_settings, fake_bot_api
+):
+    """Issue 18: the send checks the channel's rules itself (a follow-up skips on it)."""
+    channel = _channel(bot, redis, tg_settings)
+    await contacts.touch(redis, "telegram:76", FIXED_NOW)
+    await contacts.mark_unreachable(redis, "telegram:76", "telegram: bot was blocked by the user")
+
+    with pytest.raises(Refused, match="blocked by the user"):
+        await channel.send(OutboundMessage(ContactRef("telegram", "76"), "Your order shipped"))
+    await channel.stop()
+
+    assert fake_bot_api.calls_to("sendMessage") == []
 
 
 async def test_a_blocked_user_becomes_unreachable_until_they_write_again(
