@@ -60,11 +60,8 @@ class Runtime:
         self.dispatcher.finish_with(channel.name, channel.finishing)
 
     async def receive(self, message: InboundMessage) -> DispatchResult:
-        """Dispatch an inbound message and deliver whatever is not a reply to its chat.
-
-        The channel sends ``result.replies`` its own way (settling them in the durable
-        outbox if its :class:`bot.dispatcher.Finishing` keeps them).
-        """
+        """Dispatch an inbound message and deliver whatever is not a reply to its chat
+        (the channel sends ``result.replies`` its own way)."""
         channel, timer = message.contact.channel, metrics.Timer()
         try:
             result = await self.dispatcher.dispatch(message)

@@ -127,11 +127,8 @@ class Dispatcher:
     async def dispatch(self, message: InboundMessage) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
 
-        Arrive (one round trip), run the handlers, commit (one round trip): every
-        outbound message gets an idempotency key, and the messages to others (and the
-        replies, if the channel keeps them) go into the durable outbox (:mod:`bot.outbox`).
-        Handler errors are logged and the customer gets an apology. A Redis error is not
-        caught (whatever it is): the claim is released (best effort) and the error
+        A handler's error is logged and the customer gets an apology. A Redis error is
+        not caught (whatever it is): the claim is released (best effort) and the error
         propagates, so the platform redelivers the message.
         """
         token = dedupe.new_token()
@@ -218,8 +215,8 @@ class Dispatcher:
                 return
 
     async def _commit(self, ctx: Context) -> DispatchResult:
-        """The handlers' deferred writes (the message count among them), the durable
-        outbox items and the channel's finishing step, in one round trip."""
+        """In one round trip: the handlers' deferred writes (the message count among them),
+        the durable outbox items (:mod:`bot.outbox`) and the channel's finishing step."""
         message = ctx.message
         finishing = self._finishing.get(message.contact.channel, Finishing())
         outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
