@@ -156,6 +156,34 @@ class Dispatcher:
         )
         return None if found is None else self._context(message, found, language, now)
 
+    async def _handle(self, message: InboundMessage, ctx: Context) -> None:
+        try:
+            await self._run_handlers(message, ctx)
+        except StorageUnavailable:
+            raise
+        except Exception:
+            log.exception("handler failed on a message from %s", message.contact)
+            ctx.outbox.clear()
+            ctx.reply(ctx.render("apology"))
+
+    async def _commit(self, ctx: Context) -> DispatchResult:
+        """In one round trip: the handlers' deferred writes (the message count among them),
+        the durable outbox items (:mod:`bot.outbox`) and the channel's finishing step."""
+        message = ctx.message
+        finishing = self._finishing.get(message.contact.channel, Finishing())
+        outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
+        result = DispatchResult(message, outbound)
+        durable = [*result.others, *(result.replies if finishing.keep_replies else ())]
+
+        def queue(pipe: Pipeline) -> Reader[Any]:
+            for write in ctx.deferred:
+                write(pipe)
+            stored_outbox.queue_keep(pipe, map(outbox.kept, durable), ctx.now)
+            step = finishing.step(pipe, result) if finishing.step else None
+            return step.result if step else lambda results: None
+
+        return replace(result, finished=await self._round_trips.run(queue))
+
     def _arriving(
         self, message: InboundMessage, now: datetime, language: str | None, token: str
     ) -> Arriving:
@@ -196,16 +224,6 @@ class Dispatcher:
         ctx.defer(lambda pipe: contacts.count_message(pipe, message.contact.id))
         return ctx
 
-    async def _handle(self, message: InboundMessage, ctx: Context) -> None:
-        try:
-            await self._run_handlers(message, ctx)
-        except StorageUnavailable:
-            raise
-        except Exception:
-            log.exception("handler failed on a message from %s", message.contact)
-            ctx.outbox.clear()
-            ctx.reply(ctx.render("apology"))
-
     async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
         for observe in self.observers:
             await observe(message, ctx)
@@ -213,24 +231,6 @@ class Dispatcher:
             if await respond(message, ctx):
                 log.debug("%s claimed a message from %s", _name(respond), message.contact)
                 return
-
-    async def _commit(self, ctx: Context) -> DispatchResult:
-        """In one round trip: the handlers' deferred writes (the message count among them),
-        the durable outbox items (:mod:`bot.outbox`) and the channel's finishing step."""
-        message = ctx.message
-        finishing = self._finishing.get(message.contact.channel, Finishing())
-        outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
-        result = DispatchResult(message, outbound)
-        durable = [*result.others, *(result.replies if finishing.keep_replies else ())]
-
-        def queue(pipe: Pipeline) -> Reader[Any]:
-            for write in ctx.deferred:
-                write(pipe)
-            stored_outbox.queue_keep(pipe, map(outbox.kept, durable), ctx.now)
-            step = finishing.step(pipe, result) if finishing.step else None
-            return step.result if step else lambda results: None
-
-        return replace(result, finished=await self._round_trips.run(queue))
 
 
 def _language_of(message: InboundMessage) -> str | None:
