@@ -16,7 +16,7 @@ from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
 from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
-from bot.dispatcher import Dispatcher, DispatchResult, Finish
+from bot.dispatcher import Dispatcher, DispatchResult
 from bot.gate import Gate
 from bot.messages import EventSink, InboundMessage
 from bot.roles import Roles
@@ -55,21 +55,17 @@ class Runtime:
         """Configured channels by name."""
         return self.delivery.channels
 
-    async def receive(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
-    ) -> DispatchResult:
-        """Dispatch an inbound message and deliver whatever is not a reply to its chat.
+    def add_channel(self, channel: Channel) -> None:
+        """Send through ``channel``, and end its messages' dispatch its way."""
+        self.delivery.register(channel)
+        self.dispatcher.finish_with(channel.name, channel.finishing)
 
-        The caller (the channel) sends ``result.replies`` its own way: WeChat
-        answers passively (deciding it in ``finish``), the terminal prints. With
-        ``keep_replies`` the replies are in the durable outbox: the caller settles
-        them once sent (:func:`bot.outbox.send_kept`).
-        """
+    async def receive(self, message: InboundMessage) -> DispatchResult:
+        """Dispatch an inbound message and deliver whatever is not a reply to its chat
+        (the channel sends ``result.replies`` its own way)."""
         channel, timer = message.contact.channel, metrics.Timer()
         try:
-            result = await self.dispatcher.dispatch(
-                message, finish=finish, keep_replies=keep_replies
-            )
+            result = await self.dispatcher.dispatch(message)
         except RedisError:
             metrics.REDIS_ERRORS.labels("dispatch").inc()
             raise
@@ -140,5 +136,5 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         )
         events = PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s)
         for channel in build_channels(runtime, events):
-            runtime.delivery.register(channel)
+            runtime.add_channel(channel)
         yield runtime

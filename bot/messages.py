@@ -152,6 +152,12 @@ class DeliveryError(RuntimeError):
         super().__init__(scrub(reason))
 
 
+class Refused(DeliveryError):
+    """The channel's rules do not allow the message now (what :meth:`Outlet.check` would
+    say: a closed window, a contact who blocked the bot): nothing was sent, and trying
+    again soon will not help. A follow-up is skipped with this reason."""
+
+
 class Outlet(Protocol):
     """Where outbound messages go: every channel, and ``bot.delivery.Delivery`` (which
     routes by channel and is where follow-ups go out).
@@ -166,7 +172,8 @@ class Outlet(Protocol):
         """Whether ``message`` may be sent now under its channel's rules (no side effects)."""
 
     async def send(self, message: OutboundMessage) -> None:
-        """Deliver ``message`` or raise :class:`DeliveryError`."""
+        """Deliver ``message`` or raise :class:`DeliveryError` (:class:`Refused` when the
+        channel's rules do not allow it: ``send`` checks them itself)."""
 
 
 class EventSink(Protocol):

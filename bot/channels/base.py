@@ -7,6 +7,7 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from bot.dispatcher import Finishing
 from bot.messages import DeliveryError, Outlet
 
 __all__ = ["Channel", "ChannelStartError", "DeliveryError"]
@@ -20,6 +21,8 @@ class Channel(Outlet, Protocol):
     """A platform adapter: receives (by polling or web routes) and sends (as an :class:`Outlet`)."""
 
     name: str
+    finishing: Finishing
+    """How the dispatch of this channel's messages ends (the app registers it once)."""
 
     async def start(self) -> None:
         """Begin receiving (start polling, register webhooks)."""

@@ -26,8 +26,8 @@ from bot.channels.telegram.parsing import ALLOWED_UPDATES, CHANNEL, Incoming, No
 from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
-from bot.dispatcher import Receive
-from bot.messages import DeliveryError, EventSink, MessageKind, OutboundMessage, SendCheck
+from bot.dispatcher import Finishing, Receive
+from bot.messages import EventSink, MessageKind, OutboundMessage, Refused, SendCheck
 from bot.outbox import item_id
 from bot.redact import scrub_error
 from bot.roles import Roles
@@ -51,6 +51,8 @@ class TelegramChannel:
     """A Telegram bot as a Shopbot channel (see :class:`bot.channels.base.Channel`)."""
 
     name = CHANNEL
+    finishing = Finishing(keep_replies=True)
+    """Replies wait behind the flood limiter: kept in the durable outbox until settled."""
 
     def __init__(
         self,
@@ -184,10 +186,11 @@ class TelegramChannel:
         return SendCheck(True, via="bot_api")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Deliver within the flood limits, or raise :class:`DeliveryError`."""
+        """Deliver within the flood limits, or raise :class:`DeliveryError` (:class:`Refused`
+        when :meth:`check` does not allow it)."""
         verdict = await self.check(message)
         if not verdict.allowed:
-            raise DeliveryError(verdict.reason)
+            raise Refused(verdict.reason)
         await self.sender.send(message)
 
     def routes(self) -> Sequence[BaseRoute]:
@@ -213,7 +216,7 @@ class TelegramChannel:
         message = incoming.message
         if incoming.in_group and not await self._accepts_in_group(incoming):
             return
-        result = await self.receive(message, keep_replies=True)  # settled once sent
+        result = await self.receive(message)
         if result.duplicate:
             return
         if incoming.callback_query_id:

@@ -62,6 +62,7 @@ class WeChatChannel:
             budget_s=settings.wechat_reply_budget_ms / 1000,
             tasks=self.tasks,
         )
+        self.finishing = self._inbound.finishing
         self._endpoint = WeChatEndpoint(
             verifier=Verifier(
                 settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id

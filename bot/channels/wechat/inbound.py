@@ -23,7 +23,7 @@ from bot.channels.tasks import TaskTracker
 from bot.channels.wechat.sender import WeChatSender, has_picture
 from bot.channels.wechat.text import render_text
 from bot.channels.wechat.window import grant_for
-from bot.dispatcher import DispatchResult, Receive
+from bot.dispatcher import DispatchResult, Finishing, Receive
 from bot.messages import EventSink, InboundMessage, MessageKind
 from bot.outbox import kept, send_kept
 from storage import batch, outbox, wechat_answers, wechat_buttons, wechat_window
@@ -58,6 +58,8 @@ class InboundProcessor:
         self._clock = clock
         self._budget_s = budget_s
         self._tasks = tasks
+        self.finishing = Finishing(step=self._open_window_and_decide)
+        """Registered for the channel: its value is ``DispatchResult.finished``."""
 
     async def answer(self, message: InboundMessage, started: float) -> str | None:
         """The passive reply for this copy of the message; ``started`` is loop time at arrival.
@@ -83,7 +85,7 @@ class InboundProcessor:
         return stored
 
     async def _process(self, message: InboundMessage) -> _Outcome:
-        result = await self._receive(message, finish=self._open_window_and_decide)
+        result = await self._receive(message)
         if result.duplicate:
             return _Outcome(duplicate=True)
         replies = result.replies
@@ -102,9 +104,10 @@ class InboundProcessor:
     ) -> Queued[tuple[bool, str | None]]:
         """Open the window the message grants and offer our passive answer.
 
-        Queued on the dispatch's last round trip. The window opens before any
-        reply goes through the customer-service API (those are sent after
-        this). The step's value: whether our answer is the passive one, and it.
+        The channel's finishing step, queued on the dispatch's last round trip. The
+        window opens before any reply goes through the customer-service API (those
+        are sent after this). The step's value: whether our answer is the passive
+        one, and it.
 
         The replies that go through the customer-service API are kept in the durable
         outbox in the same round trip: all but the first, and the first too when our

@@ -34,6 +34,7 @@ from bot.messages import (
     MediaKind,
     OutboundMessage,
     Purpose,
+    Refused,
     SendCheck,
 )
 from config.wechat import TemplateSpec
@@ -94,7 +95,8 @@ class WeChatSender:
         return self._outside_window(message.purpose, "outside the customer-service window")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not.
+        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not
+        (:class:`Refused` when the window rules do not allow it).
 
         A call WeChat did not answer in time raises :class:`storage.send_claims.Uncertain`
         (it may have been delivered; it is not sent again).
@@ -119,7 +121,7 @@ class WeChatSender:
             check = self._outside_window(message.purpose, refusal)
         if not check.allowed:
             await self._record(message, check)
-            raise DeliveryError(check.reason)
+            raise Refused(check.reason)
         msgid = await self._send_template(message)
         await self._record(message, SendCheck(True, f"{check.reason} (msgid {msgid})", "template"))
 

@@ -20,7 +20,14 @@ from bot.bodies import MAX_JSON_BODY_BYTES
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.dispatcher import DispatchResult
-from bot.messages import ContactRef, DeliveryError, InboundMessage, MessageKind, OutboundMessage
+from bot.messages import (
+    ContactRef,
+    DeliveryError,
+    InboundMessage,
+    MessageKind,
+    OutboundMessage,
+    Refused,
+)
 from bot.roles import Roles
 from config.i18n import default_templates
 from config.settings import Settings
@@ -42,9 +49,9 @@ def tg_settings(settings: Settings, fake_bot_api) -> Settings:
     )
 
 
-def _channel(bot, redis, settings, receive=None, **options) -> TelegramChannel:
-    dispatcher = make_dispatcher(redis, settings)
-    return TelegramChannel(
+def _channel(bot, redis, settings, receive=None, dispatcher=None, **options) -> TelegramChannel:
+    dispatcher = dispatcher or make_dispatcher(redis, settings)
+    channel = TelegramChannel(
         bot=bot,
         redis=redis,
         settings=settings,
@@ -55,6 +62,8 @@ def _channel(bot, redis, settings, receive=None, **options) -> TelegramChannel:
         clock=lambda: FIXED_NOW,
         **options,
     )
+    dispatcher.finish_with(channel.name, channel.finishing)  # as the app does
+    return channel
 
 
 def _update(update_id: int, text: str, *, user: int = 42, chat: dict | None = None) -> dict:
@@ -176,11 +185,13 @@ async def test_webhook_acknowledges_before_slow_work_ends_and_stop_waits_for_it(
     dispatcher = make_dispatcher(redis, tg_settings)
     release = asyncio.Event()
 
-    async def slow_receive(message: InboundMessage, **options: bool) -> DispatchResult:
+    async def slow_receive(message: InboundMessage) -> DispatchResult:
         await release.wait()
-        return await dispatcher.dispatch(message, **options)
+        return await dispatcher.dispatch(message)
 
-    channel = _channel(bot, redis, tg_settings, receive=slow_receive, ack_wait_s=0.05)
+    channel = _channel(
+        bot, redis, tg_settings, receive=slow_receive, dispatcher=dispatcher, ack_wait_s=0.05
+    )
     response = await _post(channel, _update(13, "hello"))
     assert response.status_code == 200 and fake_bot_api.delivered == []
 
@@ -204,12 +215,12 @@ async def test_webhook_answers_503_when_redis_is_down_so_telegram_redelivers(
     dispatcher = make_dispatcher(redis, tg_settings)
     outages = [error]
 
-    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage) -> DispatchResult:
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message, **options)
+        return await dispatcher.dispatch(message)
 
-    channel = _channel(bot, redis, tg_settings, receive=flaky_receive)
+    channel = _channel(bot, redis, tg_settings, receive=flaky_receive, dispatcher=dispatcher)
     down = await _post(channel, _update(14, "hello"))
     redelivered = await _post(channel, _update(14, "hello"))
     await channel.stop()
@@ -243,13 +254,15 @@ async def test_polling_does_not_confirm_an_update_redis_could_not_take(
     outages = [RedisConnectionError("redis is down")]
     offsets_seen: list[int] = []
 
-    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage) -> DispatchResult:
         offsets_seen.append(fake_bot_api.confirmed_offset)
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message, **options)
+        return await dispatcher.dispatch(message)
 
-    channel = _channel(bot, redis, tg_settings, receive=flaky_receive, poller_timeout_s=1)
+    channel = _channel(
+        bot, redis, tg_settings, receive=flaky_receive, dispatcher=dispatcher, poller_timeout_s=1
+    )
     channel.poller.retry = type(channel.poller.retry)(backoff_base_s=0.01)
     await channel.start()
     fake_bot_api.push_update(_update(31, "hello", user=45))
@@ -295,6 +308,21 @@ async def test_webhook_mode_registers_the_webhook_with_its_secret(
 
 
 # --- reachability, deep links, buttons, groups ---
+
+
+async def test_a_send_the_rules_refuse_raises_refused_and_calls_nothing(
+    bot, redis, tg_settings, fake_bot_api
+):
+    """Issue 18: the send checks the channel's rules itself (a follow-up skips on it)."""
+    channel = _channel(bot, redis, tg_settings)
+    await contacts.touch(redis, "telegram:76", FIXED_NOW)
+    await contacts.mark_unreachable(redis, "telegram:76", "telegram: bot was blocked by the user")
+
+    with pytest.raises(Refused, match="blocked by the user"):
+        await channel.send(OutboundMessage(ContactRef("telegram", "76"), "Your order shipped"))
+    await channel.stop()
+
+    assert fake_bot_api.calls_to("sendMessage") == []
 
 
 async def test_a_blocked_user_becomes_unreachable_until_they_write_again(
@@ -346,7 +374,7 @@ async def test_a_button_press_is_answered_and_dispatched_as_a_button(
         return True
 
     dispatcher = make_dispatcher(redis, tg_settings, responders=[record])
-    channel = _channel(bot, redis, tg_settings, receive=dispatcher.dispatch)
+    channel = _channel(bot, redis, tg_settings, dispatcher=dispatcher)
     query = {
         "id": "cb-9",
         "from": {"id": 79, "is_bot": False, "first_name": "Amy"},
@@ -371,7 +399,7 @@ async def test_in_groups_only_owner_commands_are_taken(bot, redis, tg_settings, 
         return True
 
     dispatcher = make_dispatcher(redis, tg_settings, responders=[record])
-    channel = _channel(bot, redis, tg_settings, receive=dispatcher.dispatch)
+    channel = _channel(bot, redis, tg_settings, dispatcher=dispatcher)
     group = {"id": -100900, "type": "supergroup", "title": "Staff"}
     for update in (
         _update(71, "hello everyone", user=80, chat=group),

@@ -105,7 +105,7 @@ async def make_wechat_app(
             events=PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s),
             clock=clock,
         )
-        runtime.delivery.register(channel)
+        runtime.add_channel(channel)
         transport = httpx.ASGITransport(app=build_web_app(runtime))
         http = httpx.AsyncClient(transport=transport, base_url="http://bot")
         app = WeChatApp(runtime, channel, http, wechat_api, clock)
