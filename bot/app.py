@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
@@ -16,9 +16,9 @@ from bot.channels.terminal import ConsoleChannel
 from bot.channels.wechat import wechat_channel
 from bot.channels.wechat.tags import wechat_tag_mirror
 from bot.delivery import Delivery
-from bot.dispatcher import Dispatcher, DispatchResult, Finish
+from bot.dispatcher import Dispatcher, DispatchResult
 from bot.gate import Gate
-from bot.messages import InboundMessage
+from bot.messages import EventSink, InboundMessage
 from bot.roles import Roles
 from config.catalog import default_catalog
 from config.followup_rules import rules_from
@@ -27,6 +27,7 @@ from config.membership import membership_from
 from config.settings import Settings
 from handlers.orders import OrderEvents
 from handlers.pipeline import Pipeline, default_pipeline
+from handlers.platform_events import PlatformEvents
 from schedules.campaigns import CampaignAttribution
 from schedules.membership import MembershipCare
 from schedules.order_care import OrderCare
@@ -54,21 +55,17 @@ class Runtime:
         """Configured channels by name."""
         return self.delivery.channels
 
-    async def receive(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
-    ) -> DispatchResult:
-        """Dispatch an inbound message and deliver whatever is not a reply to its chat.
+    def add_channel(self, channel: Channel) -> None:
+        """Send through ``channel``, and end its messages' dispatch its way."""
+        self.delivery.register(channel)
+        self.dispatcher.finish_with(channel.name, channel.finishing)
 
-        The caller (the channel) sends ``result.replies`` its own way: WeChat
-        answers passively (deciding it in ``finish``), the terminal prints. With
-        ``keep_replies`` the replies are in the durable outbox: the caller settles
-        them once sent (:func:`bot.outbox.send_kept`).
-        """
+    async def receive(self, message: InboundMessage) -> DispatchResult:
+        """Dispatch an inbound message and deliver whatever is not a reply to its chat
+        (the channel sends ``result.replies`` its own way)."""
         channel, timer = message.contact.channel, metrics.Timer()
         try:
-            result = await self.dispatcher.dispatch(
-                message, finish=finish, keep_replies=keep_replies
-            )
+            result = await self.dispatcher.dispatch(message)
         except RedisError:
             metrics.REDIS_ERRORS.labels("dispatch").inc()
             raise
@@ -78,16 +75,24 @@ class Runtime:
         return result
 
 
-ChannelFactory = Callable[["Runtime"], Channel | None]
-"""Builds a channel from the runtime when the settings enable it, else returns None."""
-
-
-def console_channel(runtime: Runtime) -> Channel:
-    """The terminal's mailbox channel, always there."""
-    return ConsoleChannel(runtime.redis, runtime.dispatcher.clock)
-
-
-CHANNEL_FACTORIES: tuple[ChannelFactory, ...] = (console_channel, telegram_channel, wechat_channel)
+def build_channels(runtime: Runtime, events: EventSink) -> list[Channel]:
+    """The channels the settings enable (the terminal's always), each given what it uses."""
+    settings, redis, clock = runtime.settings, runtime.redis, runtime.dispatcher.clock
+    receive = runtime.receive
+    built = (
+        ConsoleChannel(redis, clock),
+        telegram_channel(
+            settings,
+            redis=redis,
+            receive=receive,
+            roles=runtime.dispatcher.roles,
+            templates=runtime.templates,
+            events=events,
+            clock=clock,
+        ),
+        wechat_channel(settings, redis=redis, receive=receive, events=events, clock=clock),
+    )
+    return [channel for channel in built if channel is not None]
 
 
 @asynccontextmanager
@@ -129,8 +134,7 @@ async def open_runtime(settings: Settings, *, clock: Clock = utc_now) -> AsyncIt
         order_events.subscribe(
             MembershipCare(redis, membership_from(settings.membership_file), default_catalog())
         )
-        for factory in CHANNEL_FACTORIES:
-            channel = factory(runtime)
-            if channel is not None:
-                runtime.delivery.register(channel)
+        events = PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s)
+        for channel in build_channels(runtime, events):
+            runtime.add_channel(channel)
         yield runtime

@@ -85,7 +85,9 @@ class Context:
         its own), else read now.
         """
         if preload in self.preloaded:
-            return self.preloaded[preload]
+            # The dispatcher stored what this very preload read: its value is a T.
+            value: T = self.preloaded[preload]
+            return value
         async with self.redis.pipeline(transaction=False) as pipe:
             step = preload(pipe, self.message)
             results = await pipe.execute()

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from bot.channels.base import Channel
-from bot.messages import DeliveryError, OutboundMessage, SendCheck
+from bot.messages import DeliveryError, OutboundMessage, Refused, SendCheck
 from storage.send_claims import Held, Uncertain
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,11 @@ class Delivery:
 
     async def send(self, message: OutboundMessage) -> None:
         """Send one message through its recipient's channel, or raise :class:`DeliveryError`
-        (or ``storage.send_claims``' ``Held`` and ``Uncertain``)."""
+        (:class:`Refused` by the channel's rules, or without the channel) or
+        ``storage.send_claims``' ``Held`` and ``Uncertain``."""
         channel = self.channels.get(message.recipient.channel)
         if channel is None:
-            raise DeliveryError(f"no {message.recipient.channel} channel configured")
+            raise Refused(f"no {message.recipient.channel} channel configured")
         await channel.send(message)
 
     async def deliver_one(self, message: OutboundMessage) -> bool:

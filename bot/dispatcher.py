@@ -1,9 +1,10 @@
 """The one path every inbound message takes, whatever its channel.
 
-dedupe -> arrival (touch the contact, record the message, read its tags and role,
-in one round trip) -> observers -> the first responder that claims it, inside one
-error boundary -> the handlers' deferred writes and the durable outbox items, in one
-round trip; the replies come back in a :class:`DispatchResult`.
+arrive (claim the message, touch the contact, read its tags, role and preloads, in one
+round trip: :mod:`storage.arrival`) -> handlers (the observers, then the first responder
+that claims it, inside one error boundary) -> commit (the handlers' deferred writes, the
+durable outbox items and the channel's finishing step, in one round trip); the replies
+come back in a :class:`DispatchResult`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -25,8 +27,9 @@ from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessag
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
-from storage import activity, contacts, dedupe
+from storage import arrival, contacts, dedupe
 from storage import outbox as stored_outbox
+from storage.arrival import Arrival, Arriving, Step
 from storage.batch import Coalescer, Queued, Reader
 from storage.staff import Role
 from storage.timestamps import Clock, utc_now
@@ -47,7 +50,7 @@ class DispatchResult:
     outbound: tuple[OutboundMessage, ...] = ()
     duplicate: bool = False
     finished: Any = None
-    """What the caller's ``finish`` step returned (None without one, or for a duplicate)."""
+    """What the channel's finishing step returned (None without one, or for a duplicate)."""
 
     @property
     def replies(self) -> tuple[OutboundMessage, ...]:
@@ -67,29 +70,27 @@ class DispatchResult:
 
 
 Finish = Callable[[Pipeline, DispatchResult], Queued[Any]]
-"""A caller's own step that depends on the replies (WeChat: decide the passive answer).
+"""A channel's own step that depends on the replies (WeChat: decide the passive answer)."""
 
-It is queued on the dispatch's last round trip, with the handlers' deferred writes.
-"""
-
-
-class Receive(Protocol):
-    """How a channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
-
-    def __call__(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
-    ) -> Awaitable[DispatchResult]: ...
+Receive = Callable[[InboundMessage], Awaitable[DispatchResult]]
+"""How a channel hands a message to the bot (:meth:`bot.app.Runtime.receive`)."""
 
 
 @dataclass(frozen=True, slots=True)
-class _Arrival:
-    """What a message's arrival round trip read."""
+class Finishing:
+    """How one channel's messages end their dispatch; registered once per channel.
 
-    contact: contacts.Contact
-    tags: frozenset[str]
-    recent_messages: int
-    role_and_owners: tuple[Role, tuple[ContactRef, ...]]
-    preloaded: dict[Preload[Any], Any]
+    ``keep_replies`` keeps the replies in the durable outbox too: the channel sends
+    them later and settles them there (Telegram: they wait behind the flood limiter).
+    ``step`` is queued on the dispatch's last round trip, once the replies are known;
+    its value is ``DispatchResult.finished``.
+    """
+
+    keep_replies: bool = False
+    step: Finish | None = None
+
+
+_Arrival = Arrival[tuple[Role, tuple[ContactRef, ...]], Preload[Any]]
 
 
 class Dispatcher:
@@ -115,24 +116,21 @@ class Dispatcher:
         self.responders = tuple(responders)
         self.preloads = tuple(preloads)
         self._round_trips = Coalescer(redis)
+        self._finishing: dict[str, Finishing] = {}
         self.clock = clock
 
-    async def dispatch(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
-    ) -> DispatchResult:
+    def finish_with(self, channel: str, finishing: Finishing) -> None:
+        """End the dispatch of ``channel``'s messages the channel's way (the app calls this
+        once, when it adds the channel); without it, replies are only returned."""
+        self._finishing[channel] = finishing
+
+    async def dispatch(self, message: InboundMessage) -> DispatchResult:
         """Handle ``message`` once; a repeat of its id returns ``duplicate=True``.
 
-        ``finish``, when given, runs on the replies in the last round trip; its
-        value is ``result.finished``. Every outbound message gets an idempotency key,
-        and the last round trip also keeps the messages to others (and, with
-        ``keep_replies``, the replies) in the durable outbox (:mod:`bot.outbox`):
-        the caller sends them and settles them there.
-
-        Handler errors are caught here: they are logged and the customer gets an
-        apology. A Redis error is not (whatever it is): the claim is released (best
-        effort) and the error propagates, so the platform redelivers the message.
+        A handler's error is logged and the customer gets an apology. A Redis error is
+        not caught (whatever it is): the claim is released (best effort) and the error
+        propagates, so the platform redelivers the message.
         """
-        channel = message.contact.channel
         token = dedupe.new_token()
         try:
             ctx = await self._arrive(message, token)
@@ -140,11 +138,23 @@ class Dispatcher:
                 log.info("duplicate message from %s ignored", message.contact)
                 return DispatchResult(message, duplicate=True)
             await self._handle(message, ctx)
-            return await self._finish(ctx, finish, keep_replies)
+            return await self._commit(ctx)
         except StorageUnavailable:
             with suppress(*StorageUnavailable):
-                await dedupe.release(self.redis, channel, message.id, token)
+                await dedupe.release(self.redis, message.contact.channel, message.id, token)
             raise
+
+    async def _arrive(self, message: InboundMessage, token: str) -> Context | None:
+        """Claim the message, touch its contact and read its tags, role and preloads in
+        one round trip (:mod:`storage.arrival`); None when the message is a duplicate."""
+        now, language = self.clock(), _language_of(message)
+        arriving = self._arriving(message, now, language, token)
+        role = partial(self.roles.queue_lookup, contact=message.contact)
+        preloads = {preload: _bound(preload, message) for preload in self.preloads}
+        found = await self._round_trips.run(
+            lambda pipe: arrival.queue_arrival(pipe, arriving, role, preloads)
+        )
+        return None if found is None else self._context(message, found, language, now)
 
     async def _handle(self, message: InboundMessage, ctx: Context) -> None:
         try:
@@ -156,28 +166,50 @@ class Dispatcher:
             ctx.outbox.clear()
             ctx.reply(ctx.render("apology"))
 
-    async def _arrive(self, message: InboundMessage, token: str) -> Context | None:
-        """Claim the message, touch the contact, record the message, read its tags, role
-        and the preloads: one round trip. None when the message is a duplicate.
+    async def _commit(self, ctx: Context) -> DispatchResult:
+        """In one round trip: the handlers' deferred writes (the message count among them),
+        the durable outbox items (:mod:`bot.outbox`) and the channel's finishing step."""
+        message = ctx.message
+        finishing = self._finishing.get(message.contact.channel, Finishing())
+        outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
+        result = DispatchResult(message, outbound)
+        durable = [*result.others, *(result.replies if finishing.keep_replies else ())]
 
-        A duplicate's touch only refreshes what the first copy wrote; its message
-        count is added once the claim is known to be ours (a deferred write).
-        """
-        # A command's name is Latin whatever the sender speaks: "/start" says nothing.
-        spoken = message.text if message.kind is not MessageKind.COMMAND else ""
-        detected = detect_language(spoken) or normalize_language(message.language_hint)
-        now = self.clock()
-        arrival = await self._round_trips.run(
-            lambda pipe: self._queue_arrival(pipe, message, detected, now, token)
+        def queue(pipe: Pipeline) -> Reader[Any]:
+            for write in ctx.deferred:
+                write(pipe)
+            stored_outbox.queue_keep(pipe, map(outbox.kept, durable), ctx.now)
+            step = finishing.step(pipe, result) if finishing.step else None
+            return step.result if step else lambda results: None
+
+        return replace(result, finished=await self._round_trips.run(queue))
+
+    def _arriving(
+        self, message: InboundMessage, now: datetime, language: str | None, token: str
+    ) -> Arriving:
+        return Arriving(
+            channel=message.contact.channel,
+            message_id=message.id,
+            contact_id=message.contact.id,
+            received_at=message.received_at,
+            now=now,
+            token=token,
+            dedupe_ttl_s=self.settings.dedupe_ttl_s,
+            activity_window=timedelta(days=self.settings.frequent_writer_days),
+            display_name=message.display_name,
+            language=language,
+            is_event=message.kind is MessageKind.EVENT,
         )
-        if arrival is None:
-            return None
-        contact = arrival.contact
-        role, owners = arrival.role_and_owners
+
+    def _context(
+        self, message: InboundMessage, found: _Arrival, language: str | None, now: datetime
+    ) -> Context:
+        """The handlers' context; the message is counted once the claim is known ours."""
+        contact, (role, owners) = found.contact, found.role
         ctx = Context(
             message=message,
             contact=replace(contact, message_count=contact.message_count + 1),
-            language=detected or contact.language or self.settings.language,
+            language=language or contact.language or self.settings.language,
             is_owner=role.may_use_console,
             now=now,
             redis=self.redis,
@@ -185,76 +217,12 @@ class Dispatcher:
             templates=self.templates,
             owners=owners,
             role=role,
-            tags=arrival.tags,
-            recent_messages=arrival.recent_messages,
-            preloaded=arrival.preloaded,
+            tags=found.tags,
+            recent_messages=found.recent_messages,
+            preloaded=found.preloaded,
         )
         ctx.defer(lambda pipe: contacts.count_message(pipe, message.contact.id))
         return ctx
-
-    def _queue_arrival(
-        self,
-        pipe: Pipeline,
-        message: InboundMessage,
-        language: str | None,
-        now: datetime,
-        token: str,
-    ) -> Reader[_Arrival | None]:
-        ref = message.contact
-        window = timedelta(days=self.settings.frequent_writer_days)
-        ttl_s = self.settings.dedupe_ttl_s
-        claim = dedupe.queue_claim(pipe, ref.channel, message.id, ttl_s, token)
-        touched = contacts.queue_touch(
-            pipe,
-            ref.id,
-            message.received_at,
-            display_name=message.display_name,
-            language=language,
-            count=False,
-        )
-        tags = contacts.queue_tag_names(pipe, ref.id)
-        recent = (
-            activity.queue_record(pipe, ref.id, message.id, now, window)
-            if message.kind is not MessageKind.EVENT
-            else None
-        )
-        lookup = self.roles.queue_lookup(pipe, ref)
-        preloaded = {preload: preload(pipe, message) for preload in self.preloads}
-
-        def read(results: Sequence[Any]) -> _Arrival | None:
-            if not claim.result(results):
-                return None
-            return _Arrival(
-                touched.result(results),
-                tags.result(results),
-                recent.result(results) if recent else 0,
-                lookup.result(results),
-                {preload: step.result(results) for preload, step in preloaded.items()},
-            )
-
-        return read
-
-    async def _finish(
-        self, ctx: Context, finish: Finish | None, keep_replies: bool
-    ) -> DispatchResult:
-        """Send the handlers' deferred writes, the outbox items and the caller's finish
-        step in one round trip."""
-        message = ctx.message
-        outbound = outbox.keyed(ctx.outbox.messages, f"msg:{message.contact.channel}:{message.id}")
-        result = DispatchResult(message, outbound)
-        durable = [*result.others, *(result.replies if keep_replies else ())]
-        if not ctx.deferred and not durable and finish is None:
-            return result
-
-        def queue(pipe: Pipeline) -> Reader[Any]:
-            for write in ctx.deferred:
-                write(pipe)
-            stored_outbox.queue_keep(pipe, map(outbox.kept, durable), ctx.now)
-            step = finish(pipe, result) if finish is not None else None
-            return step.result if step is not None else lambda results: None
-
-        finished = await self._round_trips.run(queue)
-        return replace(result, finished=finished) if finish is not None else result
 
     async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
         for observe in self.observers:
@@ -263,6 +231,17 @@ class Dispatcher:
             if await respond(message, ctx):
                 log.debug("%s claimed a message from %s", _name(respond), message.contact)
                 return
+
+
+def _language_of(message: InboundMessage) -> str | None:
+    """The language ``message`` is written in: detected in its text, else the platform's hint."""
+    # A command's name is Latin whatever the sender speaks: "/start" says nothing.
+    spoken = message.text if message.kind is not MessageKind.COMMAND else ""
+    return detect_language(spoken) or normalize_language(message.language_hint)
+
+
+def _bound(preload: Preload[Any], message: InboundMessage) -> Step[Any]:
+    return lambda pipe: preload(pipe, message)
 
 
 def _name(handler: object) -> str:

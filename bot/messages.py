@@ -152,6 +152,12 @@ class DeliveryError(RuntimeError):
         super().__init__(scrub(reason))
 
 
+class Refused(DeliveryError):
+    """The channel's rules do not allow the message now (what :meth:`Outlet.check` would
+    say: a closed window, a contact who blocked the bot): nothing was sent, and trying
+    again soon will not help. A follow-up is skipped with this reason."""
+
+
 class Outlet(Protocol):
     """Where outbound messages go: every channel, and ``bot.delivery.Delivery`` (which
     routes by channel and is where follow-ups go out).
@@ -166,7 +172,27 @@ class Outlet(Protocol):
         """Whether ``message`` may be sent now under its channel's rules (no side effects)."""
 
     async def send(self, message: OutboundMessage) -> None:
-        """Deliver ``message`` or raise :class:`DeliveryError`."""
+        """Deliver ``message`` or raise :class:`DeliveryError` (:class:`Refused` when the
+        channel's rules do not allow it: ``send`` checks them itself)."""
+
+
+class EventSink(Protocol):
+    """Where a channel reports what it does not dispatch: the platform facts about a contact.
+
+    A channel only carries; what these facts mean for a contact is written by the
+    implementation the app passes in (``handlers.platform_events.PlatformEvents``).
+    Each method lets a Redis error out, so the channel lets the platform redeliver.
+    """
+
+    async def record(self, event: InboundMessage) -> None:
+        """An update that is no conversation (kind ``EVENT``: ``blocked``, ``unblocked``,
+        ``unsubscribe``, ``templatesendjobfinish``), recorded once per message id."""
+
+    async def unreachable(self, contact: ContactRef, reason: str) -> None:
+        """A send found that ``contact`` can no longer be reached (blocked, unsubscribed)."""
+
+    async def sent(self, message: OutboundMessage) -> None:
+        """``message`` went out (or is the passive answer about to go out)."""
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

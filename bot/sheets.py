@@ -73,7 +73,10 @@ def _read_xlsx(path: Path) -> list[Sequence[Any]]:
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
         raise SheetError(f"{path.name}: not a readable XLSX file ({exc})") from None
     try:
-        return [list(row) for row in workbook.active.iter_rows(values_only=True)]
+        sheet = workbook.active
+        if sheet is None:
+            raise SheetError(f"{path.name}: the workbook has no sheet to read")
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
     finally:
         workbook.close()
 

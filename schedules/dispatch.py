@@ -6,12 +6,13 @@ transactional item marked ``quiet`` (non-urgent care) waits for the end of quiet
 a marketing item
 must not be opted out of (marketing, plus its own category such as repurchase),
 is moved out of quiet hours and must fit the weekly cap (the claim took a slot, or
-says when one frees); the outlet's ``check`` (WeChat's 48-hour window, Telegram
-reachability) must allow it. The text is rendered in the contact's language and sent
-with the follow-up id as idempotency key. A pass makes two Redis round trips per
-batch: the claim (which also brings the contact's profile fields and opt-outs) and
-the record of every outcome; a few batches are in hand at once, so the client's work
-overlaps the server's.
+says when one frees). The text is rendered in the contact's language and sent with
+the follow-up id as idempotency key; the channel's rules (WeChat's 48-hour window,
+Telegram reachability) are checked once, by its ``send``, which raises ``Refused``
+(the item is skipped with that reason) when they do not allow it. A pass makes two
+Redis round trips per batch: the claim (which also brings the contact's profile fields
+and opt-outs) and the record of every outcome; a few batches are in hand at once, so
+the client's work overlaps the server's.
 
 Exactly once: see ``docs/followups.md``. In short, a claim holds a lease and a
 fencing token; an item whose holder died is claimed again after the lease and sent
@@ -42,6 +43,7 @@ from bot.messages import (
     OutboundMessage,
     Outlet,
     Purpose,
+    Refused,
 )
 from bot.redact import scrub_error
 from config.catalog import Catalog, default_catalog
@@ -350,17 +352,16 @@ class FollowupDispatcher:
         return ruled + tuple(Button(label, payload) for label, payload in data["buttons"])
 
     async def _deliver(self, job: _Job) -> None:
-        """The channel's check, then the send; the job's outcome says how it went."""
+        """Send under the channel's rules; the job's outcome says how it went."""
         message = job.message
         if message is None:  # rendering finishes the job whenever it sets no message
             job.finish(State.SKIPPED, "no message was rendered")
             return
-        check = await self.outlet.check(message)
-        if not check.allowed:
-            job.finish(State.SKIPPED, check.reason or "not allowed by the channel")
-            return
         try:
             await self.outlet.send(message)
+        except Refused as exc:
+            job.finish(State.SKIPPED, str(exc) or "not allowed by the channel")
+            return
         except send_claims.Held as exc:
             job.postpone(exc.until, "another sender holds it")
             return

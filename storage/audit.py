@@ -8,6 +8,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import Scalar, hash_fields, stream_entries
 from storage.timestamps import from_epoch, to_epoch
 
 AUDIT_MAXLEN = 100_000
@@ -29,20 +30,20 @@ async def record(
     redis: Redis, actor: str, action: str, target: str | None, detail: str, now: datetime
 ) -> None:
     """Append an entry."""
-    fields = {
+    fields: dict[str, Scalar] = {
         "actor": actor,
         "action": action,
         "target": target or "",
         "detail": detail,
         "at": to_epoch(now),
     }
-    await redis.xadd(keys.audit_log(), fields, maxlen=AUDIT_MAXLEN, approximate=True)
+    await redis.xadd(keys.audit_log(), hash_fields(fields), maxlen=AUDIT_MAXLEN, approximate=True)
 
 
 async def recent(redis: Redis, limit: int = 20) -> list[AuditEntry]:
     """The newest ``limit`` entries, newest first."""
-    raw = await redis.xrevrange(keys.audit_log(), count=limit)
+    entries = stream_entries(await redis.xrevrange(keys.audit_log(), count=limit))
     return [
         AuditEntry(f["actor"], f["action"], f["target"], f["detail"], from_epoch(f["at"]))
-        for _, f in raw
+        for _, f in entries
     ]

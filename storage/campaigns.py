@@ -20,6 +20,7 @@ from typing import TypedDict
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import hash_fields, maybe_text, text_map, texts
 from storage.timestamps import from_epoch, to_epoch
 
 ITEM_PREFIX = "campaign"
@@ -108,7 +109,7 @@ async def save(redis: Redis, campaign: Campaign) -> None:
     """Write the whole campaign (definition and state)."""
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(keys.campaign(campaign.id))
-        pipe.hset(keys.campaign(campaign.id), mapping=_encode(campaign))
+        pipe.hset(keys.campaign(campaign.id), mapping=hash_fields(_encode(campaign)))
         created = to_epoch(campaign.created_at) if campaign.created_at else 0
         pipe.zadd(keys.campaigns_all(), {campaign.id: created}, nx=True)
         await pipe.execute()
@@ -160,18 +161,18 @@ async def define(redis: Redis, campaign: Campaign) -> Campaign:
 
 async def get(redis: Redis, campaign_id: str) -> Campaign | None:
     """The campaign, or None."""
-    fields = await redis.hgetall(keys.campaign(campaign_id))
+    fields = text_map(await redis.hgetall(keys.campaign(campaign_id)))
     return _decode(campaign_id, fields) if fields else None
 
 
 async def all_campaigns(redis: Redis) -> list[Campaign]:
     """Every campaign, oldest first."""
-    ids = await redis.zrange(keys.campaigns_all(), 0, -1)
+    ids = texts(await redis.zrange(keys.campaigns_all(), 0, -1))
     async with redis.pipeline(transaction=False) as pipe:
         for campaign_id in ids:
             pipe.hgetall(keys.campaign(campaign_id))
         rows = await pipe.execute()
-    return [_decode(cid, row) for cid, row in zip(ids, rows, strict=True) if row]
+    return [_decode(cid, text_map(row)) for cid, row in zip(ids, rows, strict=True) if row]
 
 
 _TRANSITION = """
@@ -207,12 +208,12 @@ async def transition(
     answer = await redis.eval(
         _TRANSITION, 1, keys.campaign(campaign_id), to.value, len(allowed), *allowed, *pairs
     )
-    return answer == "ok"
+    return maybe_text(answer) == "ok"
 
 
 async def set_fields(redis: Redis, campaign_id: str, **fields: str | float) -> None:
     """Set state fields (``finished_at``, ``results`` ...) of an existing campaign."""
-    await redis.hset(keys.campaign(campaign_id), mapping=dict(fields))
+    await redis.hset(keys.campaign(campaign_id), mapping=hash_fields(fields))
 
 
 _FREEZE = """
@@ -257,7 +258,7 @@ async def sweep_audience(
     if results is not None:
         fields["results"] = json.dumps(dict(results), ensure_ascii=False)
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hset(keys.campaign(campaign_id), mapping=fields)
+        pipe.hset(keys.campaign(campaign_id), mapping=hash_fields(fields))
         # A plain command: the cluster pipeline's unlink() splits keys by slot, outside MULTI.
         pipe.execute_command("UNLINK", keys.campaign_audience(campaign_id))
         await pipe.execute()
@@ -267,7 +268,7 @@ async def audience_slice(redis: Redis, campaign_id: str, start: int, count: int)
     """Recipients ``start`` .. ``start + count - 1`` of the frozen audience."""
     if count <= 0:
         return []
-    return await redis.zrange(keys.campaign_audience(campaign_id), start, start + count - 1)
+    return texts(await redis.zrange(keys.campaign_audience(campaign_id), start, start + count - 1))
 
 
 _ADVANCE = """
@@ -331,7 +332,7 @@ async def forget_contact(redis: Redis, contact_id: str, anonymous_id: str) -> in
     amount stays, under ``anonymous_id``. Returns how many entries were changed."""
     feeding = "," + ",".join((Status.SENDING.value, Status.PAUSED.value)) + ","
     changed = 0
-    for campaign_id in await redis.zrange(keys.campaigns_all(), 0, -1):
+    for campaign_id in texts(await redis.zrange(keys.campaigns_all(), 0, -1)):
         campaign_keys = (
             keys.campaign(campaign_id),
             keys.campaign_audience(campaign_id),

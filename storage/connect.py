@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
@@ -97,8 +97,7 @@ def cluster_client(url: str) -> Redis:
     Typed as :class:`Redis`: the storage code uses the commands both clients share, and every
     multi-key command stays in the shop's slot.
     """
-    client: Any = RedisCluster.from_url(url, **_client_options(retries=6))
-    return client
+    return cast(Redis, RedisCluster.from_url(url, **_client_options(retries=6)))
 
 
 def sentinels(settings: Settings) -> Sentinel:
@@ -117,8 +116,9 @@ async def _close_sentinels(sentinel: Sentinel) -> None:
 
 def sentinel_client(sentinel: Sentinel, settings: Settings) -> Redis:
     """A client for the current primary of the Sentinels' service, following failovers."""
-    return sentinel.master_for(
+    client: Redis = sentinel.master_for(  # redis-py leaves its return type out
         settings.redis_sentinel_service,
         redis_class=Redis,
         **_client_options(retries=FAILOVER_RETRIES),
     )
+    return client

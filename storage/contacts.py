@@ -20,6 +20,7 @@ from redis.asyncio.client import Pipeline
 from config.settings import LANGUAGES
 from storage import batch, keys
 from storage.batch import Queued
+from storage.replies import hash_fields, maybe_text, text_map, text_set, texts
 from storage.timestamps import from_epoch, to_epoch
 
 # Profile fields other modules may set with :func:`update`.
@@ -229,13 +230,13 @@ def queue_tag_names(pipe: Pipeline, contact_id: str) -> Queued[frozenset[str]]:
 
 async def get(redis: Redis, contact_id: str) -> Contact | None:
     """The contact, or None if it never wrote."""
-    fields = await redis.hgetall(keys.contact(contact_id))
+    fields = text_map(await redis.hgetall(keys.contact(contact_id)))
     return _contact_from(contact_id, fields) if fields else None
 
 
 async def resolve_short_id(redis: Redis, short_id: str) -> str | None:
     """The contact id behind a short id such as ``C12`` (case-insensitive)."""
-    return await redis.hget(keys.short_ids(), short_id.upper())
+    return maybe_text(await redis.hget(keys.short_ids(), short_id.upper()))
 
 
 async def update(redis: Redis, contact_id: str, fields: Mapping[str, str]) -> None:
@@ -250,7 +251,7 @@ def queue_update(pipe: Pipeline, contact_id: str, fields: Mapping[str, str]) -> 
     unknown = set(fields) - WRITABLE_FIELDS
     if unknown:
         raise ValueError(f"not writable contact fields: {sorted(unknown)}")
-    pipe.hset(keys.contact(contact_id), mapping=dict(fields))
+    pipe.hset(keys.contact(contact_id), mapping=hash_fields(fields))
     if fields.get("language"):
         _index_language(pipe, contact_id, fields["language"])
 
@@ -373,7 +374,7 @@ async def remove_tags(redis: Redis, contact_id: str, tags: Iterable[str]) -> lis
 
 async def tags_of(redis: Redis, contact_id: str) -> dict[str, TagInfo]:
     """The contact's tags with their source and time."""
-    raw = await redis.hgetall(keys.contact_tags(contact_id))
+    raw = text_map(await redis.hgetall(keys.contact_tags(contact_id)))
     infos = {tag: json.loads(meta) for tag, meta in raw.items()}
     return {
         tag: TagInfo(TagSource(meta["source"]), from_epoch(meta["at"]))
@@ -383,12 +384,12 @@ async def tags_of(redis: Redis, contact_id: str) -> dict[str, TagInfo]:
 
 async def contacts_with_tag(redis: Redis, tag: str) -> set[str]:
     """Ids of every contact carrying ``tag``."""
-    return set(await redis.smembers(keys.tag_members(tag)))
+    return text_set(await redis.smembers(keys.tag_members(tag)))
 
 
 async def tag_counts(redis: Redis) -> dict[str, int]:
     """Every tag in use with how many contacts carry it (empty tags omitted)."""
-    tags = sorted(await redis.smembers(keys.all_tags()))
+    tags = sorted(texts(await redis.smembers(keys.all_tags())))
     async with redis.pipeline(transaction=False) as pipe:
         for tag in tags:
             pipe.scard(keys.tag_members(tag))
@@ -404,7 +405,7 @@ async def add_note(redis: Redis, contact_id: str, author: str, text: str, now: d
 
 async def notes_of(redis: Redis, contact_id: str) -> list[Note]:
     """The contact's notes, oldest first."""
-    raw = await redis.lrange(keys.contact_notes(contact_id), 0, -1)
+    raw = texts(await redis.lrange(keys.contact_notes(contact_id), 0, -1))
     return [
         Note(item["author"], item["text"], from_epoch(item["at"])) for item in map(json.loads, raw)
     ]
@@ -439,4 +440,4 @@ async def remember_product(redis: Redis, contact_id: str, sku: str, ttl_s: int) 
 
 async def last_product(redis: Redis, contact_id: str) -> str | None:
     """The sku the contact asked about last, if recently."""
-    return await redis.get(keys.contact_last_product(contact_id))
+    return maybe_text(await redis.get(keys.contact_last_product(contact_id)))

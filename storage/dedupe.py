@@ -19,9 +19,10 @@ from redis.commands.core import AsyncScript
 
 from storage import batch, keys
 from storage.batch import Queued
+from storage.replies import maybe_text
 
 _RELEASE = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] the holder's token.
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -53,7 +54,7 @@ def queue_claim(
         pipe.get(key)
 
     def parse(replies: Sequence[Any]) -> bool:
-        return replies[1] == token
+        return maybe_text(replies[1]) == token
 
     return batch.queue(pipe, commands, parse)
 

@@ -37,6 +37,7 @@ from storage import (
 )
 from storage.optouts import ALL_CATEGORIES
 from storage.orders import ANONYMOUS_PREFIX
+from storage.replies import text_map, texts
 
 SCAN_COUNT = 1000
 _GLOB_SPECIAL = re.compile(r"([*?\[\]\\])")
@@ -75,10 +76,10 @@ def new_anonymous_id() -> str:
 async def erase_contact(redis: Redis, contact_id: str, now: datetime) -> Erasure:
     """Erase the contact (see the module docstring); returns what was done."""
     anonymous_id = new_anonymous_id()
-    profile = await redis.hgetall(keys.contact(contact_id))
+    profile = text_map(await redis.hgetall(keys.contact(contact_id)))
     short_id = profile.get("short_id", "")
-    order_ids = await redis.zrange(keys.contact_orders(contact_id), 0, -1)
-    ticket_ids = await redis.zrange(keys.contact_tickets(contact_id), 0, -1)
+    order_ids = texts(await redis.zrange(keys.contact_orders(contact_id), 0, -1))
+    ticket_ids = texts(await redis.zrange(keys.contact_tickets(contact_id), 0, -1))
     words = _Words(contact_id, short_id, [*ticket_ids, *order_ids])
     ratings = await satisfaction.forget(redis, contact_id, [*ticket_ids, *order_ids])
     erased_tickets = await tickets.erase(redis, ticket_ids, anonymous_id, now)
@@ -125,7 +126,7 @@ class _Words:
 
 async def _leave_indexes(redis: Redis, contact_id: str, short_id: str) -> int:
     """Remove the contact from every global set, sorted set and hash that lists it."""
-    tags = await redis.hkeys(keys.contact_tags(contact_id))
+    tags = texts(await redis.hkeys(keys.contact_tags(contact_id)))
     tier = await membership.tier_of(redis, contact_id)
     channel = contact_id.partition(":")[0]
     sets = [
@@ -257,20 +258,20 @@ async def _drop_unsent(redis: Redis, words: _Words, order_ids: list[str]) -> int
     )
     unsent = [
         item_id
-        for item_id, raw in (await redis.hgetall(keys.outbox())).items()
+        for item_id, raw in text_map(await redis.hgetall(keys.outbox())).items()
         if _addressee(item_id) == words.contact_id or naming.search(raw)
     ]
     await outbox.settle(redis, unsent)
     uncertain = [
         member
-        for member in await redis.zrange(keys.uncertain_sends(), 0, -1)
+        for member in texts(await redis.zrange(keys.uncertain_sends(), 0, -1))
         if _addressee(member) == words.contact_id
     ]
     if uncertain:
         await redis.zrem(keys.uncertain_sends(), *uncertain)
     events = [
         event_id
-        for event_id in await redis.hkeys(keys.order_events_pending())
+        for event_id in texts(await redis.hkeys(keys.order_events_pending()))
         if event_id.rpartition(":")[0] in order_ids
     ]
     for event_id in events:

@@ -46,7 +46,7 @@ SWEEP = 100
 
 def script(source: str) -> AsyncScript:
     """A script object callable on any client or pipeline (always pass ``client=``)."""
-    return AsyncScript(None, source.encode())  # type: ignore[arg-type]
+    return AsyncScript(None, source.encode())  # type: ignore[arg-type]  # calls pass client=
 
 
 _SOURCES = files("storage") / "lua" / "followups"

@@ -25,6 +25,7 @@ from storage import durability, keys
 from storage import followup_codec as codec
 from storage import followup_scripts as lua
 from storage.followup_codec import Addressee, Claimed, Followup, Outcome, Record, State
+from storage.replies import Scalar, text, text_map, texts
 from storage.timestamps import to_epoch
 
 __all__ = [
@@ -116,7 +117,7 @@ async def cancel(redis: Redis, followup_id: str, now: datetime, reason: str = ""
 
     An item in flight is not cancelled: its dispatcher may be sending it at this moment,
     and its outcome (sent, most likely) is what gets recorded."""
-    args = [followup_id, to_epoch(now), codec.clean(reason)]
+    args: list[Scalar] = [followup_id, to_epoch(now), codec.clean(reason)]
     cancelled = bool(await lua.CANCEL(keys=_keys(), args=args, client=redis))
     await durability.barrier(redis)
     return cancelled
@@ -132,7 +133,7 @@ async def cancel_group(
     keep: Iterable[str] = (),
 ) -> list[str]:
     """Cancel the contact's pending items whose id starts with ``group:``, except ``keep``."""
-    args = [contact_id, f"{group}:", to_epoch(now), codec.clean(reason), *keep]
+    args: list[Scalar] = [contact_id, f"{group}:", to_epoch(now), codec.clean(reason), *keep]
     cancelled = await lua.CANCEL_GROUP(keys=_keys(), args=args, client=redis)
     await durability.barrier(redis)
     return sorted(cancelled)
@@ -169,7 +170,7 @@ async def claim_due(
     epoch = to_epoch(now)
     profile_before, profile_after = keys.contact_profile_affixes()
     optouts_before, optouts_after = keys.contact_optouts_affixes()
-    args = [
+    args: list[Scalar] = [
         epoch,
         limit,
         epoch + lease_s,
@@ -223,7 +224,7 @@ async def record_outcomes(
     args = [to_epoch(now), retry.max_attempts, retry.base_s, retry.cap_s]
     answers = await lua.RECORD_MANY(keys=_keys(), args=[*args, *codec.batch(rows)], client=redis)
     await durability.barrier(redis)
-    return answers.split(codec.GS)
+    return text(answers).split(codec.GS)
 
 
 async def of_contact(redis: Redis, contact_id: str) -> list[Record]:
@@ -248,9 +249,9 @@ async def pending(
 ) -> list[Record]:
     """Items in flight, then pending items due before ``due_before`` (all when None), by due."""
     top = "+inf" if due_before is None else to_epoch(due_before)
-    holders = await redis.hgetall(keys.followups_leased())
+    holders = text_map(await redis.hgetall(keys.followups_leased()))
     leased = sorted(holders, key=lambda item_id: (holders[item_id], item_id))[:limit]
-    due = await redis.zrangebyscore(keys.followups_due(), "-inf", top, start=0, num=limit)
+    due = texts(await redis.zrangebyscore(keys.followups_due(), "-inf", top, start=0, num=limit))
     return (await _records(redis, [*leased, *due]))[:limit]
 
 
@@ -261,7 +262,7 @@ async def records(redis: Redis, ids: Sequence[str]) -> list[Record]:
 
 async def dead_letters(redis: Redis, limit: int = 100) -> list[Record]:
     """The newest dead-lettered items with their last error."""
-    return await _records(redis, await redis.lrange(keys.followups_dead(), 0, limit - 1))
+    return await _records(redis, texts(await redis.lrange(keys.followups_dead(), 0, limit - 1)))
 
 
 def bucket_of(value: str, buckets: int = lua.RECORD_BUCKETS) -> int:

@@ -17,6 +17,7 @@ from redis.asyncio.client import Pipeline
 
 from storage import batch, keys
 from storage.batch import Queued
+from storage.replies import text_map, texts
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -45,12 +46,12 @@ async def start(
         pipe.hgetall(key)
         created, _, stored = await pipe.execute()
     await redis.zadd(keys.handoffs_by_activity(), {contact_id: epoch})
-    return _handoff_from(contact_id, stored), bool(created)
+    return _handoff_from(contact_id, text_map(stored)), bool(created)
 
 
 async def get(redis: Redis, contact_id: str) -> Handoff | None:
     """The contact's handoff, or None when the bot answers them."""
-    fields = await redis.hgetall(keys.contact_handoff(contact_id))
+    fields = text_map(await redis.hgetall(keys.contact_handoff(contact_id)))
     return _handoff_from(contact_id, fields) if fields else None
 
 
@@ -97,7 +98,7 @@ async def end_idle(redis: Redis, cutoff: datetime, limit: int = 500) -> list[Han
 
 async def active(redis: Redis) -> list[str]:
     """Ids of the contacts in handoff, most recently active first."""
-    return list(await redis.zrevrange(keys.handoffs_by_activity(), 0, -1))
+    return texts(await redis.zrevrange(keys.handoffs_by_activity(), 0, -1))
 
 
 async def _pop(redis: Redis, contact_id: str) -> Handoff | None:

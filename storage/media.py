@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import texts
 from storage.timestamps import from_epoch, to_epoch
 
 MEDIA_LIMIT = 50
@@ -53,7 +54,7 @@ async def keep(redis: Redis, contact_id: str, media: KeptMedia) -> None:
 
 async def of_contact(redis: Redis, contact_id: str) -> list[KeptMedia]:
     """Everything kept for the contact, oldest first."""
-    rows = await redis.lrange(keys.contact_media(contact_id), 0, -1)
+    rows = texts(await redis.lrange(keys.contact_media(contact_id), 0, -1))
     return [_media_from(json.loads(row)) for row in rows]
 
 

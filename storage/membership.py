@@ -15,12 +15,13 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from storage import keys
+from storage.replies import maybe_text, texts
 from storage.timestamps import from_epoch, to_epoch
 
 
 async def tier_of(redis: Redis, contact_id: str) -> str | None:
     """The contact's tier id, or None (never bought)."""
-    return await redis.hget(keys.contact_membership(contact_id), "tier")
+    return maybe_text(await redis.hget(keys.contact_membership(contact_id), "tier"))
 
 
 async def set_tier(
@@ -36,8 +37,8 @@ async def set_tier(
         while True:
             try:
                 await pipe.watch(profile)
-                previous = await pipe.hget(profile, "tier")
-                pipe.multi()
+                previous = maybe_text(await pipe.hget(profile, "tier"))
+                pipe.multi()  # type: ignore[no-untyped-call]  # unannotated in redis-py
                 if previous != tier:
                     _queue_move(pipe, contact_id, previous, tier, now)
                 if member:
@@ -65,7 +66,7 @@ def _queue_move(
 
 async def tier_changed_at(redis: Redis, contact_id: str) -> datetime | None:
     """When the contact's tier last changed."""
-    at = await redis.hget(keys.contact_membership(contact_id), "tier_at")
+    at = maybe_text(await redis.hget(keys.contact_membership(contact_id), "tier_at"))
     return from_epoch(at) if at else None
 
 
@@ -88,7 +89,7 @@ async def set_review(redis: Redis, contact_id: str, at: datetime | None) -> None
 
 async def reviews_due(redis: Redis, now: datetime, limit: int = 500) -> list[str]:
     """Contacts whose rolling-window tier is due for a review by ``now``."""
-    return await redis.zrangebyscore(keys.tier_reviews(), "-inf", to_epoch(now), 0, limit)
+    return texts(await redis.zrangebyscore(keys.tier_reviews(), "-inf", to_epoch(now), 0, limit))
 
 
 async def set_expected_order(redis: Redis, contact_id: str, at: datetime | None) -> None:

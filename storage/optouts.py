@@ -16,6 +16,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import text_map
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -72,7 +73,7 @@ async def is_opted_out(redis: Redis, contact_id: str, category: OptOutCategory) 
 
 async def opt_outs_of(redis: Redis, contact_id: str) -> list[OptOut]:
     """Every opt-out the contact has, by category."""
-    raw = await redis.hgetall(keys.contact_optouts(contact_id))
+    raw = text_map(await redis.hgetall(keys.contact_optouts(contact_id)))
     items = sorted((category, json.loads(meta)) for category, meta in raw.items())
     return [
         OptOut(OptOutCategory(category), meta["channel"], from_epoch(meta["at"]))

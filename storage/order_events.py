@@ -23,6 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import maybe_text, maybe_texts, text_set, texts
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -58,24 +59,26 @@ def queue_add(pipe: Any, event: StoredEvent) -> None:
 
 async def get(redis: Redis, event_id_: str) -> StoredEvent | None:
     """The pending event ``event_id_``, or None when it was fully delivered (or never was)."""
-    raw = await redis.hget(keys.order_events_pending(), event_id_)
+    raw = maybe_text(await redis.hget(keys.order_events_pending(), event_id_))
     return _decode(event_id_, raw) if raw else None
 
 
 async def pending(redis: Redis, written_before: datetime, limit: int = 100) -> list[StoredEvent]:
     """Pending events written before ``written_before``, oldest first."""
-    ids = await redis.zrangebyscore(
-        keys.order_events_by_time(), "-inf", f"({to_epoch(written_before)}", start=0, num=limit
+    ids = texts(
+        await redis.zrangebyscore(
+            keys.order_events_by_time(), "-inf", f"({to_epoch(written_before)}", start=0, num=limit
+        )
     )
     if not ids:
         return []
-    raws = await redis.hmget(keys.order_events_pending(), ids)
+    raws = maybe_texts(await redis.hmget(keys.order_events_pending(), ids))
     return [_decode(i, raw) for i, raw in zip(ids, raws, strict=True) if raw]
 
 
 async def done_listeners(redis: Redis, event_id_: str) -> set[str]:
     """The names of the listeners that already handled the event."""
-    return set(await redis.smembers(keys.order_event_done(event_id_)))
+    return text_set(await redis.smembers(keys.order_event_done(event_id_)))
 
 
 async def mark_done(redis: Redis, event_id_: str, listener: str) -> None:

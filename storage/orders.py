@@ -21,6 +21,7 @@ from redis.exceptions import WatchError
 
 from storage import durability, keys, order_events
 from storage.order_events import StoredEvent
+from storage.replies import maybe_text, maybe_texts, text_map, texts
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -190,17 +191,17 @@ class PurchaseSummary:
 
 async def get(redis: Redis, order_id: str) -> Order | None:
     """The order, or None."""
-    raw = await redis.get(keys.order(order_id))
+    raw = maybe_text(await redis.get(keys.order(order_id)))
     return _decode(raw) if raw else None
 
 
 async def orders_of(redis: Redis, contact_id: str, limit: int | None = None) -> list[Order]:
     """The contact's orders, newest first (``limit`` of them if given)."""
     stop = -1 if limit is None else limit - 1
-    ids = await redis.zrevrange(keys.contact_orders(contact_id), 0, stop)
+    ids = texts(await redis.zrevrange(keys.contact_orders(contact_id), 0, stop))
     if not ids:
         return []
-    raws = await redis.mget([keys.order(order_id) for order_id in ids])
+    raws = maybe_texts(await redis.mget([keys.order(order_id) for order_id in ids]))
     return [_decode(raw) for raw in raws if raw]
 
 
@@ -216,13 +217,13 @@ async def next_order_id(redis: Redis) -> str:
 
 async def purchase_summary(redis: Redis, contact_id: str) -> PurchaseSummary:
     """Number of counted orders, lifetime spend, first and last purchase."""
-    ledger = _ledger(await redis.hgetall(keys.contact_order_ledger(contact_id)))
+    ledger = _ledger(text_map(await redis.hgetall(keys.contact_order_ledger(contact_id))))
     return _summarise(ledger)
 
 
 async def ledger(redis: Redis, contact_id: str) -> dict[str, tuple[float, datetime]]:
     """The contact's counted orders: order id -> (amount, placed at)."""
-    entries = _ledger(await redis.hgetall(keys.contact_order_ledger(contact_id)))
+    entries = _ledger(text_map(await redis.hgetall(keys.contact_order_ledger(contact_id))))
     return {order_id: (amount, from_epoch(at)) for order_id, (amount, at) in entries.items()}
 
 
@@ -230,7 +231,7 @@ async def get_many(redis: Redis, order_ids: list[str]) -> list[Order]:
     """The orders of ``order_ids`` that exist, in that order."""
     if not order_ids:
         return []
-    raws = await redis.mget([keys.order(order_id) for order_id in order_ids])
+    raws = maybe_texts(await redis.mget([keys.order(order_id) for order_id in order_ids]))
     return [_decode(raw) for raw in raws if raw]
 
 
@@ -253,7 +254,7 @@ async def apply(
         if not durability.min_replicas():
             return applied
         await durability.barrier(redis)
-        stored = await redis.get(keys.order(change.order_id))
+        stored = maybe_text(await redis.get(keys.order(change.order_id)))
         if stored and _decode(stored) == applied.order:
             return applied
 
@@ -264,17 +265,17 @@ async def _apply_once(redis: Redis, change: OrderChange, now: datetime, source: 
         while True:
             try:
                 await pipe.watch(order_key)
-                raw = await pipe.get(order_key)
+                raw = maybe_text(await pipe.get(order_key))
                 previous = _decode(raw) if raw else None
                 order = merge(previous, change, now)
                 if order == previous:
-                    await pipe.reset()
+                    await pipe.reset()  # type: ignore[no-untyped-call]  # unannotated in redis-py
                     return Applied(order, previous, changed=False)
                 ledger_key = keys.contact_order_ledger(order.contact_id)
                 await pipe.watch(ledger_key)
-                ledger = _ledger(await pipe.hgetall(ledger_key))
+                ledger = _ledger(text_map(await pipe.hgetall(ledger_key)))
                 event = _event(order, previous, now, source)
-                pipe.multi()
+                pipe.multi()  # type: ignore[no-untyped-call]  # unannotated in redis-py
                 _queue_write(pipe, order, ledger)
                 if event is not None:
                     order_events.queue_add(pipe, event)

@@ -23,6 +23,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import maybe_texts, texts
 from storage.timestamps import to_epoch
 
 
@@ -55,12 +56,14 @@ async def settle(redis: Redis, ids: Iterable[str]) -> None:
 
 async def left_behind(redis: Redis, written_before: datetime, limit: int = 200) -> list[Kept]:
     """Items written before ``written_before`` and still not settled, oldest first."""
-    ids = await redis.zrangebyscore(
-        keys.outbox_by_time(), "-inf", f"({to_epoch(written_before)}", start=0, num=limit
+    ids = texts(
+        await redis.zrangebyscore(
+            keys.outbox_by_time(), "-inf", f"({to_epoch(written_before)}", start=0, num=limit
+        )
     )
     if not ids:
         return []
-    raws = await redis.hmget(keys.outbox(), ids)
+    raws = maybe_texts(await redis.hmget(keys.outbox(), ids))
     kept = []
     for item_id, raw in zip(ids, raws, strict=True):
         if raw is None:  # settled meanwhile; drop the stray index entry

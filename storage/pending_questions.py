@@ -13,6 +13,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import maybe_text
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -35,7 +36,7 @@ async def remember(
 
 async def take(redis: Redis, contact_id: str) -> PendingQuestion | None:
     """Remove and return the waiting question, if it has not expired."""
-    raw = await redis.getdel(keys.pending_order_question(contact_id))
+    raw = maybe_text(await redis.getdel(keys.pending_order_question(contact_id)))
     if raw is None:
         return None
     data = json.loads(raw)

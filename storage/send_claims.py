@@ -34,6 +34,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from storage import durability, keys
+from storage.replies import Scalar, maybe_text, scored
 from storage.timestamps import Clock, from_epoch, to_epoch, utc_now
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def new_token() -> str:
 
 
 _CLAIM = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] token, ARGV[2] now, ARGV[3] deadline, ARGV[4] ttl.
 -- Replies {state, detail}: claimed, sent, held (detail: deadline), uncertain (detail:
@@ -98,7 +99,7 @@ return {value, ''}
 )
 
 _RELEASE = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] token. Deletes it only while this token holds it.
 local value = redis.call('GET', KEYS[1])
@@ -109,7 +110,7 @@ return 0
 )
 
 _MARK_UNCERTAIN = AsyncScript(
-    None,  # type: ignore[arg-type]
+    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
     b"""
 -- KEYS[1] the claim; ARGV[1] token, ARGV[2] ttl. Our claim (or none) becomes uncertain;
 -- a 'sent' stays sent.
@@ -142,7 +143,7 @@ async def claim(
     moment = now or utc_now()
     epoch = to_epoch(moment)
     key = keys.sent_message(contact_id, idempotency_key)
-    args = [token, epoch, epoch + lease_s, ttl_s]
+    args: list[Scalar] = [token, epoch, epoch + lease_s, ttl_s]
     while True:
         state, detail = await _CLAIM(keys=[key], args=args, client=redis)
         if state != "claimed":
@@ -166,7 +167,7 @@ async def _replicated(redis: Redis, key: str, token: str) -> bool:
         return True
     try:
         await durability.barrier(redis)
-        value = await redis.get(key)
+        value = maybe_text(await redis.get(key))
     except RedisError:
         # Unconfirmed: nothing is sent, and a claim a failover kept must not block a retry.
         with suppress(RedisError):
@@ -217,8 +218,10 @@ async def record_uncertain(
 
 async def uncertain_between(redis: Redis, start: datetime, end: datetime) -> list[UncertainSend]:
     """The sends found uncertain after ``start`` and up to ``end``, oldest first."""
-    rows = await redis.zrangebyscore(
-        keys.uncertain_sends(), f"({to_epoch(start)}", to_epoch(end), withscores=True
+    rows = scored(
+        await redis.zrangebyscore(
+            keys.uncertain_sends(), f"({to_epoch(start)}", to_epoch(end), withscores=True
+        )
     )
     sends = []
     for member, score in rows:

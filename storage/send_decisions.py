@@ -13,6 +13,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import texts
 from storage.timestamps import from_epoch, to_epoch
 
 KEEP = 50
@@ -47,7 +48,7 @@ async def record(redis: Redis, contact_id: str, decision: SendDecision) -> None:
 
 async def recent(redis: Redis, contact_id: str, limit: int = 10) -> list[SendDecision]:
     """The contact's latest decisions, newest first."""
-    raw = await redis.lrange(keys.send_decisions(contact_id), 0, limit - 1)
+    raw = texts(await redis.lrange(keys.send_decisions(contact_id), 0, limit - 1))
     return [
         SendDecision(
             at=from_epoch(item["at"]),

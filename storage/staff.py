@@ -15,6 +15,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import texts
 
 CLAIM_CODE_BYTES = 9
 CLAIM_CODE_TTL_S = 3600
@@ -56,7 +57,7 @@ async def remove_staff(redis: Redis, contact_id: str) -> bool:
 
 async def staff_members(redis: Redis) -> list[str]:
     """Every staff contact id, sorted."""
-    return sorted(await redis.smembers(keys.staff()))
+    return sorted(texts(await redis.smembers(keys.staff())))
 
 
 async def is_staff(redis: Redis, contact_id: str) -> bool:
@@ -66,7 +67,7 @@ async def is_staff(redis: Redis, contact_id: str) -> bool:
 
 async def claimed_owners(redis: Redis) -> list[str]:
     """Contact ids that became owners with the claim code, sorted."""
-    return sorted(await redis.smembers(keys.claimed_owners()))
+    return sorted(texts(await redis.smembers(keys.claimed_owners())))
 
 
 async def new_claim_code(redis: Redis, ttl_s: int = CLAIM_CODE_TTL_S) -> str:

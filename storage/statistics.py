@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from statistics import median
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -19,6 +20,7 @@ from config.membership import DAY_S, Membership
 from storage import daily_counters, keys, orders, satisfaction
 from storage.daily_counters import Metric
 from storage.orders import Order
+from storage.replies import scored, texts
 from storage.timestamps import to_epoch
 
 
@@ -172,9 +174,17 @@ async def _median_first_response(redis: Redis, ticket_ids: list[str]) -> float |
     return median(waits) if waits else None
 
 
+class _Buying(TypedDict):
+    """The :class:`Report` fields :func:`_buying` fills."""
+
+    repeat_orders: int
+    repeat_buyers: int
+    member_sales: float
+
+
 async def _buying(
     redis: Redis, period_orders: list[Order], member_since: dict[str, float]
-) -> dict[str, float | int]:
+) -> _Buying:
     """Repeat orders and buyers, and members' sales."""
     repeats = await _repeat_orders(redis, period_orders)
     member_sales = sum(
@@ -198,8 +208,8 @@ async def _repeat_orders(redis: Redis, period_orders: list[Order]) -> list[Order
     return [
         order
         for order in period_orders
-        if first_of.get(order.contact_id) is not None
-        and to_epoch(order.placed_at) > float(first_of[order.contact_id])
+        if (first := first_of.get(order.contact_id)) is not None
+        and to_epoch(order.placed_at) > float(first)
     ]
 
 
@@ -217,7 +227,7 @@ async def _member_activity(
     active = [
         i for i in range(len(ids)) if max(float(seen[i] or 0), float(ordered[i] or 0)) >= start
     ]
-    churned = [i for i in at_start if ordered[i] is None or float(ordered[i]) <= churn_edge]
+    churned = [i for i in at_start if (last := ordered[i]) is None or float(last) <= churn_edge]
     return {
         "members_at_start": len(at_start),
         "members_new": len(ids) - len(at_start),
@@ -241,8 +251,10 @@ async def daily_series(redis: Redis, period: Period, tz: ZoneInfo) -> DailySerie
     """The chart's four series over ``period``'s days."""
     start, end = to_epoch(period.start), to_epoch(period.end)
     counters = await daily_counters.series(redis, period.dates)
-    ticket_times = await redis.zrangebyscore(keys.tickets_all(), start, end, withscores=True)
-    order_ids = await redis.zrangebyscore(keys.orders_by_time(), start, end)
+    ticket_times = scored(
+        await redis.zrangebyscore(keys.tickets_all(), start, end, withscores=True)
+    )
+    order_ids = texts(await redis.zrangebyscore(keys.orders_by_time(), start, end))
     period_orders = await orders.get_many(redis, order_ids)
     repeats = await _repeat_orders(redis, period_orders)
     index = {day: n for n, day in enumerate(period.dates)}

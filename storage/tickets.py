@@ -39,6 +39,7 @@ from enum import StrEnum
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import Scalar, hash_fields, text_map
 from storage.timestamps import from_epoch, to_epoch
 
 TICKET_ID_BASE = 1000
@@ -103,7 +104,7 @@ async def create(
     """Open a ticket and index it; returns it with its new id."""
     ticket_id = f"T{TICKET_ID_BASE + await redis.incr(keys.ticket_sequence())}"
     epoch = to_epoch(now)
-    fields = {
+    fields: dict[str, Scalar] = {
         "id": ticket_id,
         "contact": contact_id,
         "intent": intent,
@@ -117,7 +118,7 @@ async def create(
     if category:
         fields["category"] = category
     async with redis.pipeline(transaction=False) as pipe:
-        pipe.hset(keys.ticket(ticket_id), mapping=fields)
+        pipe.hset(keys.ticket(ticket_id), mapping=hash_fields(fields))
         pipe.zadd(keys.tickets_all(), {ticket_id: epoch})
         pipe.zadd(keys.tickets_with_status(TicketStatus.OPEN.value), {ticket_id: epoch})
         pipe.zadd(keys.contact_tickets(contact_id), {ticket_id: epoch})
@@ -141,13 +142,13 @@ async def get(redis: Redis, ticket_id: str) -> Ticket | None:
     ticket_id = ticket_id.strip().upper()
     if not _TICKET_ID.match(ticket_id):
         return None
-    fields = await redis.hgetall(keys.ticket(ticket_id))
+    fields = text_map(await redis.hgetall(keys.ticket(ticket_id)))
     return _ticket_from(fields) if fields else None
 
 
 async def answer(redis: Redis, ticket_id: str, text: str, now: datetime, *, by: str) -> Ticket:
     """Record an owner's answer; the ticket becomes ``answered``."""
-    updates = {"answered_at": to_epoch(now), "answered_by": by, "answer": text}
+    updates: dict[str, Scalar] = {"answered_at": to_epoch(now), "answered_by": by, "answer": text}
     ticket = await _transition(redis, ticket_id, TicketStatus.ANSWERED, NOT_CLOSED, updates)
     # The first answer's time stays, for the statistics' first response time.
     await redis.hsetnx(keys.ticket(ticket.id), "first_answered_at", to_epoch(now))
@@ -158,14 +159,18 @@ async def close(
     redis: Redis, ticket_id: str, now: datetime, *, by: str, reason: str = ""
 ) -> tuple[Ticket, bool]:
     """Close a ticket; returns it and whether this call closed it (False if it already was)."""
-    updates = {"closed_at": to_epoch(now), "closed_by": by, "close_reason": reason}
+    updates: dict[str, Scalar] = {
+        "closed_at": to_epoch(now),
+        "closed_by": by,
+        "close_reason": reason,
+    }
     try:
         ticket = await _transition(redis, ticket_id, TicketStatus.CLOSED, NOT_CLOSED, updates)
     except TicketClosed:
-        ticket = await get(redis, ticket_id)
-        if ticket is None:  # erased since the transition found it closed
+        closed = await get(redis, ticket_id)
+        if closed is None:  # erased since the transition found it closed
             raise TicketNotFound(ticket_id) from None
-        return ticket, False
+        return closed, False
     await redis.zadd(keys.tickets_by_close_time(), {ticket.id: to_epoch(now)})
     return ticket, True
 
@@ -223,8 +228,10 @@ async def erase(redis: Redis, ticket_ids: Sequence[str], anonymous_id: str, now:
         ]
         for ticket_id in present:
             pipe.hdel(keys.ticket(ticket_id), *ERASED_FIELDS)
-            fields = {"contact": anonymous_id, "text": "", "erased_at": to_epoch(now)}
-            pipe.hset(keys.ticket(ticket_id), mapping=fields)
+            pipe.hset(
+                keys.ticket(ticket_id),
+                mapping={"contact": anonymous_id, "text": "", "erased_at": to_epoch(now)},
+            )
         await pipe.execute()
     return len(present)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import texts
 from storage.timestamps import from_epoch, to_epoch
 
 UNANSWERED_LIMIT = 1000
@@ -34,6 +35,6 @@ async def record(redis: Redis, contact_id: str, text: str, now: datetime) -> Non
 
 async def recent(redis: Redis, limit: int = 20) -> list[UnansweredQuestion]:
     """The newest ``limit`` questions, newest first."""
-    raw = await redis.lrange(keys.unanswered(), -limit, -1)
+    raw = texts(await redis.lrange(keys.unanswered(), -limit, -1))
     items = [json.loads(item) for item in reversed(raw)]
     return [UnansweredQuestion(i["contact"], i["text"], from_epoch(i["at"])) for i in items]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from redis.asyncio import Redis
@@ -18,6 +19,7 @@ from redis.asyncio.client import Pipeline
 
 from storage import keys
 from storage.outbox import Kept
+from storage.replies import maybe_text, text
 from storage.timestamps import to_epoch
 
 TTL_S = 600
@@ -73,10 +75,10 @@ def queue_decide(
     pipe.eval(_DECIDE_OR_KEEP, 3, key, *outbox_keys, *args)
 
 
-def decided(outcome: list) -> tuple[bool, str | None]:
+def decided(outcome: Sequence[object]) -> tuple[bool, str | None]:
     """(whether ours won, the stored answer) from the result of :func:`queue_decide`."""
     won, stored = outcome
-    return bool(won), json.loads(stored)
+    return bool(won), json.loads(text(stored))
 
 
 async def wait(
@@ -86,7 +88,7 @@ async def wait(
     key = keys.wechat_answer(contact_id, message_id)
     deadline = time.monotonic() + timeout_s
     while True:
-        stored = await redis.get(key)
+        stored = maybe_text(await redis.get(key))
         if stored is not None:
             return True, json.loads(stored)
         left = deadline - time.monotonic()

@@ -7,6 +7,7 @@ import json
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import maybe_text
 
 TTL_S = 86_400
 
@@ -18,7 +19,7 @@ async def offer(redis: Redis, contact_id: str, buttons: list[tuple[str, str]]) -
 
 async def pressed(redis: Redis, contact_id: str, number: int) -> tuple[str, str] | None:
     """The ``(label, payload)`` numbered ``number`` (from 1), if it was offered."""
-    raw = await redis.get(keys.wechat_buttons(contact_id))
+    raw = maybe_text(await redis.get(keys.wechat_buttons(contact_id)))
     offered = json.loads(raw) if raw else []
     if 1 <= number <= len(offered):
         label, payload = offered[number - 1]

@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from storage import keys
+from storage.replies import texts
 from storage.timestamps import from_epoch, to_epoch
 
 KEEP = 50
@@ -41,7 +42,7 @@ def queue_record(pipe: Pipeline, contact_id: str, name: str, detail: str, at: da
 
 async def recent(redis: Redis, contact_id: str, limit: int = 10) -> list[WeChatEvent]:
     """The contact's latest events, newest first."""
-    raw = await redis.lrange(keys.wechat_events(contact_id), 0, limit - 1)
+    raw = texts(await redis.lrange(keys.wechat_events(contact_id), 0, limit - 1))
     return [
         WeChatEvent(from_epoch(item["at"]), item["name"], item["detail"])
         for item in map(json.loads, raw)

@@ -12,20 +12,21 @@ from redis.asyncio import Redis
 
 from storage import keys
 from storage.contacts import TagSource, tags_of
+from storage.replies import hash_fields, maybe_text, texts
 
 WECHAT = "wechat"
 
 
 async def tag_id(redis: Redis, app_id: str, name: str) -> int | None:
     """The WeChat tag id known for ``name``, or None."""
-    raw = await redis.hget(keys.wechat_tag_ids(app_id), name)
+    raw = maybe_text(await redis.hget(keys.wechat_tag_ids(app_id), name))
     return int(raw) if raw is not None else None
 
 
 async def remember(redis: Redis, app_id: str, ids: Mapping[str, int]) -> None:
     """Record tag name -> WeChat tag id pairs."""
     if ids:
-        await redis.hset(keys.wechat_tag_ids(app_id), mapping=dict(ids))
+        await redis.hset(keys.wechat_tag_ids(app_id), mapping=hash_fields(ids))
 
 
 async def forget(redis: Redis, app_id: str, name: str) -> None:
@@ -35,7 +36,7 @@ async def forget(redis: Redis, app_id: str, name: str) -> None:
 
 async def owner_tagged_openids(redis: Redis) -> dict[str, list[str]]:
     """Owner tag -> openids of the WeChat contacts carrying it (for a full re-sync)."""
-    members = sorted(await redis.smembers(keys.contacts_by_channel(WECHAT)))
+    members = sorted(texts(await redis.smembers(keys.contacts_by_channel(WECHAT))))
     by_tag: dict[str, list[str]] = {}
     for contact_id in members:
         for name, info in (await tags_of(redis, contact_id)).items():

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from storage import keys
+from storage.replies import maybe_text
 
 LOCK_TTL_MS = 15_000
 POLL_S = 0.05
@@ -37,7 +38,7 @@ async def get_or_fetch(redis: Redis, app_id: str, fetch: Fetch) -> str:
     lock = keys.wechat_access_token_lock(app_id)
     deadline = time.monotonic() + LOCK_TTL_MS / 1000
     while True:
-        token = await redis.get(key)
+        token = maybe_text(await redis.get(key))
         if token:
             return token
         holder = uuid.uuid4().hex
@@ -52,9 +53,9 @@ async def get_or_fetch(redis: Redis, app_id: str, fetch: Fetch) -> str:
 
 
 async def _fetch_and_store(redis: Redis, key: str, fetch: Fetch) -> str:
-    token = await redis.get(key)  # stored while we waited for the lock
-    if token:
-        return token
+    stored = maybe_text(await redis.get(key))  # stored while we waited for the lock
+    if stored:
+        return stored
     token, expires_in = await fetch()
     await redis.set(key, token, ex=max(60, expires_in - REFRESH_EARLY_S))
     return token

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from storage import keys
+from storage.replies import text_map
 from storage.timestamps import from_epoch, to_epoch
 
 # How long the window's state is kept after it closed (for the owner's contact screen).
@@ -99,7 +100,7 @@ async def exhaust(redis: Redis, contact_id: str) -> None:
 
 async def get(redis: Redis, contact_id: str) -> Window | None:
     """The stored window, or None if the user never opened one (or it was long ago)."""
-    fields = await redis.hgetall(keys.wechat_window(contact_id))
+    fields = text_map(await redis.hgetall(keys.wechat_window(contact_id)))
     if not fields:
         return None
     return Window(from_epoch(fields["expires_at"]), int(fields["remaining"]))

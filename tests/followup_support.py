@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
-from bot.messages import DeliveryError, OutboundMessage, SendCheck
+from bot.messages import DeliveryError, OutboundMessage, Refused, SendCheck
 from config.settings import Settings
 from schedules.dispatch import DispatchPolicy, FollowupDispatcher
 from storage import contacts
@@ -27,7 +27,7 @@ class RecordingOutlet:
     sent: list[OutboundMessage] = field(default_factory=list)
     dropped: list[OutboundMessage] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
-    """recipient id -> reason the check gives."""
+    """recipient id -> reason the check gives (and the send raises)."""
     fail_times: int = 0
     """How many sends raise DeliveryError before sends succeed."""
 
@@ -36,6 +36,9 @@ class RecordingOutlet:
         return SendCheck(False, reason) if reason else SendCheck(True, via="test")
 
     async def send(self, message: OutboundMessage) -> None:
+        reason = self.refuse.get(message.recipient.id)
+        if reason:
+            raise Refused(reason)  # as a channel's send checks its own rules
         if self.fail_times:
             self.fail_times -= 1
             raise DeliveryError("platform said 502")

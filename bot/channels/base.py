@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from typing import Protocol
 
-from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
-from bot.dispatcher import Dispatcher, DispatchResult, Finish
-from bot.messages import DeliveryError, InboundMessage, Outlet
-from config.i18n import Templates
-from config.settings import Settings
+from bot.dispatcher import Finishing
+from bot.messages import DeliveryError, Outlet
 
-__all__ = ["Channel", "ChannelRuntime", "ChannelStartError", "DeliveryError"]
+__all__ = ["Channel", "ChannelStartError", "DeliveryError"]
 
 
 class ChannelStartError(RuntimeError):
@@ -24,6 +21,8 @@ class Channel(Outlet, Protocol):
     """A platform adapter: receives (by polling or web routes) and sends (as an :class:`Outlet`)."""
 
     name: str
+    finishing: Finishing
+    """How the dispatch of this channel's messages ends (the app registers it once)."""
 
     async def start(self) -> None:
         """Begin receiving (start polling, register webhooks)."""
@@ -36,20 +35,3 @@ class Channel(Outlet, Protocol):
 
     def routes(self) -> Sequence[BaseRoute]:
         """HTTP routes this channel serves on the app (webhooks)."""
-
-
-class ChannelRuntime(Protocol):
-    """What a channel factory reads from the running bot; :class:`bot.app.Runtime` provides it.
-
-    Declared here so the adapters never import the app (and through it the handlers).
-    """
-
-    settings: Settings
-    redis: Redis
-    templates: Templates
-    dispatcher: Dispatcher
-
-    def receive(
-        self, message: InboundMessage, *, finish: Finish | None = None, keep_replies: bool = False
-    ) -> Awaitable[DispatchResult]:
-        """Dispatch an inbound message (see :class:`bot.dispatcher.Receive`)."""

@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
-from bot.dispatcher import Receive, StorageUnavailable
+from bot.dispatcher import Finishing, Receive, StorageUnavailable
 from bot.messages import (
     Button,
     ContactRef,
@@ -51,6 +51,8 @@ class ConsoleChannel:
     """Sends to terminal contacts by putting messages in their mailbox."""
 
     name = CHANNEL
+    finishing = Finishing()
+    """The chat process prints its replies itself: nothing to keep or decide."""
 
     def __init__(self, redis: Redis, clock: Clock = utc_now) -> None:
         self._redis = redis

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 
 import pytest
+from redis.asyncio.client import Pipeline
 from support import make_dispatcher
 
 from bot.context import Context, Observer, Responder
+from bot.dispatcher import DispatchResult, Finishing
 from bot.messages import ContactRef, InboundMessage, Purpose
-from storage import contacts, unanswered
+from storage import batch, contacts, keys, unanswered
+from storage.batch import Queued
 
 
 async def test_same_message_id_twice_is_handled_once(redis, settings, make_message):
@@ -142,3 +145,26 @@ async def test_owner_flag_reaches_handlers(redis, settings, make_message):
     for who in ("telegram:1", "telegram:2", "console:owner"):
         await dispatcher.dispatch(make_message("/help", contact=who))
     assert seen == {"telegram:1": True, "telegram:2": False, "console:owner": True}
+
+
+async def test_a_channel_registers_how_its_dispatches_end_once(redis, settings, make_message):
+    """Issue 18: no per-call ``finish``: the step and ``keep_replies`` of the message's own
+    channel run in the commit round trip, after its replies were kept; others get neither."""
+
+    async def answer(message: InboundMessage, ctx: Context) -> bool:
+        ctx.reply("ok")
+        return True
+
+    def count_kept(pipe: Pipeline, result: DispatchResult) -> Queued[int]:
+        return batch.queue(pipe, lambda pipe: pipe.hlen(keys.outbox()), lambda r: r[0])
+
+    dispatcher = make_dispatcher(redis, settings, responders=[answer])
+    dispatcher.finish_with("telegram", Finishing(keep_replies=True, step=count_kept))
+
+    on_telegram = await dispatcher.dispatch(make_message("hi", contact="telegram:5"))
+    on_console = await dispatcher.dispatch(make_message("hi", contact="console:bo"))
+
+    assert on_telegram.finished == 1, "the step saw the reply kept in the same round trip"
+    assert on_console.finished is None
+    assert [m.text for m in (on_telegram.replies + on_console.replies)] == ["ok", "ok"]
+    assert await redis.hlen(keys.outbox()) == 1, "only the telegram reply is kept"

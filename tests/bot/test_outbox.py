@@ -12,6 +12,7 @@ from bot.app import Runtime
 from bot.channels.terminal import ConsoleChannel
 from bot.context import Context
 from bot.delivery import Delivery
+from bot.dispatcher import Finishing
 from bot.messages import ContactRef, InboundMessage, OutboundMessage
 from bot.roles import CONSOLE_OWNER
 from config.i18n import default_templates
@@ -46,9 +47,11 @@ async def test_a_crash_between_commit_and_send_leaves_the_items_and_recovery_sen
     dispatcher = make_dispatcher(redis, settings, responders=[answer_and_tell_the_owner])
     delivery = Delivery({"console": ConsoleChannel(redis)})
 
+    dispatcher.finish_with("console", Finishing(keep_replies=True))  # as Telegram's replies
+
     # The dispatch commits; the process dies before sending anything.
     message = make_message("where is my order?", message_id="m1")
-    result = await dispatcher.dispatch(message, keep_replies=True)
+    result = await dispatcher.dispatch(message)
 
     assert len(await stored.left_behind(redis, LATER)) == 2
     assert all(m.idempotency_key for m in result.outbound)

@@ -1,12 +1,17 @@
-"""The platform-events observer: sources, QR scene tags, WeChat events, reachability."""
+"""The platform-events observer (sources, QR scene tags, WeChat events, reachability) and
+the event sink the channels report what they do not dispatch to."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
+from redis.exceptions import ResponseError
 from support import FIXED_NOW, make_dispatcher
 
-from bot.messages import MessageKind
-from handlers.platform_events import record_platform_event
-from storage import contacts, wechat_events
+from bot.messages import Button, ContactRef, MessageKind, OutboundMessage
+from handlers.platform_events import PlatformEvents, record_platform_event
+from storage import contacts, keys, wechat_buttons, wechat_events, wechat_window
 from storage.contacts import TagSource
 from storage.wechat_events import WeChatEvent
 
@@ -85,3 +90,73 @@ async def test_a_message_makes_an_unreachable_contact_reachable(redis, settings,
     await _dispatcher(redis, settings).dispatch(_event(make_message, "subscribe"))
     contact = await contacts.get(redis, OA)
     assert contact is not None and contact.unreachable is None
+
+
+# --- the event sink: what the channels report without dispatching ---
+
+TG = "telegram:7"
+
+
+def _sink(redis, settings) -> PlatformEvents:
+    return PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s)
+
+
+async def test_blocking_marks_unreachable_and_unblocking_reachable(redis, settings, make_message):
+    sink = _sink(redis, settings)
+    await contacts.touch(redis, TG, FIXED_NOW)
+    await sink.record(make_message(contact=TG, kind=MessageKind.EVENT, event="blocked"))
+    assert (await contacts.get(redis, TG)).unreachable == "telegram: blocked the bot"
+    await sink.record(make_message(contact=TG, kind=MessageKind.EVENT, event="unblocked"))
+    assert (await contacts.get(redis, TG)).unreachable is None
+
+
+async def test_an_unfollow_marks_unreachable_and_closes_the_window(redis, settings, make_message):
+    await contacts.touch(redis, OA, FIXED_NOW)
+    await wechat_window.open_window(redis, OA, FIXED_NOW, 5, timedelta(hours=48))
+    assert (await wechat_window.get(redis, OA)).is_open(FIXED_NOW)
+    await _sink(redis, settings).record(_event(make_message, "unsubscribe"))
+    assert (await contacts.get(redis, OA)).unreachable == "unsubscribed"
+    assert not (await wechat_window.get(redis, OA)).is_open(FIXED_NOW)
+
+
+async def test_a_redelivered_event_is_recorded_once(redis, settings, make_message):
+    sink = _sink(redis, settings)
+    report = _event(make_message, "templatesendjobfinish", "2001", payload="success")
+    await sink.record(report)
+    await sink.record(report)
+    assert await wechat_events.recent(redis, OA) == [
+        WeChatEvent(FIXED_NOW, "template_result", "msgid 2001: success")
+    ]
+
+
+async def test_a_redis_error_releases_the_claim_so_the_redelivery_is_recorded(
+    redis, settings, make_message
+):
+    sink = _sink(redis, settings)
+    unfollow = _event(make_message, "unsubscribe", message_id="u1")
+    await redis.set(keys.contact(OA), "not a hash")  # the real server refuses HSET: WRONGTYPE
+
+    with pytest.raises(ResponseError):
+        await sink.record(unfollow)
+    assert await redis.exists(keys.seen_message("wechat", "u1")) == 0
+
+    await redis.delete(keys.contact(OA))
+    await contacts.touch(redis, OA, FIXED_NOW)
+    await sink.record(unfollow)
+    assert (await contacts.get(redis, OA)).unreachable == "unsubscribed"
+
+
+async def test_an_unreachable_send_marks_the_contact(redis, settings):
+    await contacts.touch(redis, TG, FIXED_NOW)
+    reason = "telegram: bot was blocked by the user"
+    await _sink(redis, settings).unreachable(ContactRef.parse(TG), reason)
+    assert (await contacts.get(redis, TG)).unreachable == reason
+
+
+async def test_a_sent_message_with_buttons_is_remembered_for_numbered_answers(redis, settings):
+    sink, to = _sink(redis, settings), ContactRef.parse(OA)
+    await sink.sent(OutboundMessage(to, "plain"))
+    assert await wechat_buttons.pressed(redis, OA, 1) is None
+    await sink.sent(OutboundMessage(to, "choose", buttons=(Button("Yes", "y"), Button("No", "n"))))
+    assert await wechat_buttons.pressed(redis, OA, 2) == ("No", "n")
+    assert await wechat_buttons.pressed(redis, OA, 3) is None

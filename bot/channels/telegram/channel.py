@@ -19,21 +19,15 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot import redact
-from bot.channels.base import ChannelRuntime, ChannelStartError
+from bot.channels.base import ChannelStartError
 from bot.channels.tasks import TaskTracker
 from bot.channels.telegram.commands import publish_menus
-from bot.channels.telegram.parsing import (
-    ALLOWED_UPDATES,
-    CHANNEL,
-    Incoming,
-    Membership,
-    parse_update,
-)
+from bot.channels.telegram.parsing import ALLOWED_UPDATES, CHANNEL, Incoming, Notice, parse_update
 from bot.channels.telegram.polling import Poller
 from bot.channels.telegram.sender import Stopped, TelegramSender
 from bot.channels.telegram.webhook import ACK_WAIT_S, WebhookEndpoint, derived_secret
-from bot.dispatcher import Receive
-from bot.messages import DeliveryError, MessageKind, OutboundMessage, SendCheck
+from bot.dispatcher import Finishing, Receive
+from bot.messages import EventSink, MessageKind, OutboundMessage, Refused, SendCheck
 from bot.outbox import item_id
 from bot.redact import scrub_error
 from bot.roles import Roles
@@ -57,6 +51,8 @@ class TelegramChannel:
     """A Telegram bot as a Shopbot channel (see :class:`bot.channels.base.Channel`)."""
 
     name = CHANNEL
+    finishing = Finishing(keep_replies=True)
+    """Replies wait behind the flood limiter: kept in the durable outbox until settled."""
 
     def __init__(
         self,
@@ -67,6 +63,7 @@ class TelegramChannel:
         receive: Receive,
         roles: Roles,
         templates: Templates,
+        events: EventSink,
         clock: Clock = utc_now,
         sender: TelegramSender | None = None,
         poller_timeout_s: int = POLL_TIMEOUT_S,
@@ -79,13 +76,14 @@ class TelegramChannel:
         self.receive = receive
         self.roles = roles
         self.templates = templates
+        self.events = events
         self.clock = clock
         self.sender = sender or TelegramSender(bot, redis)
-        self.sender.on_blocked = self._mark_blocked
+        self.sender.on_blocked = self._report_blocked
         bot_id = bot.token.partition(":")[0]  # the bot's public user id, not the secret part
         self.poller = Poller(
             bot,
-            self.handle_update,
+            self.accept,
             timeout_s=poller_timeout_s,
             lease=Lease(redis, keys.telegram_poller(bot_id), LEASE_TTL_S),
         )
@@ -95,7 +93,7 @@ class TelegramChannel:
         """The ``secret_token`` registered with Telegram (configured, or derived from the token)."""
         self.tasks = TaskTracker(CHANNEL)
         self.webhook = WebhookEndpoint(
-            bot, self.webhook_secret, self.handle_update, self.tasks.spawn, ack_wait_s=ack_wait_s
+            bot, self.webhook_secret, self.accept, self.tasks.spawn, ack_wait_s=ack_wait_s
         )
         self._polling: asyncio.Task[None] | None = None
         self._keeping: asyncio.Task[None] | None = None
@@ -188,31 +186,29 @@ class TelegramChannel:
         return SendCheck(True, via="bot_api")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Deliver within the flood limits, or raise :class:`DeliveryError`."""
+        """Deliver within the flood limits, or raise :class:`DeliveryError` (:class:`Refused`
+        when :meth:`check` does not allow it)."""
         verdict = await self.check(message)
         if not verdict.allowed:
-            raise DeliveryError(verdict.reason)
+            raise Refused(verdict.reason)
         await self.sender.send(message)
 
     def routes(self) -> Sequence[BaseRoute]:
         """``POST /telegram`` (only answered in webhook mode: it needs the secret)."""
         return (self.webhook.route(),)
 
-    async def handle_update(self, update: Update) -> None:
-        """Dispatch one update and queue the replies (not waiting for them to go out).
+    async def accept(self, update: Update) -> None:
+        """Take one update, polled or from the webhook: dispatch a message and queue its
+        replies (not waiting for them to go out), or report a notice to the event sink.
 
         Raises :data:`bot.dispatcher.StorageUnavailable` when Redis is unreachable,
         so the caller leaves the update unconfirmed.
         """
         match parse_update(update, self.clock()):
-            case Membership(contact=contact, blocked=True):
-                await contacts.mark_unreachable(
-                    self.redis, contact.id, BLOCKED_REASON.format(reason="blocked the bot")
-                )
-            case Membership(contact=contact):
-                await contacts.mark_reachable(self.redis, contact.id)
             case Incoming() as incoming:
                 await self._dispatch(incoming)
+            case Notice(message=message):
+                await self.events.record(message)
             case None:
                 pass
 
@@ -220,7 +216,7 @@ class TelegramChannel:
         message = incoming.message
         if incoming.in_group and not await self._accepts_in_group(incoming):
             return
-        result = await self.receive(message, keep_replies=True)  # settled once sent
+        result = await self.receive(message)
         if result.duplicate:
             return
         if incoming.callback_query_id:
@@ -262,9 +258,9 @@ class TelegramChannel:
         except TelegramError as exc:
             log.info("could not answer telegram callback query %s: %s", query_id, exc)
 
-    async def _mark_blocked(self, message: OutboundMessage, reason: str) -> None:
+    async def _report_blocked(self, message: OutboundMessage, reason: str) -> None:
         reason_text = BLOCKED_REASON.format(reason=reason.removeprefix("Forbidden: "))
-        await contacts.mark_unreachable(self.redis, message.recipient.id, reason_text)
+        await self.events.unreachable(message.recipient, reason_text)
 
 
 def build_bot(settings: Settings) -> Bot:
@@ -279,20 +275,29 @@ def build_bot(settings: Settings) -> Bot:
     )
 
 
-def telegram_channel(runtime: ChannelRuntime) -> TelegramChannel | None:
-    """The channel factory for ``CHANNEL_FACTORIES``: None without ``SHOPBOT_TELEGRAM_TOKEN``."""
-    settings = runtime.settings
+def telegram_channel(
+    settings: Settings,
+    *,
+    redis: Redis,
+    receive: Receive,
+    roles: Roles,
+    templates: Templates,
+    events: EventSink,
+    clock: Clock,
+) -> TelegramChannel | None:
+    """The channel when ``SHOPBOT_TELEGRAM_TOKEN`` is set, else None."""
     if not settings.telegram_token:
         return None
     _quiet_http_logs()
     return TelegramChannel(
         bot=build_bot(settings),
-        redis=runtime.redis,
+        redis=redis,
         settings=settings,
-        receive=runtime.receive,
-        roles=runtime.dispatcher.roles,
-        templates=runtime.templates,
-        clock=runtime.dispatcher.clock,
+        receive=receive,
+        roles=roles,
+        templates=templates,
+        events=events,
+        clock=clock,
     )
 
 

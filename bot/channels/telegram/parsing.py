@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, TypedDict
 
 from telegram import CallbackQuery, ChatMemberUpdated, Message, Update, User
 from telegram.constants import ChatType
@@ -40,14 +41,14 @@ class Incoming:
 
 
 @dataclass(frozen=True, slots=True)
-class Membership:
-    """A private chat's user blocked (``blocked``) or unblocked the bot."""
+class Notice:
+    """An update that is no conversation: a private chat's user blocked the bot (event
+    ``blocked``) or unblocked it (``unblocked``). Reported, never dispatched."""
 
-    contact: ContactRef
-    blocked: bool
+    message: InboundMessage
 
 
-Parsed = Incoming | Membership | None
+Parsed = Incoming | Notice | None
 
 
 def parse_update(update: Update, now: datetime) -> Parsed:
@@ -58,7 +59,7 @@ def parse_update(update: Update, now: datetime) -> Parsed:
         case Update(callback_query=CallbackQuery() as query):
             return _from_callback(update.update_id, query, now)
         case Update(my_chat_member=ChatMemberUpdated() as change):
-            return _from_membership(change)
+            return _from_membership(update.update_id, change, now)
         case _:
             return None  # edited messages, channel posts, polls, ...
 
@@ -75,16 +76,29 @@ def _from_message(update_id: int, message: Message, now: datetime) -> Incoming |
     kind, text = _kind_and_text(message)
     if kind is None:
         return None  # service messages: members joining, pinned messages, ...
-    fields = _common(update_id, user, str(message.chat.id), now) | {"raw": message.to_dict()}
+    common = _common(update_id, user, str(message.chat.id), now)
     in_group = message.chat.type != ChatType.PRIVATE
     if kind is MessageKind.COMMAND:
-        name, args = parse_command(text) or ("", "")
-        fields["source"] = _deep_link_source(name, args)
-        inbound = InboundMessage(kind=kind, text=text, command=name, payload=args, **fields)
-        return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
-    if kind is MessageKind.MEDIA:
-        fields["attachment"] = _attachment(message)
-    return Incoming(InboundMessage(kind=kind, text=text, **fields), in_group=in_group)
+        return _command(text, message.to_dict(), common, in_group)
+    attachment = _attachment(message) if kind is MessageKind.MEDIA else None
+    raw = message.to_dict()
+    inbound = InboundMessage(kind=kind, text=text, attachment=attachment, raw=raw, **common)
+    return Incoming(inbound, in_group=in_group)
+
+
+def _command(text: str, raw: dict[str, Any], common: _Common, in_group: bool) -> Incoming:
+    name, args = parse_command(text) or ("", "")
+    source = _deep_link_source(name, args)
+    inbound = InboundMessage(
+        kind=MessageKind.COMMAND,
+        text=text,
+        command=name,
+        payload=args,
+        source=source,
+        raw=raw,
+        **common,
+    )
+    return Incoming(inbound, in_group=in_group, addressed_to=_addressed_to(text))
 
 
 def _deep_link_source(command: str, payload: str) -> str | None:
@@ -120,20 +134,19 @@ def _from_callback(update_id: int, query: CallbackQuery, now: datetime) -> Incom
     if query.data is None:
         return None  # a game button; we send none
     chat = query.message.chat.id if query.message is not None else query.from_user.id
-    fields = _common(update_id, query.from_user, str(chat), now)
     inbound = InboundMessage(
         kind=MessageKind.BUTTON,
         text=_button_label(query) or query.data,
         payload=query.data,
         raw=query.to_dict(),
-        **fields,
+        **_common(update_id, query.from_user, str(chat), now),
     )
     in_group = query.message is not None and query.message.chat.type != ChatType.PRIVATE
     return Incoming(inbound, in_group=in_group, callback_query_id=query.id)
 
 
 def _button_label(query: CallbackQuery) -> str | None:
-    markup = getattr(query.message, "reply_markup", None)
+    markup = query.message.reply_markup if isinstance(query.message, Message) else None
     if markup is None:
         return None
     for row in markup.inline_keyboard:
@@ -143,14 +156,26 @@ def _button_label(query: CallbackQuery) -> str | None:
     return None
 
 
-def _from_membership(change: ChatMemberUpdated) -> Membership | None:
+def _from_membership(update_id: int, change: ChatMemberUpdated, now: datetime) -> Notice | None:
     if change.chat.type != ChatType.PRIVATE:
         return None
-    status = change.new_chat_member.status
-    return Membership(contact_of(change.from_user), blocked=status == "kicked")
+    event = "blocked" if change.new_chat_member.status == "kicked" else "unblocked"
+    common = _common(update_id, change.from_user, str(change.chat.id), now)
+    return Notice(InboundMessage(kind=MessageKind.EVENT, event=event, **common))
 
 
-def _common(update_id: int, user: User, chat_id: str, now: datetime) -> dict[str, object]:
+class _Common(TypedDict):
+    """The fields every message from a Telegram user has."""
+
+    id: str
+    contact: ContactRef
+    chat_id: str
+    received_at: datetime
+    language_hint: str | None
+    display_name: str | None
+
+
+def _common(update_id: int, user: User, chat_id: str, now: datetime) -> _Common:
     return {
         "id": str(update_id),
         "contact": contact_of(user),

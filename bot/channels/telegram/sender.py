@@ -3,7 +3,7 @@
 Each chat has a FIFO queue and, while it has work, one worker task; workers
 share the :class:`FloodLimiter`. A 429 pauses as Telegram asks and the same
 message is tried again; a network error is retried with exponential backoff;
-a 403 in a private chat marks the contact unreachable. A message with an
+a 403 in a private chat is reported (``on_blocked``). A message with an
 ``idempotency_key`` is claimed in Redis before it is sent (:mod:`storage.send_claims`,
 shared by every channel), and retries inside this sender keep that claim, so it
 goes out at most once. A message split into chunks counts as sent once any chunk
@@ -62,7 +62,7 @@ class TelegramRetry:
 
     def backoff(self, attempt: int) -> float:
         """Seconds to wait after the ``attempt``-th (0-based) network failure."""
-        return min(self.backoff_cap_s, self.backoff_base_s * 2**attempt)
+        return min(self.backoff_cap_s, self.backoff_base_s * 2.0**attempt)
 
 
 class Blocked(DeliveryError):

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 from starlette.routing import BaseRoute
 
 from bot import redact
-from bot.channels.base import ChannelRuntime
 from bot.channels.tasks import TaskTracker
 from bot.channels.wechat.client import ShopbotWeChatClient, WeChatApi
 from bot.channels.wechat.crypto import Verifier
 from bot.channels.wechat.inbound import InboundProcessor
-from bot.channels.wechat.parsing import CHANNEL
+from bot.channels.wechat.parsing import CHANNEL, Handling, Parsed
 from bot.channels.wechat.route import WeChatEndpoint
 from bot.channels.wechat.sender import WeChatSender
 from bot.dispatcher import Receive
-from bot.messages import OutboundMessage, SendCheck
+from bot.messages import EventSink, InboundMessage, OutboundMessage, SendCheck
 from config.settings import Settings
 from config.wechat import load_menu, load_templates
 from storage.timestamps import Clock
+
+log = logging.getLogger(__name__)
 
 
 class WeChatChannel:
@@ -34,6 +36,7 @@ class WeChatChannel:
         settings: Settings,
         redis: Redis,
         receive: Receive,
+        events: EventSink,
         clock: Clock,
     ) -> None:
         if not settings.wechat_token:
@@ -47,21 +50,24 @@ class WeChatChannel:
             shop_name=settings.shop_name,
             timezone=settings.tz,
             clock=clock,
+            events=events,
         )
-        processor = InboundProcessor(
+        self._events = events
+        self._inbound = InboundProcessor(
             redis=redis,
             receive=receive,
             sender=self.sender,
+            events=events,
             clock=clock,
             budget_s=settings.wechat_reply_budget_ms / 1000,
-            dedupe_ttl_s=settings.dedupe_ttl_s,
             tasks=self.tasks,
         )
+        self.finishing = self._inbound.finishing
         self._endpoint = WeChatEndpoint(
             verifier=Verifier(
                 settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id
             ),
-            processor=processor,
+            accept=self.accept,
             redis=redis,
             menu=load_menu(settings.wechat_menu_file),
             clock=clock,
@@ -89,6 +95,23 @@ class WeChatChannel:
         """``GET`` and ``POST /wechat``."""
         return self._endpoint.routes()
 
+    async def accept(self, parsed: Parsed, started: float) -> str | None:
+        """Take one verified, parsed request (``started``: loop time at arrival): the passive
+        answer to a message, or None (``success``) for a fact reported to the event sink or
+        an update we do not handle.
+
+        Raises the dispatcher's ``StorageUnavailable`` when Redis is down, so that the
+        route answers 503 and WeChat retries.
+        """
+        match parsed.handling:
+            case Handling.DISPATCH:
+                return await self._inbound.answer(parsed.message, started)
+            case Handling.RECORD:
+                await self._events.record(parsed.message)
+            case Handling.IGNORE:
+                log.info("WeChat update not handled: %s", _kind_of(parsed.message))
+        return None
+
 
 def api_from_settings(settings: Settings, redis: Redis) -> WeChatApi | None:
     """The WeChat API client, or None without an app id and secret."""
@@ -103,13 +126,18 @@ def api_from_settings(settings: Settings, redis: Redis) -> WeChatApi | None:
     return WeChatApi(client, redis)
 
 
-def wechat_channel(runtime: ChannelRuntime) -> WeChatChannel | None:
+def wechat_channel(
+    settings: Settings, *, redis: Redis, receive: Receive, events: EventSink, clock: Clock
+) -> WeChatChannel | None:
     """The channel when ``SHOPBOT_WECHAT_TOKEN`` is set, else None."""
-    if not runtime.settings.wechat_token:
+    if not settings.wechat_token:
         return None
     return WeChatChannel(
-        settings=runtime.settings,
-        redis=runtime.redis,
-        receive=runtime.receive,
-        clock=runtime.dispatcher.clock,
+        settings=settings, redis=redis, receive=receive, events=events, clock=clock
     )
+
+
+def _kind_of(message: InboundMessage) -> str:
+    """What an update was, for a log line: its type and event name, never its contents."""
+    kind = str(message.raw.get("MsgType", "?"))[:32]
+    return f"{kind}/{(message.event or '-')[:32]}"

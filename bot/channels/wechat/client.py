@@ -62,7 +62,7 @@ class WeChatApiError(Exception):
         self.uncertain = uncertain
 
 
-class ShopbotWeChatClient(WeChatClient):
+class ShopbotWeChatClient(WeChatClient):  # type: ignore[misc]  # wechatpy has no types
     """wechatpy's client on a configurable base URL, with the token supplied per call."""
 
     def __init__(
@@ -88,7 +88,7 @@ class ShopbotWeChatClient(WeChatClient):
             timeout=self.timeout,
         )
         response.raise_for_status()
-        result = response.json()
+        result: dict[str, Any] = response.json()
         if result.get("errcode"):
             raise WeChatClientException(result["errcode"], result.get("errmsg", ""), client=self)
         return result
@@ -138,7 +138,8 @@ class WeChatApi:
 
         def upload(client: WeChatClient) -> dict[str, Any]:
             with path.open("rb") as picture:
-                return client.media.upload("image", picture)
+                uploaded: dict[str, Any] = client.media.upload("image", picture)
+            return uploaded
 
         result = await self.call(upload)
         return str(result["media_id"])

@@ -70,7 +70,7 @@ class TokenSeal:
     def open(self, sealed: str) -> str:
         """The token; :class:`BadPayload` if it was sealed otherwise (another AppSecret)."""
         try:
-            return self._crypto.decrypt(sealed, self._app_id)
+            return _text(self._crypto.decrypt(sealed, self._app_id))
         except (InvalidAppIdException, ValueError, IndexError, struct.error):
             raise BadPayload("the stored access token cannot be opened") from None
 
@@ -105,7 +105,7 @@ class Verifier:
             raise BadPayload("encrypted message but no EncodingAESKey configured")
         self._compare(params.get("msg_signature", ""), params, encrypted)
         try:
-            return PrpCrypto(self._crypto.key).decrypt(encrypted, self._app_id)
+            return _text(PrpCrypto(self._crypto.key).decrypt(encrypted, self._app_id))
         except (InvalidAppIdException, ValueError, IndexError, struct.error) as exc:
             raise BadPayload(f"cannot decrypt: {exc!r}") from None
 
@@ -113,9 +113,16 @@ class Verifier:
         """A passive reply wrapped for safe mode (encrypted and signed)."""
         if self._crypto is None:
             raise BadPayload("no EncodingAESKey configured")
-        return self._crypto.encrypt_message(xml, nonce, str(int(time.time())))
+        return _text(self._crypto.encrypt_message(xml, nonce, str(int(time.time()))))
 
     def _compare(self, signature: str, params: Mapping[str, str], *payload: str) -> None:
         expected = sign(self.token, params.get("timestamp", ""), params.get("nonce", ""), *payload)
         if not secrets.compare_digest(expected, signature):
             raise BadSignature()
+
+
+def _text(value: object) -> str:
+    """A wechatpy result that is text (wechatpy has no type information; it returns ``str``)."""
+    if not isinstance(value, str):
+        raise BadPayload(f"wechatpy returned {type(value).__name__}, not text")
+    return value

@@ -1,4 +1,4 @@
-"""One inbound update, answered within WeChat's 5-second rule.
+"""One inbound message for the dispatcher, answered within WeChat's 5-second rule.
 
 The dispatch runs as a tracked task; the request waits for it up to the reply
 budget. Its first reply goes back passively, the others through the
@@ -13,37 +13,22 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import logging
-from contextlib import suppress
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.exceptions import RedisError
 
 from bot import metrics
 from bot.channels.tasks import TaskTracker
-from bot.channels.wechat.parsing import Handling, Parsed
 from bot.channels.wechat.sender import WeChatSender, has_picture
-from bot.channels.wechat.text import remember_buttons, render_text
+from bot.channels.wechat.text import render_text
 from bot.channels.wechat.window import grant_for
-from bot.dispatcher import DispatchResult, Receive
-from bot.messages import InboundMessage, MessageKind
+from bot.dispatcher import DispatchResult, Finishing, Receive
+from bot.messages import EventSink, InboundMessage, MessageKind
 from bot.outbox import kept, send_kept
-from storage import (
-    batch,
-    contacts,
-    dedupe,
-    outbox,
-    wechat_answers,
-    wechat_buttons,
-    wechat_events,
-    wechat_window,
-)
+from storage import batch, outbox, wechat_answers, wechat_buttons, wechat_window
 from storage.batch import Queued
 from storage.timestamps import Clock
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +38,7 @@ class _Outcome:
 
 
 class InboundProcessor:
-    """Turns a parsed update into this request's passive answer (None = ``success``)."""
+    """Turns a message to dispatch into this request's passive answer (None = ``success``)."""
 
     def __init__(
         self,
@@ -61,36 +46,28 @@ class InboundProcessor:
         redis: Redis,
         receive: Receive,
         sender: WeChatSender,
+        events: EventSink,
         clock: Clock,
         budget_s: float,
-        dedupe_ttl_s: int,
         tasks: TaskTracker,
     ) -> None:
         self._redis = redis
         self._receive = receive
         self._sender = sender
+        self._events = events
         self._clock = clock
         self._budget_s = budget_s
-        self._dedupe_ttl_s = dedupe_ttl_s
         self._tasks = tasks
+        self.finishing = Finishing(step=self._open_window_and_decide)
+        """Registered for the channel: its value is ``DispatchResult.finished``."""
 
-    async def answer(self, parsed: Parsed, started: float) -> str | None:
-        """The passive reply for this copy of the update; ``started`` is loop time at arrival.
+    async def answer(self, message: InboundMessage, started: float) -> str | None:
+        """The passive reply for this copy of the message; ``started`` is loop time at arrival.
 
         Raises the dispatcher's ``StorageUnavailable`` when Redis is down, so that
         the route answers 503 and WeChat retries.
         """
-        match parsed.handling:
-            case Handling.DISPATCH:
-                return await self._dispatch(parsed.message, started + self._budget_s)
-            case Handling.CHANNEL:
-                await self._bookkeep(parsed.message)
-            case Handling.IGNORE:
-                log.info("WeChat update not handled: %s", _kind_of(parsed.message))
-        return None
-
-    async def _dispatch(self, message: InboundMessage, deadline: float) -> str | None:
-        loop = asyncio.get_running_loop()
+        loop, deadline = asyncio.get_running_loop(), started + self._budget_s
         message = await self._pressed_button(message)
         task = self._tasks.spawn(self._process(message))
         done, _ = await asyncio.wait({task}, timeout=max(0.0, deadline - loop.time()))
@@ -108,13 +85,13 @@ class InboundProcessor:
         return stored
 
     async def _process(self, message: InboundMessage) -> _Outcome:
-        result = await self._receive(message, finish=self._open_window_and_decide)
+        result = await self._receive(message)
         if result.duplicate:
             return _Outcome(duplicate=True)
         replies = result.replies
         won, first = result.finished
         if won and replies:
-            await remember_buttons(self._redis, replies[0])
+            await self._events.sent(replies[0])
         # A first reply with a picture goes through the customer-service API, text and
         # picture in order: a passive answer carries text only.
         later = replies[1:] if won and first is not None else replies
@@ -127,9 +104,10 @@ class InboundProcessor:
     ) -> Queued[tuple[bool, str | None]]:
         """Open the window the message grants and offer our passive answer.
 
-        Queued on the dispatch's last round trip. The window opens before any
-        reply goes through the customer-service API (those are sent after
-        this). The step's value: whether our answer is the passive one, and it.
+        The channel's finishing step, queued on the dispatch's last round trip. The
+        window opens before any reply goes through the customer-service API (those
+        are sent after this). The step's value: whether our answer is the passive
+        one, and it.
 
         The replies that go through the customer-service API are kept in the durable
         outbox in the same round trip: all but the first, and the first too when our
@@ -162,31 +140,3 @@ class InboundProcessor:
             return message
         label, payload = pressed
         return dataclasses.replace(message, kind=MessageKind.BUTTON, text=label, payload=payload)
-
-    async def _bookkeep(self, message: InboundMessage) -> None:
-        """Updates that are no conversation: unsubscribes and template delivery reports."""
-        token = dedupe.new_token()
-        if not await dedupe.claim(self._redis, "wechat", message.id, self._dedupe_ttl_s, token):
-            return
-        try:
-            await self._record_bookkeeping(message)
-        except RedisError:  # WeChat is answered 503 and redelivers: let that copy in.
-            with suppress(RedisError):
-                await dedupe.release(self._redis, "wechat", message.id, token)
-            raise
-
-    async def _record_bookkeeping(self, message: InboundMessage) -> None:
-        contact_id, now = message.contact.id, self._clock()
-        match message.event:
-            case "unsubscribe":
-                await contacts.mark_unreachable(self._redis, contact_id, "unsubscribed")
-                await wechat_window.close(self._redis, contact_id)
-            case "templatesendjobfinish":
-                detail = f"msgid {message.event_key}: {message.payload}"
-                await wechat_events.record(self._redis, contact_id, "template_result", detail, now)
-
-
-def _kind_of(message: InboundMessage) -> str:
-    """What an update was, for a log line: its type and event name, never its contents."""
-    kind = str(message.raw.get("MsgType", "?"))[:32]
-    return f"{kind}/{(message.event or '-')[:32]}"

@@ -34,8 +34,9 @@ class Handling(StrEnum):
 
     DISPATCH = "dispatch"
     """A user action for the dispatcher (and its handlers)."""
-    CHANNEL = "channel"
-    """Bookkeeping the channel does itself (unsubscribe, template delivery results)."""
+    RECORD = "record"
+    """No conversation, but a fact to record (unsubscribe, template delivery results):
+    reported to the event sink, never dispatched."""
     IGNORE = "ignore"
     """Nothing to do: logged and answered ``success``."""
 
@@ -50,7 +51,7 @@ class Parsed:
 
 
 _DISPATCHED_EVENTS = frozenset({"subscribe", "scan", "click", "view"})
-_CHANNEL_EVENTS = frozenset({"unsubscribe", "templatesendjobfinish"})
+_RECORDED_EVENTS = frozenset({"unsubscribe", "templatesendjobfinish"})
 
 
 def parse(xml: str, menu: Mapping[str, str], received_at: datetime) -> Parsed:
@@ -72,8 +73,8 @@ def _handling(message: InboundMessage) -> Handling:
     match message.kind:
         case MessageKind.EVENT if message.event in _DISPATCHED_EVENTS:
             return Handling.DISPATCH
-        case MessageKind.EVENT if message.event in _CHANNEL_EVENTS:
-            return Handling.CHANNEL
+        case MessageKind.EVENT if message.event in _RECORDED_EVENTS:
+            return Handling.RECORD
         case MessageKind.EVENT:
             return Handling.IGNORE
         case _:
@@ -110,8 +111,8 @@ def _text_fields(text: str) -> dict[str, Any]:
 
 def _media(wx: Any, description: str, kind: MediaKind | None = None) -> dict[str, Any]:
     fields = {"id": str(wx.id), "kind": MessageKind.MEDIA, "text": description, "payload": wx.type}
-    media_id = getattr(wx, "media_id", None) if kind else None
-    if media_id:
+    media_id = getattr(wx, "media_id", None)
+    if kind is not None and media_id:
         fields["attachment"] = Attachment(kind, CHANNEL, media_id)
     return fields
 
@@ -124,7 +125,7 @@ def _event(wx: Any, menu: Mapping[str, str]) -> dict[str, Any]:
         "event": name,
         "event_key": key,
     }
-    if name == "click" and key in menu:
+    if name == "click" and key is not None and key in menu:
         fields.update(_text_fields(menu[key]))
     if name == "templatesendjobfinish":
         fields["payload"] = wx.status or ""

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import xmltodict
 from redis.asyncio import Redis
@@ -36,7 +36,6 @@ from bot.channels.wechat.crypto import (
     Verifier,
     check_fresh,
 )
-from bot.channels.wechat.inbound import InboundProcessor
 from bot.channels.wechat.parsing import Handling, Parsed, parse
 from bot.channels.wechat.xmlsafe import MAX_BODY_BYTES, UnsafeXml, check_xml
 from storage import wechat_requests
@@ -49,6 +48,10 @@ PATH = "/wechat"
 SIGNED_URL_TTL_S = 2 * MAX_SKEW_S + 60
 """How long a signed URL stays bound to its body: past the end of its freshness window."""
 _ANSWERS = {400: "bad request", 403: "forbidden", 413: "body too large"}
+
+Accept = Callable[[Parsed, float], Awaitable[str | None]]
+"""The channel's entry for a verified, parsed request and its arrival (loop time):
+the passive answer, or None for ``success``."""
 
 
 class _Refused(Exception):
@@ -64,13 +67,13 @@ class WeChatEndpoint:
         self,
         *,
         verifier: Verifier,
-        processor: InboundProcessor,
+        accept: Accept,
         redis: Redis,
         menu: Mapping[str, str],
         clock: Clock,
     ) -> None:
         self._verifier = verifier
-        self._processor = processor
+        self._accept = accept
         self._binds = Coalescer(redis)
         self._menu = dict(menu)
         self._clock = clock
@@ -106,7 +109,7 @@ class WeChatEndpoint:
             parsed = self._parse(body, params, encrypted)
             if not encrypted and parsed.handling is not Handling.IGNORE:
                 await self._bind(params, body)
-            answer = await self._processor.answer(parsed, started)
+            answer = await self._accept(parsed, started)
         except _Refused as refused:
             return _refusal(refused)
         except RedisError as exc:  # StorageUnavailable and any other Redis failure

@@ -27,8 +27,16 @@ from redis.asyncio import Redis
 
 from bot.channels.wechat.client import OUT_OF_COUNT, OUT_OF_TIME, WeChatApi, WeChatApiError
 from bot.channels.wechat.parsing import CHANNEL
-from bot.channels.wechat.text import remember_buttons, render_text
-from bot.messages import DeliveryError, MediaKind, OutboundMessage, Purpose, SendCheck
+from bot.channels.wechat.text import render_text
+from bot.messages import (
+    DeliveryError,
+    EventSink,
+    MediaKind,
+    OutboundMessage,
+    Purpose,
+    Refused,
+    SendCheck,
+)
 from config.wechat import TemplateSpec
 from storage import contacts, send_claims, send_decisions, wechat_window
 from storage.send_decisions import SendDecision
@@ -57,6 +65,7 @@ class WeChatSender:
         shop_name: str,
         timezone: ZoneInfo,
         clock: Clock,
+        events: EventSink,
     ) -> None:
         self._redis = redis
         self._api = api
@@ -64,6 +73,7 @@ class WeChatSender:
         self._shop_name = shop_name
         self._tz = timezone
         self._clock = clock
+        self._events = events
 
     @property
     def _client(self) -> WeChatApi:
@@ -85,7 +95,8 @@ class WeChatSender:
         return self._outside_window(message.purpose, "outside the customer-service window")
 
     async def send(self, message: OutboundMessage) -> None:
-        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not.
+        """Send once (per idempotency key), or raise :class:`DeliveryError` saying why not
+        (:class:`Refused` when the window rules do not allow it).
 
         A call WeChat did not answer in time raises :class:`storage.send_claims.Uncertain`
         (it may have been delivered; it is not sent again).
@@ -110,7 +121,7 @@ class WeChatSender:
             check = self._outside_window(message.purpose, refusal)
         if not check.allowed:
             await self._record(message, check)
-            raise DeliveryError(check.reason)
+            raise Refused(check.reason)
         msgid = await self._send_template(message)
         await self._record(message, SendCheck(True, f"{check.reason} (msgid {msgid})", "template"))
 
@@ -137,7 +148,7 @@ class WeChatSender:
             if not exc.uncertain:  # It may have been delivered: the quota may be spent.
                 await wechat_window.refund(self._redis, contact_id)
             await self._failed(message, "custom", exc)
-        await remember_buttons(self._redis, message)
+        await self._events.sent(message)
         await self._send_picture(message)
         return None
 
@@ -180,7 +191,7 @@ class WeChatSender:
             await self._record(message, SendCheck(False, f"{via} send uncertain: {exc}", via))
             raise send_claims.Uncertain(f"WeChat did not answer in time ({via})") from exc
         if exc.errcode == UNSUBSCRIBED:
-            await contacts.mark_unreachable(self._redis, message.recipient.id, "unsubscribed")
+            await self._events.unreachable(message.recipient, "unsubscribed")
         await self._record(message, SendCheck(False, f"{via} send failed: {exc}", via))
         raise DeliveryError(str(exc)) from exc
 

@@ -153,10 +153,10 @@ def wechat_tag_mirror(settings: Settings, redis: Redis) -> WeChatTagMirror | Non
     """The mirror when the WeChat channel and its API credentials are configured, else None."""
     if not settings.wechat_token:
         return None
-    api = api_from_settings(settings, redis)
-    if api is None:
+    api, app_id = api_from_settings(settings, redis), settings.wechat_app_id
+    if api is None or app_id is None:  # no API without an app id
         return None
-    return WeChatTagMirror(api, redis, settings.wechat_app_id)
+    return WeChatTagMirror(api, redis, app_id)
 
 
 def _batches(openids: Sequence[str]) -> Iterator[list[str]]:

@@ -7,6 +7,7 @@ refused outright: that stops external entities (XXE) and entity expansion
 
 from __future__ import annotations
 
+from typing import NoReturn
 from xml.parsers import expat
 
 MAX_BODY_BYTES = 64 * 1024
@@ -16,7 +17,7 @@ class UnsafeXml(ValueError):
     """The body is not well-formed XML, or declares a DTD or entities."""
 
 
-def _refuse(*_: object) -> None:
+def _refuse(*_: object) -> NoReturn:
     raise UnsafeXml("DTD and entity declarations are not accepted")
 
 

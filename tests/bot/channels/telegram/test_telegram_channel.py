@@ -20,10 +20,18 @@ from bot.bodies import MAX_JSON_BODY_BYTES
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.webhook import SECRET_HEADER
 from bot.dispatcher import DispatchResult
-from bot.messages import ContactRef, DeliveryError, InboundMessage, MessageKind, OutboundMessage
+from bot.messages import (
+    ContactRef,
+    DeliveryError,
+    InboundMessage,
+    MessageKind,
+    OutboundMessage,
+    Refused,
+)
 from bot.roles import Roles
 from config.i18n import default_templates
 from config.settings import Settings
+from handlers.platform_events import PlatformEvents
 from storage import contacts, keys
 
 SECRET = "s3cret-token_1"
@@ -41,18 +49,21 @@ def tg_settings(settings: Settings, fake_bot_api) -> Settings:
     )
 
 
-def _channel(bot, redis, settings, receive=None, **options) -> TelegramChannel:
-    dispatcher = make_dispatcher(redis, settings)
-    return TelegramChannel(
+def _channel(bot, redis, settings, receive=None, dispatcher=None, **options) -> TelegramChannel:
+    dispatcher = dispatcher or make_dispatcher(redis, settings)
+    channel = TelegramChannel(
         bot=bot,
         redis=redis,
         settings=settings,
         receive=receive or dispatcher.dispatch,
         roles=Roles(settings),
         templates=default_templates(),
+        events=PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s),
         clock=lambda: FIXED_NOW,
         **options,
     )
+    dispatcher.finish_with(channel.name, channel.finishing)  # as the app does
+    return channel
 
 
 def _update(update_id: int, text: str, *, user: int = 42, chat: dict | None = None) -> dict:
@@ -174,11 +185,13 @@ async def test_webhook_acknowledges_before_slow_work_ends_and_stop_waits_for_it(
     dispatcher = make_dispatcher(redis, tg_settings)
     release = asyncio.Event()
 
-    async def slow_receive(message: InboundMessage, **options: bool) -> DispatchResult:
+    async def slow_receive(message: InboundMessage) -> DispatchResult:
         await release.wait()
-        return await dispatcher.dispatch(message, **options)
+        return await dispatcher.dispatch(message)
 
-    channel = _channel(bot, redis, tg_settings, receive=slow_receive, ack_wait_s=0.05)
+    channel = _channel(
+        bot, redis, tg_settings, receive=slow_receive, dispatcher=dispatcher, ack_wait_s=0.05
+    )
     response = await _post(channel, _update(13, "hello"))
     assert response.status_code == 200 and fake_bot_api.delivered == []
 
@@ -202,12 +215,12 @@ async def test_webhook_answers_503_when_redis_is_down_so_telegram_redelivers(
     dispatcher = make_dispatcher(redis, tg_settings)
     outages = [error]
 
-    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage) -> DispatchResult:
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message, **options)
+        return await dispatcher.dispatch(message)
 
-    channel = _channel(bot, redis, tg_settings, receive=flaky_receive)
+    channel = _channel(bot, redis, tg_settings, receive=flaky_receive, dispatcher=dispatcher)
     down = await _post(channel, _update(14, "hello"))
     redelivered = await _post(channel, _update(14, "hello"))
     await channel.stop()
@@ -241,13 +254,15 @@ async def test_polling_does_not_confirm_an_update_redis_could_not_take(
     outages = [RedisConnectionError("redis is down")]
     offsets_seen: list[int] = []
 
-    async def flaky_receive(message: InboundMessage, **options: bool) -> DispatchResult:
+    async def flaky_receive(message: InboundMessage) -> DispatchResult:
         offsets_seen.append(fake_bot_api.confirmed_offset)
         if outages:
             raise outages.pop()
-        return await dispatcher.dispatch(message, **options)
+        return await dispatcher.dispatch(message)
 
-    channel = _channel(bot, redis, tg_settings, receive=flaky_receive, poller_timeout_s=1)
+    channel = _channel(
+        bot, redis, tg_settings, receive=flaky_receive, dispatcher=dispatcher, poller_timeout_s=1
+    )
     channel.poller.retry = type(channel.poller.retry)(backoff_base_s=0.01)
     await channel.start()
     fake_bot_api.push_update(_update(31, "hello", user=45))
@@ -295,11 +310,26 @@ async def test_webhook_mode_registers_the_webhook_with_its_secret(
 # --- reachability, deep links, buttons, groups ---
 
 
+async def test_a_send_the_rules_refuse_raises_refused_and_calls_nothing(
+    bot, redis, tg_settings, fake_bot_api
+):
+    """Issue 18: the send checks the channel's rules itself (a follow-up skips on it)."""
+    channel = _channel(bot, redis, tg_settings)
+    await contacts.touch(redis, "telegram:76", FIXED_NOW)
+    await contacts.mark_unreachable(redis, "telegram:76", "telegram: bot was blocked by the user")
+
+    with pytest.raises(Refused, match="blocked by the user"):
+        await channel.send(OutboundMessage(ContactRef("telegram", "76"), "Your order shipped"))
+    await channel.stop()
+
+    assert fake_bot_api.calls_to("sendMessage") == []
+
+
 async def test_a_blocked_user_becomes_unreachable_until_they_write_again(
     bot, redis, tg_settings, fake_bot_api
 ):
     channel = _channel(bot, redis, tg_settings)
-    await channel.handle_update(_parse(bot, _update(41, "hello", user=77)))
+    await channel.accept(_parse(bot, _update(41, "hello", user=77)))
     await channel.wait_idle()
     fake_bot_api.blocked.add("77")
     notice = OutboundMessage(ContactRef("telegram", "77"), "Your order shipped")
@@ -316,7 +346,7 @@ async def test_a_blocked_user_becomes_unreachable_until_they_write_again(
     assert len(fake_bot_api.calls_to("sendMessage")) == 2, "nothing more was tried"
 
     fake_bot_api.blocked.clear()
-    await channel.handle_update(_parse(bot, _update(42, "hello again", user=77)))
+    await channel.accept(_parse(bot, _update(42, "hello again", user=77)))
     assert (await contacts.get(redis, "telegram:77")).unreachable is None
     assert (await channel.check(notice)).allowed
     await channel.stop()
@@ -326,7 +356,7 @@ async def test_start_with_a_payload_records_the_source_and_greets(
     bot, redis, tg_settings, fake_bot_api
 ):
     channel = _channel(bot, redis, tg_settings)
-    await channel.handle_update(_parse(bot, _update(51, "/start xhs_spring", user=78)))
+    await channel.accept(_parse(bot, _update(51, "/start xhs_spring", user=78)))
     await channel.stop()
 
     assert (await contacts.get(redis, "telegram:78")).source == "xhs_spring"
@@ -344,7 +374,7 @@ async def test_a_button_press_is_answered_and_dispatched_as_a_button(
         return True
 
     dispatcher = make_dispatcher(redis, tg_settings, responders=[record])
-    channel = _channel(bot, redis, tg_settings, receive=dispatcher.dispatch)
+    channel = _channel(bot, redis, tg_settings, dispatcher=dispatcher)
     query = {
         "id": "cb-9",
         "from": {"id": 79, "is_bot": False, "first_name": "Amy"},
@@ -352,7 +382,7 @@ async def test_a_button_press_is_answered_and_dispatched_as_a_button(
         "data": "track:A1",
         "message": {"message_id": 3, "date": 1, "chat": {"id": 79, "type": "private"}},
     }
-    await channel.handle_update(_parse(bot, {"update_id": 61, "callback_query": query}))
+    await channel.accept(_parse(bot, {"update_id": 61, "callback_query": query}))
     await channel.stop()
 
     assert [(m.kind, m.payload) for m in pressed] == [(MessageKind.BUTTON, "track:A1")]
@@ -369,7 +399,7 @@ async def test_in_groups_only_owner_commands_are_taken(bot, redis, tg_settings, 
         return True
 
     dispatcher = make_dispatcher(redis, tg_settings, responders=[record])
-    channel = _channel(bot, redis, tg_settings, receive=dispatcher.dispatch)
+    channel = _channel(bot, redis, tg_settings, dispatcher=dispatcher)
     group = {"id": -100900, "type": "supergroup", "title": "Staff"}
     for update in (
         _update(71, "hello everyone", user=80, chat=group),
@@ -378,7 +408,7 @@ async def test_in_groups_only_owner_commands_are_taken(bot, redis, tg_settings, 
         _update(74, "/tickets@SomeOtherBot", user=OWNER_ID, chat=group),
         _update(75, "/tickets@ShopTestBot open", user=OWNER_ID, chat=group),
     ):
-        await channel.handle_update(_parse(bot, update))
+        await channel.accept(_parse(bot, update))
     await channel.stop()
 
     assert [(m.id, m.command, m.payload) for m in seen] == [("75", "tickets", "open")]
@@ -388,7 +418,7 @@ async def test_in_groups_only_owner_commands_are_taken(bot, redis, tg_settings, 
 
 async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis, tg_settings):
     channel = _channel(bot, redis, tg_settings)
-    await channel.handle_update(_parse(bot, _update(81, "hi", user=82)))
+    await channel.accept(_parse(bot, _update(81, "hi", user=82)))
     await channel.wait_idle()
     member = {
         "user": {"id": 4242, "is_bot": True, "first_name": "Shop"},
@@ -402,10 +432,35 @@ async def test_blocking_the_bot_marks_the_contact_unreachable_at_once(bot, redis
         "old_chat_member": member | {"status": "member"},
         "new_chat_member": member,
     }
-    await channel.handle_update(_parse(bot, {"update_id": 82, "my_chat_member": change}))
+    await channel.accept(_parse(bot, {"update_id": 82, "my_chat_member": change}))
     await channel.stop()
 
     assert (await contacts.get(redis, "telegram:82")).unreachable == "telegram: blocked the bot"
+
+
+async def test_a_redis_error_on_a_block_leaves_the_update_to_be_taken_again(
+    bot, redis, tg_settings
+):
+    channel = _channel(bot, redis, tg_settings)
+    contact_key = keys.contact("telegram:83")
+    await redis.set(contact_key, "not a hash")  # the real server refuses HSET: WRONGTYPE
+    member = {"user": {"id": 4242, "is_bot": True, "first_name": "Shop"}, "status": "kicked"}
+    change = {
+        "chat": {"id": 83, "type": "private"},
+        "from": {"id": 83, "is_bot": False, "first_name": "Cy"},
+        "date": 1,
+        "old_chat_member": member | {"status": "member"},
+        "new_chat_member": member | {"until_date": 0},
+    }
+    update = {"update_id": 83, "my_chat_member": change}
+
+    with pytest.raises(ResponseError):
+        await channel.accept(_parse(bot, update))
+    await redis.delete(contact_key)
+    await channel.accept(_parse(bot, update))  # the poller takes it again
+    await channel.stop()
+
+    assert await redis.hget(contact_key, "unreachable") == "telegram: blocked the bot"
 
 
 def _parse(bot, data: dict) -> Update:

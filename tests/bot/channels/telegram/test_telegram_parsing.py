@@ -5,7 +5,7 @@ from __future__ import annotations
 from support import FIXED_NOW
 from telegram import Update
 
-from bot.channels.telegram.parsing import Incoming, Membership, parse_update
+from bot.channels.telegram.parsing import Incoming, Notice, parse_update
 from bot.messages import ContactRef, MessageKind
 
 USER = {
@@ -107,7 +107,7 @@ def test_a_group_command_names_its_bot():
     assert incoming.message.chat_id == "-100300"
 
 
-def test_blocking_and_unblocking_the_bot_are_membership_changes():
+def test_blocking_and_unblocking_the_bot_are_notices_not_messages():
     def change(status: str) -> Update:
         member = {"user": {"id": 4242, "is_bot": True, "first_name": "Shop"}, "status": status}
         data = {
@@ -119,9 +119,13 @@ def test_blocking_and_unblocking_the_bot_are_membership_changes():
         }
         return Update.de_json({"update_id": 10, "my_chat_member": data}, None)
 
-    assert parse_update(change("kicked"), FIXED_NOW) == Membership(
-        ContactRef("telegram", "42"), True
-    )
-    assert parse_update(change("member"), FIXED_NOW) == Membership(
-        ContactRef("telegram", "42"), False
-    )
+    for status, event in (("kicked", "blocked"), ("member", "unblocked")):
+        notice = parse_update(change(status), FIXED_NOW)
+        assert isinstance(notice, Notice)
+        message = notice.message
+        assert (message.id, message.contact, message.kind) == (
+            "10",
+            ContactRef("telegram", "42"),
+            MessageKind.EVENT,
+        )
+        assert (message.event, message.received_at) == (event, FIXED_NOW)

@@ -38,7 +38,7 @@ async def test_rating_buttons_on_telegram(settings, redis, bot, fake_bot_api):
     async with open_runtime(tg_settings, clock=lambda: FIXED_NOW) as runtime:
         channel = runtime.channels["telegram"]
         await channel.bot.initialize()  # as start() would: stop() then closes its HTTP client
-        await channel.handle_update(
+        await channel.accept(
             Update.de_json(_text(1, "我要退货 订单号 202611220001", CUSTOMER), bot)
         )
         [ticket] = await tickets.list_open(redis)
@@ -61,7 +61,7 @@ async def test_rating_buttons_on_telegram(settings, redis, bot, fake_bot_api):
         assert len(asks) == 1 and str(asks[0]["chat_id"]) == str(CUSTOMER)
         assert "5 非常满意" in str(asks[0]["reply_markup"])
 
-        await channel.handle_update(Update.de_json(_press(2, f"rate:1:{ticket.id}", CUSTOMER), bot))
+        await channel.accept(Update.de_json(_press(2, f"rate:1:{ticket.id}", CUSTOMER), bot))
         await channel.stop()
 
     assert (await satisfaction.get(redis, ticket.id)).score == 1

@@ -13,6 +13,7 @@ from bot.channels.telegram.channel import build_bot
 from bot.messages import ContactRef, DeliveryError, OutboundMessage
 from bot.roles import Roles
 from config.i18n import default_templates
+from handlers.platform_events import PlatformEvents
 
 
 @pytest.fixture
@@ -20,15 +21,18 @@ async def channel(settings, fake_bot_api, redis):
     tg = settings.model_copy(
         update={"telegram_token": TOKEN, "telegram_base_url": fake_bot_api.base_url}
     )
+    dispatcher = make_dispatcher(redis, tg)
     channel = TelegramChannel(
         bot=build_bot(tg),
         redis=redis,
         settings=tg,
-        receive=make_dispatcher(redis, tg).dispatch,
+        receive=dispatcher.dispatch,
         roles=Roles(tg),
         templates=default_templates(),
+        events=PlatformEvents(redis, dedupe_ttl_s=tg.dedupe_ttl_s),
         clock=lambda: FIXED_NOW,
     )
+    dispatcher.finish_with(channel.name, channel.finishing)  # as the app does
     await channel.bot.initialize()
     yield channel
     await channel.stop()

@@ -23,6 +23,7 @@ from config.i18n import default_templates
 from config.settings import Settings
 from handlers.faq.decision import Matcher
 from handlers.pipeline import default_pipeline
+from handlers.platform_events import PlatformEvents
 
 
 @dataclass
@@ -98,9 +99,13 @@ async def make_wechat_app(
         )
         runtime = Runtime(settings, redis, default_templates(), dispatcher, Delivery({}), pipeline)
         channel = WeChatChannel(
-            settings=settings, redis=redis, receive=runtime.receive, clock=clock
+            settings=settings,
+            redis=redis,
+            receive=runtime.receive,
+            events=PlatformEvents(redis, dedupe_ttl_s=settings.dedupe_ttl_s),
+            clock=clock,
         )
-        runtime.delivery.register(channel)
+        runtime.add_channel(channel)
         transport = httpx.ASGITransport(app=build_web_app(runtime))
         http = httpx.AsyncClient(transport=transport, base_url="http://bot")
         app = WeChatApp(runtime, channel, http, wechat_api, clock)

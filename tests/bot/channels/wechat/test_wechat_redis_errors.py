@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import xmltodict
-from fakes.wechat_messages import TOKEN, signed_params, text_xml
+from fakes.wechat_messages import TOKEN, payload, signed_params, text_xml
 from redis.exceptions import NoScriptError, ReadOnlyError
 
 from bot.context import Context
@@ -79,3 +79,19 @@ async def test_a_redis_error_inside_a_handler_is_503_not_an_apology(
     assert refused.status_code == 503
     assert xmltodict.parse(redelivered.text)["xml"]["Content"] == "hi there"
     assert calls == ["502", "502"]
+
+
+async def test_a_redis_error_recording_an_unfollow_is_503_and_the_redelivery_is_recorded(
+    wechat_app, redis
+):
+    contact_key = keys.contact("wechat:FromUser")
+    await redis.set(contact_key, "not a hash")  # the real server refuses HSET: WRONGTYPE
+    body = payload("unsubscribe_event.xml")
+
+    refused = await wechat_app.http.post("/wechat", params=signed_params(TOKEN), content=body)
+    await redis.delete(contact_key)
+    redelivered = await wechat_app.http.post("/wechat", params=signed_params(TOKEN), content=body)
+
+    assert refused.status_code == 503
+    assert (redelivered.status_code, redelivered.text) == (200, "success")
+    assert await redis.hget(contact_key, "unreachable") == "unsubscribed"
