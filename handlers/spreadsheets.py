@@ -23,7 +23,7 @@ from config.i18n import normalize_language
 from config.settings import DEFAULT_TZ
 from handlers.orders import record_order
 from schedules import birthday
-from storage import contacts, keys, orders
+from storage import contacts, orders
 from storage.contacts import TagSource
 from storage.orders import OrderError, OrderListener
 
@@ -244,7 +244,7 @@ async def _snapshot(redis: Redis, contact_id: str) -> tuple[Any, ...]:
 async def export_contacts(redis: Redis, tz: ZoneInfo) -> AsyncIterator[dict[str, Any]]:
     """The customer archive, one row per contact (in the order they first appeared)."""
     start = 0
-    while ids := await redis.zrange(keys.contacts_by_first_seen(), start, start + EXPORT_BATCH - 1):
+    while ids := await contacts.ids_by_first_seen(redis, start, EXPORT_BATCH):
         for contact_id in ids:
             row = await _export_row(redis, contact_id, tz)
             if row is not None:

@@ -155,7 +155,7 @@ class CampaignRunner:
         preview.matched = await self._store_segment(campaign, now, matched_key)
         try:
             for start in range(0, preview.matched, CHUNK):
-                ids = await self.redis.zrange(matched_key, start, start + CHUNK - 1)
+                ids = await segments.stored_slice(self.redis, matched_key, start, CHUNK)
                 await self._preview_chunk(campaign, ids, now, preview)
         finally:
             await self.redis.delete(matched_key)

@@ -428,6 +428,11 @@ async def get_many(redis: Redis, contact_ids: Iterable[str]) -> list[Contact | N
     ]
 
 
+async def ids_by_first_seen(redis: Redis, start: int, count: int) -> list[str]:
+    """Contacts ``start`` .. ``start + count - 1`` in the order they first appeared."""
+    return texts(await redis.zrange(keys.contacts_by_first_seen(), start, start + count - 1))
+
+
 async def first_follow_invitation(redis: Redis, contact_id: str) -> bool:
     """True the first time it is asked for the contact: the farewell's 引导关注 is given once."""
     return bool(await redis.set(keys.contact_follow_invited(contact_id), "1", nx=True))

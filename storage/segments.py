@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 
 from config.membership import StageRules, membership_from
 from storage import keys
+from storage.replies import texts
 from storage.segment_parser import Atom, RangeAtom, RangeField, Segment, SetAtom, SetField
 from storage.stages import Stage, queue_stage
 from storage.timestamps import to_epoch
@@ -90,7 +91,7 @@ async def store(
 ) -> int:
     """Write the matching contacts to the sorted set ``dest`` (scored by last seen, with a TTL).
 
-    For callers that walk a whole audience (campaigns): ZSCAN ``dest``.
+    Callers that walk a whole audience (campaigns) read it with :func:`stored_slice`.
     Returns the number of contacts.
     """
     token = uuid.uuid4().hex
@@ -105,6 +106,12 @@ async def store(
         pipe.execute_command("UNLINK", *plan.scratch)
         *_, count, _ = await pipe.execute()
     return int(count)
+
+
+async def stored_slice(redis: Redis, dest: str, start: int, count: int) -> list[str]:
+    """Contacts ``start`` .. ``start + count - 1`` of the segment :func:`store` wrote to
+    ``dest`` (least recently seen first)."""
+    return texts(await redis.zrange(dest, start, start + count - 1))
 
 
 class _Plan:

@@ -115,3 +115,11 @@ async def test_ensure_keeps_unreachable(redis):
     await contacts.mark_unreachable(redis, "wechat:oU", "unsubscribed")
     ensured = await contacts.ensure(redis, "wechat:oU", FIXED_NOW)
     assert ensured.unreachable == "unsubscribed"
+
+
+async def test_ids_by_first_seen_pages_in_order_of_appearance(redis):
+    for n, days in enumerate((1, 5, 3)):
+        await contacts.touch(redis, f"wechat:o{n}", FIXED_NOW - timedelta(days=days))
+    await contacts.touch(redis, "wechat:o1", FIXED_NOW)  # a later message moves nothing
+    pages = [await contacts.ids_by_first_seen(redis, start, 2) for start in (0, 2, 4)]
+    assert pages == [["wechat:o1", "wechat:o2"], ["wechat:o0"], []]

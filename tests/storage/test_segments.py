@@ -194,6 +194,8 @@ async def test_find_lists_most_recently_seen_first_and_store_keeps_a_ttl(redis):
     dest = keys.segment_scratch("dest", 0)
     stored = await segments.store(redis, parse("channel:wechat"), FIXED_NOW, dest, 30)
     assert stored == 3 and 0 < await redis.ttl(dest) <= 30
+    pages = [await segments.stored_slice(redis, dest, start, 2) for start in (0, 2, 4)]
+    assert pages == [["wechat:o0", "wechat:o2"], ["wechat:o1"], []]  # least recently seen first
 
 
 @pytest.mark.parametrize(
