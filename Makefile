@@ -43,11 +43,13 @@ chat: $(VENV)/.installed
 test: $(VENV)/.installed-dev $(TELEGRAM_EMULATOR)/node_modules/.installed
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m pytest
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 	$(PY) -m ruff format --check .
 
 format: $(VENV)/.installed-dev
