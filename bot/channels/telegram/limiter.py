@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-Clock = Callable[[], float]
+Monotonic = Callable[[], float]
+"""Seconds on a monotonic clock (``time.monotonic``), not the wall clock of ``Clock``."""
 Sleep = Callable[[float], Awaitable[None]]
 _EPSILON = 1e-9  # a token short by a rounding error is a token
 SWEEP_AT = 4096
@@ -33,7 +34,7 @@ SWEEP_AT = 4096
 class Timer:
     """A monotonic clock and the matching sleep; tests pass a virtual one."""
 
-    clock: Clock = time.monotonic
+    clock: Monotonic = time.monotonic
     sleep: Sleep = asyncio.sleep
 
 
