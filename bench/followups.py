@@ -9,7 +9,7 @@ Then the naive way on the same server: one APScheduler ``date`` job per follow-u
 Per item, both sides read the contact's profile (stored before the clock starts) and
 render the template in the contact's language, then count. The engine also does its
 bookkeeping: lease and claim token, opt-out and quiet-hours rules, the weekly cap, the
-channel check, the outcome record, the per-contact index. The naive job does none of that
+outcome record, the per-contact index. The naive job does none of that
 (it would need it to be correct, but it is not counted against it). The engine runs three
 times and the naive side twice, taking turns; the figures are each side's medians
 (``docs/followups.md``).
@@ -260,7 +260,7 @@ def report(
             rates = f"{run['schedules_per_s']:,.0f} schedules/s, {run['dispatches_per_s']:,.0f}"
             print(f"{side} run {n}: {rates} dispatches/s, {run['bytes']:,.0f} bytes per item")
     print("per item, both: read the contact, render the text, count at the outlet")
-    print("engine also: claim+lease, opt-out/quiet/cap rules, channel check, outcome record")
+    print("engine also: claim+lease, opt-out/quiet/cap rules, outcome record")
     print(f"{'(medians)':24}{'engine':>16}{'APScheduler':>14}{'ratio':>10}")
     for name in ("schedules_per_s", "dispatches_per_s", "bytes"):
         ratio = engine[name] / naive[name]
