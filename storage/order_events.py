@@ -22,8 +22,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from storage import keys
-from storage.replies import maybe_text, maybe_texts, text_set, texts
+from storage import keys, pending_records
+from storage.replies import maybe_text, text_set
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -65,15 +65,10 @@ async def get(redis: Redis, event_id_: str) -> StoredEvent | None:
 
 async def pending(redis: Redis, written_before: datetime, limit: int = 100) -> list[StoredEvent]:
     """Pending events written before ``written_before``, oldest first."""
-    ids = texts(
-        await redis.zrangebyscore(
-            keys.order_events_by_time(), "-inf", f"({to_epoch(written_before)}", start=0, num=limit
-        )
+    found = await pending_records.older_than(
+        redis, keys.order_events_pending(), keys.order_events_by_time(), written_before, limit
     )
-    if not ids:
-        return []
-    raws = maybe_texts(await redis.hmget(keys.order_events_pending(), ids))
-    return [_decode(i, raw) for i, raw in zip(ids, raws, strict=True) if raw]
+    return [_decode(event_id_, raw) for event_id_, raw in found]
 
 
 async def done_listeners(redis: Redis, event_id_: str) -> set[str]:

@@ -22,8 +22,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from storage import keys
-from storage.replies import maybe_texts, texts
+from storage import keys, pending_records
 from storage.timestamps import to_epoch
 
 
@@ -56,18 +55,7 @@ async def settle(redis: Redis, ids: Iterable[str]) -> None:
 
 async def left_behind(redis: Redis, written_before: datetime, limit: int = 200) -> list[Kept]:
     """Items written before ``written_before`` and still not settled, oldest first."""
-    ids = texts(
-        await redis.zrangebyscore(
-            keys.outbox_by_time(), "-inf", f"({to_epoch(written_before)}", start=0, num=limit
-        )
+    found = await pending_records.older_than(
+        redis, keys.outbox(), keys.outbox_by_time(), written_before, limit
     )
-    if not ids:
-        return []
-    raws = maybe_texts(await redis.hmget(keys.outbox(), ids))
-    kept = []
-    for item_id, raw in zip(ids, raws, strict=True):
-        if raw is None:  # settled meanwhile; drop the stray index entry
-            await redis.zrem(keys.outbox_by_time(), item_id)
-            continue
-        kept.append(Kept(item_id, raw))
-    return kept
+    return [Kept(item_id, message) for item_id, message in found]
