@@ -15,15 +15,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.commands.core import AsyncScript
 
 from storage import batch, keys
 from storage.batch import Queued
 from storage.replies import maybe_text
+from storage.scripts import script
 
-_RELEASE = AsyncScript(
-    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
-    b"""
+_RELEASE = script(
+    """
 -- KEYS[1] the claim; ARGV[1] the holder's token.
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0

@@ -36,17 +36,14 @@ from importlib.resources import files
 
 from redis.commands.core import AsyncScript
 
+from storage.scripts import script
+
 RECORD_BUCKETS = 2048
 """Record and state buckets: ~50-70 fields each at 100,000 pending items (listpack)."""
 CONTACT_BUCKETS = 512
 """Contact index buckets: ~40 contacts each at 20,000 contacts."""
 SWEEP = 100
 """Expired finished items dropped per ``CLAIM`` call."""
-
-
-def script(source: str) -> AsyncScript:
-    """A script object callable on any client or pipeline (always pass ``client=``)."""
-    return AsyncScript(None, source.encode())  # type: ignore[arg-type]  # calls pass client=
 
 
 _SOURCES = files("storage") / "lua" / "followups"

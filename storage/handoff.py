@@ -18,6 +18,7 @@ from redis.asyncio.client import Pipeline
 from storage import batch, keys
 from storage.batch import Queued
 from storage.replies import text_map, texts
+from storage.scripts import script
 from storage.timestamps import from_epoch, to_epoch
 
 
@@ -81,18 +82,21 @@ async def end(redis: Redis, contact_id: str) -> Handoff | None:
 # KEYS: the activity sorted set. ARGV: cutoff epoch, limit.
 # Removes (and returns) members last active at or before the cutoff, atomically,
 # so a contact who wrote in the meantime is not removed.
-_CLAIM_IDLE = """
+_CLAIM_IDLE = script(
+    """
 local idle = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 if #idle > 0 then redis.call('ZREM', KEYS[1], unpack(idle)) end
 return idle
 """
+)
 
 
 async def end_idle(redis: Redis, cutoff: datetime, limit: int = 500) -> list[Handoff]:
     """End every handoff last active at or before ``cutoff``; returns those ended."""
-    script = redis.register_script(_CLAIM_IDLE)
-    claimed = await script(keys=[keys.handoffs_by_activity()], args=[to_epoch(cutoff), limit])
-    ended = [await _pop(redis, contact_id) for contact_id in claimed]
+    claimed = await _CLAIM_IDLE(
+        keys=[keys.handoffs_by_activity()], args=[to_epoch(cutoff), limit], client=redis
+    )
+    ended = [await _pop(redis, contact_id) for contact_id in texts(claimed)]
     return [handoff for handoff in ended if handoff is not None]
 
 

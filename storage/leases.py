@@ -11,7 +11,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from storage.followup_scripts import script
+from storage.scripts import script
 
 _HOLD = script("""
 local holder = redis.call('GET', KEYS[1])

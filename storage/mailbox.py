@@ -9,7 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from storage import keys, send_claims
-from storage.followup_scripts import script
+from storage.scripts import script
 from storage.send_claims import DEFAULT_SENT_TTL_S, SENT
 from storage.timestamps import Clock, utc_now
 

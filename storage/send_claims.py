@@ -30,11 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from redis.asyncio import Redis
-from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from storage import durability, keys
 from storage.replies import Scalar, maybe_text, scored
+from storage.scripts import script
 from storage.timestamps import Clock, from_epoch, to_epoch, utc_now
 
 log = logging.getLogger(__name__)
@@ -75,9 +75,8 @@ def new_token() -> str:
     return secrets.token_hex(8)
 
 
-_CLAIM = AsyncScript(
-    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
-    b"""
+_CLAIM = script(
+    """
 -- KEYS[1] the claim; ARGV[1] token, ARGV[2] now, ARGV[3] deadline, ARGV[4] ttl.
 -- Replies {state, detail}: claimed, sent, held (detail: deadline), uncertain (detail:
 -- 'expired' when this call found the holder's deadline passed, '' when it already was).
@@ -98,9 +97,8 @@ return {value, ''}
 """,
 )
 
-_RELEASE = AsyncScript(
-    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
-    b"""
+_RELEASE = script(
+    """
 -- KEYS[1] the claim; ARGV[1] token. Deletes it only while this token holds it.
 local value = redis.call('GET', KEYS[1])
 local mine = 'sending|' .. ARGV[1] .. '|'
@@ -109,9 +107,8 @@ return 0
 """,
 )
 
-_MARK_UNCERTAIN = AsyncScript(
-    None,  # type: ignore[arg-type]  # no client of its own: every call passes client=
-    b"""
+_MARK_UNCERTAIN = script(
+    """
 -- KEYS[1] the claim; ARGV[1] token, ARGV[2] ttl. Our claim (or none) becomes uncertain;
 -- a 'sent' stays sent.
 local value = redis.call('GET', KEYS[1])

@@ -40,6 +40,7 @@ from redis.asyncio import Redis
 
 from storage import keys
 from storage.replies import Scalar, hash_fields, text_map
+from storage.scripts import script
 from storage.timestamps import from_epoch, to_epoch
 
 TICKET_ID_BASE = 1000
@@ -239,7 +240,8 @@ async def erase(redis: Redis, ticket_ids: Sequence[str], anonymous_id: str, now:
 # KEYS: ticket hash, then the status indexes in TicketStatus order.
 # ARGV: target status, comma list of statuses it may come from, then field/value pairs.
 # Returns 1 when changed, 0 for no such ticket, -1 when the current status forbids it.
-_TRANSITION = """
+_TRANSITION = script(
+    """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 0 end
 if not string.find(',' .. ARGV[2] .. ',', ',' .. status .. ',', 1, true) then return -1 end
@@ -250,6 +252,7 @@ local target = {open = 2, answered = 3, closed = 4}
 redis.call('ZADD', KEYS[target[ARGV[1]]], created, ARGV[3])
 return 1
 """
+)
 
 
 async def _transition(
@@ -262,11 +265,10 @@ async def _transition(
     ticket_id = ticket_id.strip().upper()
     if not _TICKET_ID.match(ticket_id):
         raise TicketNotFound(ticket_id)
-    script = redis.register_script(_TRANSITION)
     status_keys = [keys.tickets_with_status(s.value) for s in TicketStatus]
     pairs = [item for field, value in updates.items() for item in (field, value)]
     argv = [target.value, ",".join(s.value for s in allowed_from), ticket_id, *pairs]
-    match await script(keys=[keys.ticket(ticket_id), *status_keys], args=argv):
+    match await _TRANSITION(keys=[keys.ticket(ticket_id), *status_keys], args=argv, client=redis):
         case 0:
             raise TicketNotFound(ticket_id)
         case -1:
