@@ -148,7 +148,19 @@ class Dispatcher:
         """Claim the message, touch its contact and read its tags, role and preloads in
         one round trip (:mod:`storage.arrival`); None when the message is a duplicate."""
         now, language = self.clock(), _language_of(message)
-        arriving = self._arriving(message, now, language, token)
+        arriving = Arriving(
+            channel=message.contact.channel,
+            message_id=message.id,
+            contact_id=message.contact.id,
+            received_at=message.received_at,
+            now=now,
+            token=token,
+            dedupe_ttl_s=self.settings.dedupe_ttl_s,
+            activity_window=timedelta(days=self.settings.frequent_writer_days),
+            display_name=message.display_name,
+            language=language,
+            is_event=message.kind is MessageKind.EVENT,
+        )
         role = partial(self.roles.queue_lookup, contact=message.contact)
         preloads = {preload: _bound(preload, message) for preload in self.preloads}
         found = await self._round_trips.run(
@@ -183,23 +195,6 @@ class Dispatcher:
             return step.result if step else lambda results: None
 
         return replace(result, finished=await self._round_trips.run(queue))
-
-    def _arriving(
-        self, message: InboundMessage, now: datetime, language: str | None, token: str
-    ) -> Arriving:
-        return Arriving(
-            channel=message.contact.channel,
-            message_id=message.id,
-            contact_id=message.contact.id,
-            received_at=message.received_at,
-            now=now,
-            token=token,
-            dedupe_ttl_s=self.settings.dedupe_ttl_s,
-            activity_window=timedelta(days=self.settings.frequent_writer_days),
-            display_name=message.display_name,
-            language=language,
-            is_event=message.kind is MessageKind.EVENT,
-        )
 
     def _context(
         self, message: InboundMessage, found: _Arrival, language: str | None, now: datetime

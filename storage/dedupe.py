@@ -10,8 +10,6 @@ being taken for a duplicate and dropped. Only the holder can release its claim.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
-from typing import Any
 
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
@@ -53,10 +51,7 @@ def queue_claim(
         pipe.set(key, token, nx=True, ex=ttl_s)
         pipe.get(key)
 
-    def parse(replies: Sequence[Any]) -> bool:
-        return maybe_text(replies[1]) == token
-
-    return batch.queue(pipe, commands, parse)
+    return batch.queue(pipe, commands, lambda replies: maybe_text(replies[1]) == token)
 
 
 async def release(redis: Redis, channel: str, message_id: str, token: str) -> None:

@@ -124,14 +124,7 @@ return 1
 
 
 async def claim(
-    redis: Redis,
-    contact_id: str,
-    idempotency_key: str,
-    token: str,
-    *,
-    now: datetime | None = None,
-    lease_s: int = DEFAULT_LEASE_S,
-    ttl_s: int = DEFAULT_SENT_TTL_S,
+    redis: Redis, contact_id: str, idempotency_key: str, token: str, *, now: datetime | None = None
 ) -> bool:
     """True when ``token`` holds the claim (new, or its own earlier write); False when sent.
 
@@ -143,7 +136,7 @@ async def claim(
     moment = now or utc_now()
     epoch = to_epoch(moment)
     key = keys.sent_message(contact_id, idempotency_key)
-    args: list[Scalar] = [token, epoch, epoch + lease_s, ttl_s]
+    args: list[Scalar] = [token, epoch, epoch + DEFAULT_LEASE_S, DEFAULT_SENT_TTL_S]
     while True:
         state, detail = await _CLAIM(keys=[key], args=args, client=redis)
         if state != "claimed":
@@ -176,11 +169,9 @@ async def _replicated(redis: Redis, key: str, token: str) -> bool:
     return value is not None and value.startswith(f"sending|{token}|")
 
 
-async def confirm(
-    redis: Redis, contact_id: str, idempotency_key: str, ttl_s: int = DEFAULT_SENT_TTL_S
-) -> None:
-    """The message went out: remember that for ``ttl_s`` (safe to repeat)."""
-    await redis.set(keys.sent_message(contact_id, idempotency_key), SENT, ex=ttl_s)
+async def confirm(redis: Redis, contact_id: str, idempotency_key: str) -> None:
+    """The message went out: remember that for ``DEFAULT_SENT_TTL_S`` (safe to repeat)."""
+    await redis.set(keys.sent_message(contact_id, idempotency_key), SENT, ex=DEFAULT_SENT_TTL_S)
 
 
 async def release(redis: Redis, contact_id: str, idempotency_key: str, token: str) -> None:

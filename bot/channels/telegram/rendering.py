@@ -40,8 +40,7 @@ def render(message: OutboundMessage) -> list[Chunk]:
     ]
     if message.image:
         chunks.append(Chunk(chat_id, "", photo=message.image))
-    attachment = message.attachment
-    if attachment is not None and attachment.channel == CHANNEL:
+    if (attachment := message.attachment) is not None and attachment.channel == CHANNEL:
         # A file_id is only valid for this bot: media from other platforms stays named in the text.
         chunks.append(Chunk(chat_id, "", media=(attachment.kind, attachment.ref)))
     return chunks

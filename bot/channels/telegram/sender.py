@@ -213,16 +213,7 @@ class TelegramSender:
                 await self._call(chunk)
                 return
             except RetryAfter as exc:
-                metrics.TELEGRAM_RATE_LIMITED.inc()
-                flood_waits += 1
-                if flood_waits > self.retry.flood_waits:
-                    raise DeliveryError(f"flood control kept refusing: {exc}") from exc
-                seconds = retry_after_seconds(exc)
-                log.warning(
-                    "telegram asked to wait %.0fs (%s)", seconds, f"telegram:{chunk.chat_id}"
-                )
-                self.limiter.pause(chunk.chat_id, seconds)
-                metrics.TELEGRAM_RETRIES.inc()
+                flood_waits = self._flood_wait(chunk.chat_id, exc, flood_waits)
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc
             except TimedOut as exc:
@@ -236,6 +227,17 @@ class TelegramSender:
                 metrics.TELEGRAM_RETRIES.inc()
             except TelegramError as exc:
                 raise DeliveryError(f"telegram error: {exc}") from exc
+
+    def _flood_wait(self, chat_id: str, exc: RetryAfter, waits: int) -> int:
+        """Pause the chat as Telegram asks (429) before the next try; the new count of waits."""
+        metrics.TELEGRAM_RATE_LIMITED.inc()
+        if waits + 1 > self.retry.flood_waits:
+            raise DeliveryError(f"flood control kept refusing: {exc}") from exc
+        seconds = retry_after_seconds(exc)
+        log.warning("telegram asked to wait %.0fs (telegram:%s)", seconds, chat_id)
+        self.limiter.pause(chat_id, seconds)
+        metrics.TELEGRAM_RETRIES.inc()
+        return waits + 1
 
     async def _network_failure(self, exc: NetworkError, failures: int) -> int:
         """Back off before the next try (the request never reached Telegram); the new count."""

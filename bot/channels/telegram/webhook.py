@@ -62,10 +62,9 @@ class WebhookEndpoint:
         if not secrets.compare_digest(given, self._secret):
             return _error(401, "wrong secret token")
         try:
-            body = await read_limited(request, MAX_JSON_BODY_BYTES)
+            update = self._parse(await read_limited(request, MAX_JSON_BODY_BYTES))
         except BodyTooLarge:
             return _error(413, "body too large")
-        update = self._parse(body)
         if update is None:
             return _error(400, "not a Telegram update")
         task = self.track(self.process(update))
