@@ -77,7 +77,6 @@ def queue_arrival(
         arriving.received_at,
         display_name=arriving.display_name,
         language=arriving.language,
-        count=False,
     )
     tags = contacts.queue_tag_names(pipe, contact_id)
     recent = None if arriving.is_event else _queue_activity(pipe, arriving)

@@ -108,8 +108,7 @@ class TelegramSender:
         """
         job = _Job(message, asyncio.get_running_loop().create_future())
         chat_id = message.target_chat
-        queue = self._queues.get(chat_id)
-        if queue is None:
+        if (queue := self._queues.get(chat_id)) is None:
             queue = self._queues[chat_id] = deque()
             worker = asyncio.create_task(self._work(chat_id, queue), name=f"telegram:{chat_id}")
             self._workers.add(worker)
