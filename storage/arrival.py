@@ -61,10 +61,7 @@ class Arrival(Generic[R, K]):
 
 
 def queue_arrival(
-    pipe: Pipeline,
-    arriving: Arriving,
-    role: Step[R],
-    preloads: Mapping[K, Step[Any]],
+    pipe: Pipeline, arriving: Arriving, role: Step[R], preloads: Mapping[K, Step[Any]]
 ) -> Reader[Arrival[R, K] | None]:
     """Queue the arrival on ``pipe``; the reader gives None when the message is a duplicate."""
     contact_id = arriving.contact_id
