@@ -170,7 +170,12 @@ class Dispatcher:
 
     async def _handle(self, message: InboundMessage, ctx: Context) -> None:
         try:
-            await self._run_handlers(message, ctx)
+            for observe in self.observers:
+                await observe(message, ctx)
+            for respond in self.responders:
+                if await respond(message, ctx):
+                    log.debug("%s claimed a message from %s", _name(respond), message.contact)
+                    return
         except StorageUnavailable:
             raise
         except Exception:
@@ -218,14 +223,6 @@ class Dispatcher:
         )
         ctx.defer(lambda pipe: contacts.count_message(pipe, message.contact.id))
         return ctx
-
-    async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
-        for observe in self.observers:
-            await observe(message, ctx)
-        for respond in self.responders:
-            if await respond(message, ctx):
-                log.debug("%s claimed a message from %s", _name(respond), message.contact)
-                return
 
 
 def _language_of(message: InboundMessage) -> str | None:

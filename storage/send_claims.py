@@ -141,7 +141,7 @@ async def claim(
         state, detail = await _CLAIM(keys=[key], args=args, client=redis)
         if state != "claimed":
             break
-        if await _replicated(redis, key, token):
+        if not durability.min_replicas() or await _replicated(redis, key, token):
             return True
         # A failover lost the claim: the loop makes it again on the new primary.
     if state == SENT:
@@ -155,9 +155,7 @@ async def claim(
 
 
 async def _replicated(redis: Redis, key: str, token: str) -> bool:
-    """The claim ``token`` holds is on enough replicas (always, without MIN_REPLICAS)."""
-    if not durability.min_replicas():
-        return True
+    """The claim ``token`` holds is on ``SHOPBOT_REDIS_MIN_REPLICAS`` replicas."""
     try:
         await durability.barrier(redis)
         value = maybe_text(await redis.get(key))

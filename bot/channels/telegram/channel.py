@@ -213,10 +213,9 @@ class TelegramChannel:
                 pass
 
     async def _dispatch(self, incoming: Incoming) -> None:
-        message = incoming.message
         if incoming.in_group and not await self._accepts_in_group(incoming):
             return
-        result = await self.receive(message)
+        result = await self.receive(incoming.message)
         if result.duplicate:
             return
         if incoming.callback_query_id:
