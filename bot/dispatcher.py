@@ -27,7 +27,7 @@ from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessag
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
-from storage import arrival, contacts, dedupe
+from storage import arrival, contacts, dedupe, tokens
 from storage import outbox as stored_outbox
 from storage.arrival import Arrival, Arriving, Step
 from storage.batch import Coalescer, Queued, Reader
@@ -131,7 +131,7 @@ class Dispatcher:
         not caught (whatever it is): the claim is released (best effort) and the error
         propagates, so the platform redelivers the message.
         """
-        token = dedupe.new_token()
+        token = tokens.new_token()
         try:
             ctx = await self._arrive(message, token)
             if ctx is None:

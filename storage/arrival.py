@@ -37,7 +37,7 @@ class Arriving:
     received_at: datetime
     now: datetime
     token: str
-    """The dispatch's dedupe token (:func:`storage.dedupe.new_token`)."""
+    """The dispatch's dedupe token (:func:`storage.tokens.new_token`)."""
     dedupe_ttl_s: int
     activity_window: timedelta
     """How far back the frequent-writer count looks."""

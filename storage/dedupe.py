@@ -9,8 +9,6 @@ being taken for a duplicate and dropped. Only the holder can release its claim.
 
 from __future__ import annotations
 
-import secrets
-
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.commands.core import AsyncScript
@@ -27,11 +25,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """,
 )
-
-
-def new_token() -> str:
-    """A fresh holder token for one dispatch."""
-    return secrets.token_hex(8)
 
 
 async def claim(redis: Redis, channel: str, message_id: str, ttl_s: int, token: str) -> bool:

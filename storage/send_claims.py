@@ -23,7 +23,6 @@ message may go out in parts (Telegram's chunks) uses :func:`claim`,
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
-from storage import durability, keys
+from storage import durability, keys, tokens
 from storage.replies import Scalar, maybe_text, scored
 from storage.timestamps import Clock, from_epoch, to_epoch, utc_now
 
@@ -68,11 +67,6 @@ class UncertainSend:
     contact_id: str
     idempotency_key: str
     at: datetime
-
-
-def new_token() -> str:
-    """A fresh holder token for one send attempt."""
-    return secrets.token_hex(8)
 
 
 _CLAIM = AsyncScript(
@@ -243,7 +237,7 @@ async def send_once(
     if not idempotency_key:
         await send()
         return True
-    token = new_token()
+    token = tokens.new_token()
     if not await claim(redis, contact_id, idempotency_key, token, now=clock()):
         log_duplicate(contact_id, idempotency_key)
         return False

@@ -40,7 +40,7 @@ from bot import metrics
 from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
 from bot.channels.telegram.rendering import Chunk, render
 from bot.messages import DeliveryError, MediaKind, OutboundMessage
-from storage import send_claims
+from storage import send_claims, tokens
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -165,7 +165,7 @@ class TelegramSender:
         chunks = render(message)
         key = message.idempotency_key
         contact_id = message.recipient.id
-        token = send_claims.new_token()
+        token = tokens.new_token()
         if key and not await self._claims(send_claims.claim, contact_id, key, token):
             send_claims.log_duplicate(contact_id, key)
             return
