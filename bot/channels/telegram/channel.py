@@ -209,8 +209,6 @@ class TelegramChannel:
                 await self._dispatch(incoming)
             case Notice(message=message):
                 await self.events.record(message)
-            case None:
-                pass
 
     async def _dispatch(self, incoming: Incoming) -> None:
         if incoming.in_group and not await self._accepts_in_group(incoming):

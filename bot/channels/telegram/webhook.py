@@ -81,14 +81,11 @@ class WebhookEndpoint:
     def _parse(self, body: bytes) -> Update | None:
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            if isinstance(data, dict) and type(data.get("update_id")) is int:
+                return Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError):  # UnicodeDecodeError is a ValueError
             return None
-        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
-            return None
-        try:
-            return Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError):
-            return None
+        return None
 
 
 def _error(status: int, text: str) -> Response:
