@@ -11,9 +11,11 @@ from typing import Any
 import httpx
 import pytest
 from fakes.telegram_bot_api import TOKEN, FakeBotApi
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 
 from bot.app import open_runtime
+from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram.webhook import SECRET_HEADER
 from config.settings import Settings
 
@@ -124,14 +126,18 @@ def _counted(function: Function, reached: set[Function]) -> bool:
 
 @pytest.fixture(scope="module")
 def bot_api() -> Iterator[FakeBotApi]:
+    """The fake Bot API on a loopback port, for this module."""
     fake = FakeBotApi().start()
     yield fake
     fake.stop()
 
 
 @pytest.fixture
-async def webhook(settings: Settings, bot_api: FakeBotApi, redis: Any) -> AsyncIterator[Any]:
-    """The Telegram channel of a bot built by ``open_runtime``, its webhook's secret "s3cret"."""
+async def webhook(
+    settings: Settings, bot_api: FakeBotApi, redis: Redis
+) -> AsyncIterator[TelegramChannel]:
+    """The Telegram channel of a bot built by ``open_runtime`` on an emptied Redis (``redis``),
+    its webhook's secret "s3cret"."""
     configured = settings.model_copy(
         update={
             "telegram_token": TOKEN,
@@ -141,6 +147,7 @@ async def webhook(settings: Settings, bot_api: FakeBotApi, redis: Any) -> AsyncI
     )
     async with open_runtime(configured) as runtime:
         channel = runtime.channels["telegram"]
+        assert isinstance(channel, TelegramChannel)
         await channel.bot.initialize()  # so that stop() closes its connections
         try:
             yield channel
@@ -158,7 +165,7 @@ async def _post_text(client: httpx.AsyncClient, user: int, text: str) -> None:
 
 
 async def test_the_table_lists_every_function_one_webhook_message_runs_through(
-    webhook: Any, bot_api: FakeBotApi
+    webhook: TelegramChannel, bot_api: FakeBotApi
 ) -> None:
     transport = httpx.ASGITransport(app=Starlette(routes=list(webhook.routes())))
     async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
