@@ -99,6 +99,8 @@ class _CallGraph:
             return
         caller = frame.f_back  # the nearest frame of ours: library frames in between are skipped
         while caller is not None and _ours(caller) is None:
+            if "logging" in Path(caller.f_code.co_filename).parts:
+                return  # what logging calls back (formatters, the redaction) is not the path
             caller = caller.f_back
         self.calls.add((None if caller is None else _ours(caller), callee))
 
