@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -63,13 +64,13 @@ class Runtime:
     async def receive(self, message: InboundMessage) -> DispatchResult:
         """Dispatch an inbound message and deliver whatever is not a reply to its chat
         (the channel sends ``result.replies`` its own way)."""
-        channel, timer = message.contact.channel, metrics.Timer()
+        channel, started = message.contact.channel, time.perf_counter()
         try:
             result = await self.dispatcher.dispatch(message)
         except RedisError:
             metrics.REDIS_ERRORS.labels("dispatch").inc()
             raise
-        metrics.count_dispatch(result, channel, timer)
+        metrics.count_dispatch(result, channel, started)
         if result.others:
             await outbox.send_kept(self.redis, self.delivery.send, result.others)
         return result

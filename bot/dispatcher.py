@@ -27,7 +27,7 @@ from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessag
 from bot.roles import Roles
 from config.i18n import Templates, detect_language, normalize_language
 from config.settings import Settings
-from storage import arrival, contacts, dedupe
+from storage import arrival, contacts, dedupe, tokens
 from storage import outbox as stored_outbox
 from storage.arrival import Arrival, Arriving, Step
 from storage.batch import Coalescer, Queued, Reader
@@ -131,7 +131,7 @@ class Dispatcher:
         not caught (whatever it is): the claim is released (best effort) and the error
         propagates, so the platform redelivers the message.
         """
-        token = dedupe.new_token()
+        token = tokens.new_token()
         try:
             ctx = await self._arrive(message, token)
             if ctx is None:
@@ -148,7 +148,19 @@ class Dispatcher:
         """Claim the message, touch its contact and read its tags, role and preloads in
         one round trip (:mod:`storage.arrival`); None when the message is a duplicate."""
         now, language = self.clock(), _language_of(message)
-        arriving = self._arriving(message, now, language, token)
+        arriving = Arriving(
+            channel=message.contact.channel,
+            message_id=message.id,
+            contact_id=message.contact.id,
+            received_at=message.received_at,
+            now=now,
+            token=token,
+            dedupe_ttl_s=self.settings.dedupe_ttl_s,
+            activity_window=timedelta(days=self.settings.frequent_writer_days),
+            display_name=message.display_name,
+            language=language,
+            is_event=message.kind is MessageKind.EVENT,
+        )
         role = partial(self.roles.queue_lookup, contact=message.contact)
         preloads = {preload: _bound(preload, message) for preload in self.preloads}
         found = await self._round_trips.run(
@@ -158,7 +170,12 @@ class Dispatcher:
 
     async def _handle(self, message: InboundMessage, ctx: Context) -> None:
         try:
-            await self._run_handlers(message, ctx)
+            for observe in self.observers:
+                await observe(message, ctx)
+            for respond in self.responders:
+                if await respond(message, ctx):
+                    log.debug("%s claimed a message from %s", _name(respond), message.contact)
+                    return
         except StorageUnavailable:
             raise
         except Exception:
@@ -184,23 +201,6 @@ class Dispatcher:
 
         return replace(result, finished=await self._round_trips.run(queue))
 
-    def _arriving(
-        self, message: InboundMessage, now: datetime, language: str | None, token: str
-    ) -> Arriving:
-        return Arriving(
-            channel=message.contact.channel,
-            message_id=message.id,
-            contact_id=message.contact.id,
-            received_at=message.received_at,
-            now=now,
-            token=token,
-            dedupe_ttl_s=self.settings.dedupe_ttl_s,
-            activity_window=timedelta(days=self.settings.frequent_writer_days),
-            display_name=message.display_name,
-            language=language,
-            is_event=message.kind is MessageKind.EVENT,
-        )
-
     def _context(
         self, message: InboundMessage, found: _Arrival, language: str | None, now: datetime
     ) -> Context:
@@ -223,14 +223,6 @@ class Dispatcher:
         )
         ctx.defer(lambda pipe: contacts.count_message(pipe, message.contact.id))
         return ctx
-
-    async def _run_handlers(self, message: InboundMessage, ctx: Context) -> None:
-        for observe in self.observers:
-            await observe(message, ctx)
-        for respond in self.responders:
-            if await respond(message, ctx):
-                log.debug("%s claimed a message from %s", _name(respond), message.contact)
-                return
 
 
 def _language_of(message: InboundMessage) -> str | None:

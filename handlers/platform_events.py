@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 from bot.context import Context
 from bot.messages import ContactRef, InboundMessage, MessageKind, OutboundMessage
 from handlers.tagging import apply_auto_tags
-from storage import contacts, dedupe, wechat_buttons, wechat_events, wechat_window
+from storage import contacts, dedupe, tokens, wechat_buttons, wechat_events, wechat_window
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class PlatformEvents:
         On a Redis error the claim is released and the error goes up, so the channel
         lets the platform redeliver and the copy gets in.
         """
-        channel, token = event.contact.channel, dedupe.new_token()
+        channel, token = event.contact.channel, tokens.new_token()
         if not await dedupe.claim(self._redis, channel, event.id, self._dedupe_ttl_s, token):
             return
         try:

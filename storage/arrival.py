@@ -37,7 +37,7 @@ class Arriving:
     received_at: datetime
     now: datetime
     token: str
-    """The dispatch's dedupe token (:func:`storage.dedupe.new_token`)."""
+    """The dispatch's dedupe token (:func:`storage.tokens.new_token`)."""
     dedupe_ttl_s: int
     activity_window: timedelta
     """How far back the frequent-writer count looks."""
@@ -61,25 +61,20 @@ class Arrival(Generic[R, K]):
 
 
 def queue_arrival(
-    pipe: Pipeline,
-    arriving: Arriving,
-    role: Step[R],
-    preloads: Mapping[K, Step[Any]],
+    pipe: Pipeline, arriving: Arriving, role: Step[R], preloads: Mapping[K, Step[Any]]
 ) -> Reader[Arrival[R, K] | None]:
     """Queue the arrival on ``pipe``; the reader gives None when the message is a duplicate."""
-    contact_id = arriving.contact_id
     claim = dedupe.queue_claim(
         pipe, arriving.channel, arriving.message_id, arriving.dedupe_ttl_s, arriving.token
     )
     touched = contacts.queue_touch(
         pipe,
-        contact_id,
+        arriving.contact_id,
         arriving.received_at,
         display_name=arriving.display_name,
         language=arriving.language,
-        count=False,
     )
-    tags = contacts.queue_tag_names(pipe, contact_id)
+    tags = contacts.queue_tag_names(pipe, arriving.contact_id)
     recent = None if arriving.is_event else _queue_activity(pipe, arriving)
     looked_up = role(pipe)
     preloaded = {key: preload(pipe) for key, preload in preloads.items()}

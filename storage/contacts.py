@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -94,8 +94,9 @@ async def touch(
     """Record an inbound message: create the contact if new, bump last seen and the count."""
     async with redis.pipeline(transaction=False) as pipe:
         step = queue_touch(pipe, contact_id, now, display_name=display_name, language=language)
+        count_message(pipe, contact_id)
         results = await pipe.execute()
-    return step.result(results)
+    return replace(step.result(results), message_count=int(results[-1]))
 
 
 def queue_touch(
@@ -105,31 +106,20 @@ def queue_touch(
     *,
     display_name: str | None = None,
     language: str | None = None,
-    count: bool = True,
 ) -> Queued[Contact]:
-    """:func:`touch` as a step of a larger round trip (see :mod:`storage.batch`).
-
-    With ``count=False`` the message count is left to :func:`count_message` (the
-    dispatcher counts only once it knows the message is no duplicate).
-    """
+    """:func:`touch` as a step of a larger round trip (see :mod:`storage.batch`), without
+    the count: :func:`count_message` adds it (the dispatcher only once it knows the
+    message is no duplicate)."""
     updates: dict[str, str | float] = {"last_seen": to_epoch(now)}
     if display_name:
         updates["display_name"] = display_name
     if language:
         updates["language"] = language
-
-    def commands(pipe: Pipeline) -> None:
-        _queue_arrival(pipe, contact_id, now, language, updates)
-        if count:
-            count_message(pipe, contact_id)
-
-    def parse(replies: Sequence[Any]) -> Contact:
-        fields = _arrived_fields(replies[0], now, updates)
-        if count:
-            fields["message_count"] = str(replies[-1])
-        return _contact_from(contact_id, fields)
-
-    return batch.queue(pipe, commands, parse)
+    return batch.queue(
+        pipe,
+        lambda pipe: _queue_arrival(pipe, contact_id, now, language, updates),
+        lambda replies: _contact_from(contact_id, _arrived_fields(replies[0], now, updates)),
+    )
 
 
 def _queue_arrival(

@@ -9,10 +9,6 @@ being taken for a duplicate and dropped. Only the holder can release its claim.
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Sequence
-from typing import Any
-
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -28,11 +24,6 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """,
 )
-
-
-def new_token() -> str:
-    """A fresh holder token for one dispatch."""
-    return secrets.token_hex(8)
 
 
 async def claim(redis: Redis, channel: str, message_id: str, ttl_s: int, token: str) -> bool:
@@ -52,10 +43,7 @@ def queue_claim(
         pipe.set(key, token, nx=True, ex=ttl_s)
         pipe.get(key)
 
-    def parse(replies: Sequence[Any]) -> bool:
-        return maybe_text(replies[1]) == token
-
-    return batch.queue(pipe, commands, parse)
+    return batch.queue(pipe, commands, lambda replies: maybe_text(replies[1]) == token)
 
 
 async def release(redis: Redis, channel: str, message_id: str, token: str) -> None:

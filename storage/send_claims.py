@@ -23,7 +23,6 @@ message may go out in parts (Telegram's chunks) uses :func:`claim`,
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from storage import durability, keys
+from storage import durability, keys, tokens
 from storage.replies import Scalar, maybe_text, scored
 from storage.scripts import script
 from storage.timestamps import Clock, from_epoch, to_epoch, utc_now
@@ -68,11 +67,6 @@ class UncertainSend:
     contact_id: str
     idempotency_key: str
     at: datetime
-
-
-def new_token() -> str:
-    """A fresh holder token for one send attempt."""
-    return secrets.token_hex(8)
 
 
 _CLAIM = script(
@@ -121,14 +115,7 @@ return 1
 
 
 async def claim(
-    redis: Redis,
-    contact_id: str,
-    idempotency_key: str,
-    token: str,
-    *,
-    now: datetime | None = None,
-    lease_s: int = DEFAULT_LEASE_S,
-    ttl_s: int = DEFAULT_SENT_TTL_S,
+    redis: Redis, contact_id: str, idempotency_key: str, token: str, *, now: datetime | None = None
 ) -> bool:
     """True when ``token`` holds the claim (new, or its own earlier write); False when sent.
 
@@ -140,12 +127,12 @@ async def claim(
     moment = now or utc_now()
     epoch = to_epoch(moment)
     key = keys.sent_message(contact_id, idempotency_key)
-    args: list[Scalar] = [token, epoch, epoch + lease_s, ttl_s]
+    args: list[Scalar] = [token, epoch, epoch + DEFAULT_LEASE_S, DEFAULT_SENT_TTL_S]
     while True:
         state, detail = await _CLAIM(keys=[key], args=args, client=redis)
         if state != "claimed":
             break
-        if await _replicated(redis, key, token):
+        if not durability.min_replicas() or await _replicated(redis, key, token):
             return True
         # A failover lost the claim: the loop makes it again on the new primary.
     if state == SENT:
@@ -159,9 +146,7 @@ async def claim(
 
 
 async def _replicated(redis: Redis, key: str, token: str) -> bool:
-    """The claim ``token`` holds is on enough replicas (always, without MIN_REPLICAS)."""
-    if not durability.min_replicas():
-        return True
+    """The claim ``token`` holds is on ``SHOPBOT_REDIS_MIN_REPLICAS`` replicas."""
     try:
         await durability.barrier(redis)
         value = maybe_text(await redis.get(key))
@@ -173,11 +158,9 @@ async def _replicated(redis: Redis, key: str, token: str) -> bool:
     return value is not None and value.startswith(f"sending|{token}|")
 
 
-async def confirm(
-    redis: Redis, contact_id: str, idempotency_key: str, ttl_s: int = DEFAULT_SENT_TTL_S
-) -> None:
-    """The message went out: remember that for ``ttl_s`` (safe to repeat)."""
-    await redis.set(keys.sent_message(contact_id, idempotency_key), SENT, ex=ttl_s)
+async def confirm(redis: Redis, contact_id: str, idempotency_key: str) -> None:
+    """The message went out: remember that for ``DEFAULT_SENT_TTL_S`` (safe to repeat)."""
+    await redis.set(keys.sent_message(contact_id, idempotency_key), SENT, ex=DEFAULT_SENT_TTL_S)
 
 
 async def release(redis: Redis, contact_id: str, idempotency_key: str, token: str) -> None:
@@ -251,7 +234,7 @@ async def send_once(
     if not idempotency_key:
         await send()
         return True
-    token = new_token()
+    token = tokens.new_token()
     if not await claim(redis, contact_id, idempotency_key, token, now=clock()):
         log_duplicate(contact_id, idempotency_key)
         return False

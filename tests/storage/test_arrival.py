@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from storage import arrival, batch, contacts, dedupe, keys
+from storage import arrival, batch, contacts, keys, tokens
 from storage.arrival import Arrival, Arriving
 from storage.contacts import TagSource
 
@@ -24,7 +24,7 @@ def _arriving(message_id: str = "m1", **changes: object) -> Arriving:
         contact_id=ALICE,
         received_at=NOW,
         now=NOW,
-        token=dedupe.new_token(),
+        token=tokens.new_token(),
         dedupe_ttl_s=60,
         activity_window=timedelta(days=7),
         display_name="Alice",

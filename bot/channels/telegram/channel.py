@@ -209,14 +209,11 @@ class TelegramChannel:
                 await self._dispatch(incoming)
             case Notice(message=message):
                 await self.events.record(message)
-            case None:
-                pass
 
     async def _dispatch(self, incoming: Incoming) -> None:
-        message = incoming.message
         if incoming.in_group and not await self._accepts_in_group(incoming):
             return
-        result = await self.receive(message)
+        result = await self.receive(incoming.message)
         if result.duplicate:
             return
         if incoming.callback_query_id:

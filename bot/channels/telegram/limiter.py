@@ -181,16 +181,13 @@ class FloodLimiter:
             await self.timer.sleep(delay)
 
     def _chat_buckets(self, chat_id: str) -> tuple[Limit, ...]:
-        buckets = self._chats.get(chat_id)
-        if buckets is None:
+        if (buckets := self._chats.get(chat_id)) is None:
             if len(self._chats) >= SWEEP_AT:
                 self._drop_idle_chats()
             limits = self.limits
-            per_chat = self._bucket(limits.chat_rate, limits.chat_burst)
+            buckets = (self._bucket(limits.chat_rate, limits.chat_burst),)
             if is_group_chat(chat_id):
-                buckets = (per_chat, self._bucket(limits.group_rate, limits.group_burst))
-            else:
-                buckets = (per_chat,)
+                buckets += (self._bucket(limits.group_rate, limits.group_burst),)
             self._chats[chat_id] = buckets
         return buckets
 

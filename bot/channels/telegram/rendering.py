@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -31,17 +31,12 @@ class Chunk:
 
 def render(message: OutboundMessage) -> list[Chunk]:
     """The calls that deliver ``message``; buttons go under the last part."""
-    parts = split_text(message.text)
-    markup = inline_keyboard(message.buttons)
     chat_id = message.target_chat
-    chunks = [
-        Chunk(chat_id, part, markup if index == len(parts) - 1 else None)
-        for index, part in enumerate(parts)
-    ]
+    chunks = [Chunk(chat_id, part) for part in split_text(message.text)]
+    chunks[-1] = replace(chunks[-1], markup=inline_keyboard(message.buttons))
     if message.image:
         chunks.append(Chunk(chat_id, "", photo=message.image))
-    attachment = message.attachment
-    if attachment is not None and attachment.channel == CHANNEL:
+    if (attachment := message.attachment) is not None and attachment.channel == CHANNEL:
         # A file_id is only valid for this bot: media from other platforms stays named in the text.
         chunks.append(Chunk(chat_id, "", media=(attachment.kind, attachment.ref)))
     return chunks

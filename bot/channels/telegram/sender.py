@@ -40,7 +40,7 @@ from bot import metrics
 from bot.channels.telegram.limiter import FloodLimiter, is_group_chat
 from bot.channels.telegram.rendering import Chunk, render
 from bot.messages import DeliveryError, MediaKind, OutboundMessage
-from storage import send_claims
+from storage import send_claims, tokens
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -108,8 +108,7 @@ class TelegramSender:
         """
         job = _Job(message, asyncio.get_running_loop().create_future())
         chat_id = message.target_chat
-        queue = self._queues.get(chat_id)
-        if queue is None:
+        if (queue := self._queues.get(chat_id)) is None:
             queue = self._queues[chat_id] = deque()
             worker = asyncio.create_task(self._work(chat_id, queue), name=f"telegram:{chat_id}")
             self._workers.add(worker)
@@ -166,7 +165,7 @@ class TelegramSender:
         chunks = render(message)
         key = message.idempotency_key
         contact_id = message.recipient.id
-        token = send_claims.new_token()
+        token = tokens.new_token()
         if key and not await self._claims(send_claims.claim, contact_id, key, token):
             send_claims.log_duplicate(contact_id, key)
             return
@@ -213,16 +212,7 @@ class TelegramSender:
                 await self._call(chunk)
                 return
             except RetryAfter as exc:
-                metrics.TELEGRAM_RATE_LIMITED.inc()
-                flood_waits += 1
-                if flood_waits > self.retry.flood_waits:
-                    raise DeliveryError(f"flood control kept refusing: {exc}") from exc
-                seconds = retry_after_seconds(exc)
-                log.warning(
-                    "telegram asked to wait %.0fs (%s)", seconds, f"telegram:{chunk.chat_id}"
-                )
-                self.limiter.pause(chunk.chat_id, seconds)
-                metrics.TELEGRAM_RETRIES.inc()
+                flood_waits = self._flood_wait(chunk.chat_id, exc, flood_waits)
             except Forbidden as exc:
                 raise Blocked(exc.message) from exc
             except TimedOut as exc:
@@ -236,6 +226,17 @@ class TelegramSender:
                 metrics.TELEGRAM_RETRIES.inc()
             except TelegramError as exc:
                 raise DeliveryError(f"telegram error: {exc}") from exc
+
+    def _flood_wait(self, chat_id: str, exc: RetryAfter, waits: int) -> int:
+        """Pause the chat as Telegram asks (429) before the next try; the new count of waits."""
+        metrics.TELEGRAM_RATE_LIMITED.inc()
+        if waits + 1 > self.retry.flood_waits:
+            raise DeliveryError(f"flood control kept refusing: {exc}") from exc
+        seconds = retry_after_seconds(exc)
+        log.warning("telegram asked to wait %.0fs (telegram:%s)", seconds, chat_id)
+        self.limiter.pause(chat_id, seconds)
+        metrics.TELEGRAM_RETRIES.inc()
+        return waits + 1
 
     async def _network_failure(self, exc: NetworkError, failures: int) -> int:
         """Back off before the next try (the request never reached Telegram); the new count."""

@@ -62,10 +62,9 @@ class WebhookEndpoint:
         if not secrets.compare_digest(given, self._secret):
             return _error(401, "wrong secret token")
         try:
-            body = await read_limited(request, MAX_JSON_BODY_BYTES)
+            update = self._parse(await read_limited(request, MAX_JSON_BODY_BYTES))
         except BodyTooLarge:
             return _error(413, "body too large")
-        update = self._parse(body)
         if update is None:
             return _error(400, "not a Telegram update")
         task = self.track(self.process(update))
@@ -82,14 +81,11 @@ class WebhookEndpoint:
     def _parse(self, body: bytes) -> Update | None:
         try:
             data = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            if isinstance(data, dict) and type(data.get("update_id")) is int:
+                return Update.de_json(data, self.bot)
+        except (KeyError, TypeError, ValueError):  # UnicodeDecodeError is a ValueError
             return None
-        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
-            return None
-        try:
-            return Update.de_json(data, self.bot)
-        except (KeyError, TypeError, ValueError):
-            return None
+        return None
 
 
 def _error(status: int, text: str) -> Response:
