@@ -65,7 +65,7 @@ async def run(count: int, spread_s: float, every_s: float | None, folder: Path) 
         await asyncio.sleep(spread_s)  # every item is due by now
         stop.set()
         measured = await faults if faults is not None else _Faults()
-        await wait_finished(redis, FINISH_S)
+        await wait_finished(redis, FINISH_S, due_by=items[-1].due_at)
         result = Run(await tally(redis, [item.contact_id for item in items]), 0.0)
         result.drain_s = time.monotonic() - started
         result.faults, result.recovery_s = measured.count, measured.slowest_s

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,7 +32,7 @@ from support import PROJECT_ROOT, PYTHON, bot_env, free_port
 
 from bot.messages import Purpose
 from storage import contacts, followups, keys
-from storage.followups import Followup
+from storage.followups import Followup, Record
 from storage.redis import EmbeddedRedis, create_client
 
 POLL_S = 0.05
@@ -49,6 +50,8 @@ class Tally:
     lost: int
     duplicated: int
     uncertain: int
+    lost_as: tuple[str, ...] = ()
+    """How the lost ones' follow-ups ended (state: reason), so a failure explains itself."""
 
     def lines(self) -> str:
         """The tally as ``name: value`` lines."""
@@ -205,6 +208,9 @@ def notice(n: int, due: datetime, prefix: str = "fault") -> Followup:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def spread(count: int, over_s: float, prefix: str = "fault") -> list[Followup]:
     """``count`` notices due evenly over the next ``over_s`` seconds (so a fault lands
     mid-dispatch whatever the machine's speed)."""
@@ -246,15 +252,24 @@ async def wait_delivered(redis: Redis, contact_ids: Sequence[str], at_least: int
         await asyncio.sleep(POLL_S)
 
 
-async def wait_finished(redis: Redis, timeout_s: float) -> None:
-    """Wait until no follow-up is in flight or due (every one due has ended; later ones,
-    such as an order's repurchase reminder, wait for their time)."""
+async def wait_finished(redis: Redis, timeout_s: float, *, due_by: datetime | None = None) -> None:
+    """Wait until no follow-up is in flight or due, counting as due those due by ``due_by``
+    (the last of the items a test queued): one not due yet is still to come, not finished.
+    Later ones, such as an order's repurchase reminder, wait for their time."""
     deadline = time.monotonic() + timeout_s
-    while left := await followups.pending(redis, datetime.now(UTC), limit=3):
+    while left := await followups.pending(redis, max(datetime.now(UTC), due_by or _EPOCH), 3):
         if time.monotonic() > deadline:
             waiting = [(r.followup.id, r.state.value, r.reason) for r in left]
             raise AssertionError(f"follow-ups not finished after {timeout_s}s, e.g. {waiting}")
         await asyncio.sleep(POLL_S)
+
+
+async def _outcome(redis: Redis, record: Record) -> str:
+    """How a follow-up stands, for a failure message: its state, reason, attempts, due or lease."""
+    due = await redis.zscore(keys.followups_due(), record.followup.id)
+    leased = await redis.hexists(keys.followups_leased(), record.followup.id)
+    where = "leased" if leased else ("not due" if due is None else "due")
+    return f"{record.state.value} ({record.reason or '-'}, {record.attempts} attempts, {where})"
 
 
 async def tally(
@@ -268,13 +283,17 @@ async def tally(
     """
     counts = await received(redis, contact_ids, markers)
     empty = [contact_id for contact_id, n in zip(contact_ids, counts, strict=True) if n == 0]
-    uncertain = 0
+    uncertain, lost_as = 0, Counter[str]()
     for contact_id in empty:
         records = await followups.of_contact(redis, contact_id)
-        uncertain += any(r.state.value in UNKNOWN_OUTCOME for r in records)
+        if any(r.state.value in UNKNOWN_OUTCOME for r in records):
+            uncertain += 1
+        else:
+            lost_as.update([await _outcome(redis, r) for r in records])
     return Tally(
         queued=len(contact_ids),
         lost=len(empty) - uncertain,
         duplicated=sum(1 for n in counts if n > 1),
         uncertain=uncertain,
+        lost_as=tuple(f"{n} {outcome}" for outcome, n in lost_as.most_common(5)),
     )

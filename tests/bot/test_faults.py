@@ -45,20 +45,20 @@ async def shop(tmp_path):
     await shop.close()
 
 
-async def _queue_notices(shop: Shop, prefix: str) -> list[str]:
-    """Queue the notices; returns their contacts."""
+async def _queue_notices(shop: Shop, prefix: str) -> tuple[list[str], datetime]:
+    """Queue the notices; returns their contacts and when the last falls due."""
     items = spread(NOTICES, DUE_OVER_S, prefix)
     redis = shop.client()
     try:
         await followups.schedule_many(redis, items)
     finally:
         await redis.aclose()
-    return [item.contact_id for item in items]
+    return [item.contact_id for item in items], items[-1].due_at
 
 
 async def test_kill_9_of_the_bot_mid_dispatch(shop):
     await shop.start_bot()
-    customers = await _queue_notices(shop, "k")
+    customers, last_due = await _queue_notices(shop, "k")
     redis = shop.client()
     try:
         await wait_delivered(redis, customers, NOTICES // 4)
@@ -67,7 +67,7 @@ async def test_kill_9_of_the_bot_mid_dispatch(shop):
         assert sum(1 for n in await received(redis, customers) if n) < NOTICES, "mid-dispatch"
 
         await shop.start_bot()  # joins the server the killed bot left running
-        await wait_finished(redis, FINISH_S)
+        await wait_finished(redis, FINISH_S, due_by=last_due)
         result = await tally(redis, customers)
     finally:
         await redis.aclose()
@@ -76,7 +76,7 @@ async def test_kill_9_of_the_bot_mid_dispatch(shop):
 
 async def test_sigterm_mid_dispatch_finishes_what_it_claimed(shop):
     await shop.start_bot()
-    customers = await _queue_notices(shop, "t")
+    customers, last_due = await _queue_notices(shop, "t")
     redis = shop.client()
     try:
         await wait_delivered(redis, customers, NOTICES // 4)
@@ -93,7 +93,7 @@ async def test_sigterm_mid_dispatch_finishes_what_it_claimed(shop):
             await shop.start_bot()
         finally:
             inspector.stop()  # the bot joined: the server keeps running for it
-        await wait_finished(redis, FINISH_S)
+        await wait_finished(redis, FINISH_S, due_by=last_due)
         result = await tally(redis, customers)
     finally:
         await redis.aclose()
@@ -123,7 +123,7 @@ async def test_sigterm_mid_campaign(shop):
 
 async def test_kill_9_of_the_embedded_server_under_a_running_bot(shop):
     await shop.start_bot()
-    customers = await _queue_notices(shop, "s")
+    customers, last_due = await _queue_notices(shop, "s")
     buyers = [f"console:buyer{n}" for n in range(20)]
     redis = shop.client()
     refused: list[int] = []
@@ -140,7 +140,7 @@ async def test_kill_9_of_the_embedded_server_under_a_running_bot(shop):
         log = shop.log(tail=None)
         assert "redis unavailable" in log and "embedded server started again" in log
 
-        await wait_finished(redis, FINISH_S)
+        await wait_finished(redis, FINISH_S, due_by=last_due)
         for n in range(len(buyers)):
             assert await orders.get(redis, f"P{n}") is not None, f"acknowledged order P{n} lost"
         notices = await tally(redis, customers)
