@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from handlers.faq import embedding
 from handlers.faq.decision import Matcher
-from handlers.faq.embedding import QUERY_TOKENS, shared_embedder
+from handlers.faq.embedding import QUERY_TOKENS, Embedder, shared_embedder
 from handlers.faq.knowledge import KnowledgeBase, default_kb_path
 from handlers.faq.matcher import FaqMatcher
 from handlers.faq.semantic import SemanticMatcher
@@ -91,3 +93,26 @@ def test_a_long_message_is_ranked_by_its_question_at_the_end(
     message = story + "what sizes should i pick"
     assert shared_embedder().token_count(message) > QUERY_TOKENS
     assert default_faq_matcher.search(message, limit=1)[0].faq_id == "size_guide"
+
+
+def test_a_repeated_question_reuses_its_vector_read_only() -> None:
+    embedder = shared_embedder()
+    first = embedder.embed_question("衣服尺寸怎么挑")
+    again = embedder.embed_question("衣服尺寸怎么挑")
+
+    assert again is first, "the model is not run again for the same text"
+    assert not again.flags.writeable, "a kept vector cannot be changed by a caller"
+    assert np.allclose(first, embedder.embed(["衣服尺寸怎么挑"])[0])
+
+
+def test_the_least_recently_asked_question_is_forgotten_past_the_limit(monkeypatch) -> None:
+    monkeypatch.setattr(embedding, "QUESTIONS_KEPT", 2)
+    embedder = Embedder()
+    carriers = embedder.embed_question("快递一般走哪家")
+    cash = embedder.embed_question("能不能到了再给钱")
+    embedder.embed_question("快递一般走哪家")  # asked again: now the most recent
+    sizes = embedder.embed_question("what sizes should i pick")  # one too many: cash goes
+
+    assert embedder.embed_question("快递一般走哪家") is carriers
+    assert embedder.embed_question("what sizes should i pick") is sizes
+    assert embedder.embed_question("能不能到了再给钱") is not cash, "embedded anew"
