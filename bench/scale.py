@@ -112,13 +112,13 @@ def start_bots(count: int, data_dir: Path, **settings: str) -> list[BotProcess]:
 async def _post_messages(urls: Sequence[str], total: int, run: str) -> float:
     """Post ``total`` signed messages round-robin over ``urls``; messages/s."""
     counter = iter(range(total))
-    params = _signed("1700000000", "benchnonce")
     limits = httpx.Limits(max_connections=CONCURRENCY * len(urls))
     async with httpx.AsyncClient(limits=limits, timeout=30) as client:
 
         async def worker() -> None:
             for n in counter:
                 url = f"{urls[n % len(urls)]}/wechat"
+                params = _signed(str(int(time.time())), f"{run}-{n}")  # fresh: no replay
                 response = await client.post(url, params=params, content=_body(n, run))
                 if response.status_code != 200:
                     raise RuntimeError(f"unexpected answer {response.status_code}")
@@ -262,11 +262,11 @@ class _Failover:
 
     async def messages(self) -> None:
         """Send messages until one sent after the kill is answered."""
-        params = _signed("1700000000", "benchnonce")
         n = 0
         while time.monotonic() < self.deadline and self.first_after is None:
             n += 1
             sent_after_kill = self.killed_at is not None
+            params = _signed(str(int(time.time())), f"fo-{n}")  # fresh: no replay
             try:
                 response = await self.client.post("/wechat", params=params, content=_body(n, "fo"))
             except httpx.HTTPError:
