@@ -44,6 +44,7 @@ from schedules.dispatch import SEND_CONCURRENCY, DispatchPolicy, FollowupDispatc
 from schedules.lifecycle import OrderFacts, care_followup
 from schedules.quiet_hours import QuietHours
 from schedules.repurchase import reminder, winback
+from schedules.sending_rules import SendingRules
 from storage import contacts, keys
 from storage.followups import Followup, schedule_many
 from storage.orders import OrderItem
@@ -113,9 +114,8 @@ async def store_contacts(redis: Redis, items: list[Followup]) -> None:
 async def bench_engine(redis: Redis, count: int) -> dict[str, float]:
     figures = await schedule_engine(redis, count)
     outlet = CountingOutlet()
-    policy = DispatchPolicy(
-        tz=Settings().tz, quiet=QuietHours.parse("21:00-09:00"), weekly_cap=10, batch=500
-    )
+    rules = SendingRules(Settings().tz, QuietHours.parse("21:00-09:00"), weekly_cap=10)
+    policy = DispatchPolicy(rules, batch=500)
     dispatcher = FollowupDispatcher(redis, outlet, policy)
     freeze_startup_heap()  # As ``python -m bot run`` does once started (both sides).
     started = time.perf_counter()

@@ -129,7 +129,7 @@ async def sync_cron_jobs(scheduler: BaseScheduler, runner: CampaignRunner, clock
         if scheduler.get_job(cron_job_id(campaign.id)) is None:
             scheduler.add_job(
                 fire_slot_job,
-                cron_trigger(campaign.when, runner.policy.tz),
+                cron_trigger(campaign.when, runner.policy.rules.tz),
                 args=(runner, campaign.id, clock),
                 id=cron_job_id(campaign.id),
                 name=_job_name(campaign),

@@ -17,7 +17,7 @@ from config.i18n import Templates
 from config.membership import StageRules, membership_from
 from config.placeholders import fill
 from config.settings import Settings
-from schedules.quiet_hours import QuietHours
+from schedules.sending_rules import SendingRules
 from storage.campaigns import Campaign
 from storage.segment_parser import parse
 
@@ -104,9 +104,7 @@ def validate(campaign: Campaign, tz: ZoneInfo) -> When:
 class CampaignPolicy:
     """How campaigns are sent: pace, sending rules they are previewed against, texts."""
 
-    tz: ZoneInfo
-    quiet: QuietHours
-    weekly_cap: int = 2
+    rules: SendingRules
     rate_per_minute: int = 600
     batch: int = 500
     language: str = "zh-CN"
@@ -120,9 +118,7 @@ class CampaignPolicy:
     def from_settings(cls, settings: Settings) -> CampaignPolicy:
         """The policy the settings describe."""
         return cls(
-            tz=settings.tz,
-            quiet=QuietHours.parse(settings.followup_quiet_hours),
-            weekly_cap=settings.followup_weekly_cap,
+            rules=SendingRules.from_settings(settings),
             rate_per_minute=settings.campaign_rate_per_minute,
             batch=settings.campaign_batch,
             language=settings.language,

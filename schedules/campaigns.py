@@ -151,7 +151,7 @@ class CampaignRunner:
         """Count the audience now and the exclusions, each contact under its first reason."""
         matched_key = keys.segment_scratch(uuid.uuid4().hex, 0)
         preview = Preview(checked_channels=self.outlet is not None)
-        preview.quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
+        preview.quiet_until = self.policy.rules.quiet_until(now)
         preview.matched = await self._store_segment(campaign, now, matched_key)
         try:
             for start in range(0, preview.matched, CHUNK):
@@ -193,7 +193,7 @@ class CampaignRunner:
             for contact_id in ids:
                 pipe.zcount(keys.marketing_sent(contact_id), f"({since}", "+inf")
             counts = await pipe.execute()
-        return [count >= self.policy.weekly_cap for count in counts]
+        return [count >= self.policy.rules.weekly_cap for count in counts]
 
     def _message(
         self, campaign: Campaign, contact_id: str, contact: Contact | None
@@ -222,7 +222,7 @@ class CampaignRunner:
     async def confirm(self, campaign: Campaign, now: datetime) -> Status | None:
         """Second step of sending: start now, wait for the time, or arm the cron; None if not
         waiting for confirmation."""
-        when = parse_when(campaign.when, self.policy.tz)
+        when = parse_when(campaign.when, self.policy.rules.tz)
         fields: dict[str, float]
         if when.recurring:
             target, fields = Status.ARMED, {}
@@ -294,7 +294,7 @@ class CampaignRunner:
         await campaigns.sweep_audience(self.redis, campaign.id, now, results)
 
     async def _start_if_due(self, campaign: Campaign, now: datetime) -> None:
-        when = parse_when(campaign.when, self.policy.tz)
+        when = parse_when(campaign.when, self.policy.rules.tz)
         if when.at is not None and when.at <= now:
             await campaigns.transition(
                 self.redis,
@@ -314,7 +314,7 @@ class CampaignRunner:
         if campaign.fed >= audience:
             await self._close_if_finished(campaign, now)
             return 0
-        if self.policy.quiet.next_allowed(now, self.policy.tz) is not None:
+        if self.policy.rules.quiet_until(now) is not None:
             return 0
         ids = await campaigns.audience_slice(
             self.redis, campaign.id, campaign.fed, self._allowance(campaign, now)
@@ -387,7 +387,7 @@ class CampaignRunner:
         parent = await campaigns.get(self.redis, campaign_id)
         if parent is None or parent.status is not Status.ARMED:
             return None
-        slot = current_slot(cron_trigger(parent.when, self.policy.tz), now)
+        slot = current_slot(cron_trigger(parent.when, self.policy.rules.tz), now)
         if slot is None:
             return None
         label = slot.astimezone(UTC).strftime("%Y%m%dT%H%M")

@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
@@ -52,7 +51,7 @@ from config.i18n import Templates, default_templates
 from config.placeholders import fill, placeholders
 from config.settings import Settings
 from schedules.lifecycle import EXPIRES_AT, WAITS_FOR_QUIET_END
-from schedules.quiet_hours import QuietHours
+from schedules.sending_rules import SendingRules
 from storage import followups, send_claims
 from storage.followups import Addressee, Cap, Claimed, FollowupRetry, Outcome, State
 from storage.optouts import OptOutCategory
@@ -77,9 +76,7 @@ _PURPOSE_OF = {purpose.value: purpose for purpose in Purpose}
 class DispatchPolicy:
     """The sending rules and queue parameters of a dispatcher."""
 
-    tz: ZoneInfo
-    quiet: QuietHours
-    weekly_cap: int = 2
+    rules: SendingRules
     lease_s: int = 60
     retry: FollowupRetry = field(default_factory=FollowupRetry)
     keep_s: int = followups.DEFAULT_KEEP_S
@@ -91,9 +88,7 @@ class DispatchPolicy:
     def from_settings(cls, settings: Settings) -> DispatchPolicy:
         """The policy the settings describe."""
         return cls(
-            tz=settings.tz,
-            quiet=QuietHours.parse(settings.followup_quiet_hours),
-            weekly_cap=settings.followup_weekly_cap,
+            rules=SendingRules.from_settings(settings),
             lease_s=settings.followup_lease_s,
             retry=FollowupRetry(
                 settings.followup_max_attempts,
@@ -180,7 +175,7 @@ class FollowupDispatcher:
         self.templates = templates or default_templates()
         self.catalog = catalog or default_catalog()
         self._prepared: dict[tuple[str, str], _Template] = {}
-        self._cap = Cap(policy.weekly_cap, WEEK_S)
+        self._cap = Cap(policy.rules.weekly_cap, WEEK_S)
         self._stopping = False
 
     def stop_claiming(self) -> None:
@@ -221,7 +216,7 @@ class FollowupDispatcher:
     async def _handle(self, batch: Sequence[Claimed], now: datetime) -> list[Outcome]:
         """Apply the rules, render and send; the outcome of every item."""
         jobs = [_Job(claimed) for claimed in batch]
-        quiet_until = self.policy.quiet.next_allowed(now, self.policy.tz)
+        quiet_until = self.policy.rules.quiet_until(now)
         for n, job in enumerate(jobs):
             self._apply_rules(job, now, quiet_until)
             if job.outcome is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from bot.messages import DeliveryError, OutboundMessage, Refused, SendCheck
 from config.settings import Settings
 from schedules.dispatch import DispatchPolicy, FollowupDispatcher
+from schedules.sending_rules import SendingRules
 from storage import contacts
 
 # A Monday, 10:00 in Shanghai (02:00 UTC): outside the quiet hours.
@@ -50,6 +51,11 @@ class RecordingOutlet:
 
     def texts_to(self, contact_id: str) -> list[str]:
         return [m.text for m in self.sent if m.recipient.id == contact_id]
+
+
+def sending_rules(settings: Settings, **changes: object) -> SendingRules:
+    """The settings' sending rules with ``changes``."""
+    return replace(SendingRules.from_settings(settings), **changes)
 
 
 def dispatcher(redis: Redis, settings: Settings, outlet, **policy: object) -> FollowupDispatcher:

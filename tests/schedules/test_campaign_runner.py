@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pytest
-from followup_support import T0, RecordingOutlet, dispatcher, make_contact
+from followup_support import T0, RecordingOutlet, dispatcher, make_contact, sending_rules
 
 from bot.messages import ContactRef, OutboundMessage
 from schedules.campaign_rules import CampaignPolicy, cron_trigger, current_slot
@@ -182,7 +182,7 @@ async def test_preview_counts_equal_a_brute_force_evaluation(redis, settings, ex
     rng = random.Random(8)
     ids = await generated_shop(redis, rng)
     outlet = RecordingOutlet(refuse={cid: "WeChat 48-hour window closed" for cid in ids[::7]})
-    bot = runner(redis, settings, outlet, weekly_cap=2)
+    bot = runner(redis, settings, outlet, rules=sending_rules(settings, weekly_cap=2))
 
     preview = await bot.preview(campaign(segment=expression), T0)
 

@@ -6,7 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from followup_support import T0, RecordingOutlet, dispatcher, make_contact
+from followup_support import T0, RecordingOutlet, dispatcher, make_contact, sending_rules
 from support import MovableClock
 
 from bot.channels.terminal import ConsoleChannel
@@ -97,7 +97,7 @@ async def test_weekly_cap_holds_the_third_marketing_message_for_a_week(redis, se
     skus = ("tea-250g", "coffee-1kg", "mask-10")
     await followups.schedule_many(redis, [reminder(BOB, sku, "1", T0) for sku in skus])
     outlet = RecordingOutlet()
-    bot = dispatcher(redis, settings, outlet, weekly_cap=2)
+    bot = dispatcher(redis, settings, outlet, rules=sending_rules(settings, weekly_cap=2))
 
     report = await bot.run_due(T0)
     assert report.sent == 2 and report.postponed == {"weekly cap": 1}
